@@ -1,0 +1,657 @@
+"""Articles: bytes -> text -> header fields + clean body -> :class:`Article`.
+
+This module owns reading one article file. It knows nothing of the index. It decodes the bytes
+(UTF-8, BOMs, UTF-16, Windows-1251, Latin-1), normalises the text (NFC, line ends), picks a
+cleaning profile (see :mod:`corpus_search.profiles`), reads the header into fields and removes
+site boilerplate from the body, keeping every real paragraph once.
+
+Three layouts are read: a site layout described by a profile (the header of the scraped news
+pages), YAML front matter (``---`` / keys / ``---`` / body), and plain text whose first non-empty
+line is the title.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import os
+import re
+import unicodedata
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterable, Iterator
+
+from .errors import (
+    ArticleError,
+    BinaryFileError,
+    DecodeError,
+    EmptyFileError,
+    TooLargeError,
+    UnreadableError,
+)
+from .profiles import Profile, ProfileSet, load_profiles
+
+DEFAULT_MAX_BYTES = 10 * 1024 * 1024
+
+#: The record's keys, in the order every JSON output uses.
+RECORD_FIELDS = (
+    "id", "path", "source", "title", "author", "published", "place", "views",
+    "categories", "tags", "language", "body", "words", "sha256",
+)
+
+
+@dataclass
+class Removed:
+    """One line the cleaner took out of the text, and why."""
+
+    line: int  # 1-based line number in the decoded text
+    text: str
+    rule: str
+
+
+@dataclass
+class Article:
+    id: str
+    path: str
+    source: str | None = None
+    title: str | None = None
+    author: str | None = None
+    published: str | None = None
+    place: str | None = None
+    views: int | None = None
+    categories: list[str] = field(default_factory=list)
+    tags: list[str] = field(default_factory=list)
+    language: str | None = None
+    body: str = ""
+    words: int = 0
+    sha256: str = ""
+    # Not part of the record: how it was read.
+    profile: str = field(default="generic", repr=False, compare=False)
+    encoding: str = field(default="utf-8", repr=False, compare=False)
+    warnings: list[str] = field(default_factory=list, repr=False, compare=False)
+    removed: list[Removed] = field(default_factory=list, repr=False, compare=False)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The record as a plain dict with exactly :data:`RECORD_FIELDS` as keys."""
+        return {name: getattr(self, name) for name in RECORD_FIELDS}
+
+    @property
+    def local_date(self) -> dt.date | None:
+        """The calendar date printed on the article (its own time zone), if known."""
+        if not self.published:
+            return None
+        return dt.date.fromisoformat(self.published[:10])
+
+
+# --------------------------------------------------------------------------------------------
+# Bytes to text
+
+_BOMS = (
+    (b"\xef\xbb\xbf", "utf-8-sig"),
+    (b"\xff\xfe\x00\x00", "utf-32"),
+    (b"\x00\x00\xfe\xff", "utf-32"),
+    (b"\xff\xfe", "utf-16"),
+    (b"\xfe\xff", "utf-16"),
+)
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0e-\x1f\x7f]")
+_CYRILLIC = re.compile(r"[\u0400-\u04ff]")
+
+
+def read_bytes(path: str | Path, max_bytes: int = DEFAULT_MAX_BYTES) -> bytes:
+    """Read a file's bytes, raising an :class:`ArticleError` that names the file on failure."""
+    try:
+        with open(path, "rb") as fh:
+            size = os.fstat(fh.fileno()).st_size
+            if max_bytes and size > max_bytes:
+                raise TooLargeError(
+                    path, f"too large ({_human(size)}; the limit is {_human(max_bytes)}, "
+                          "set max_file_mb in the config to change it)")
+            data = fh.read(max_bytes + 1 if max_bytes else -1)
+    except ArticleError:
+        raise
+    except FileNotFoundError:
+        raise UnreadableError(path, "vanished before it could be read") from None
+    except IsADirectoryError:
+        raise UnreadableError(path, "is a folder, not a file") from None
+    except PermissionError:
+        raise UnreadableError(path, "cannot be read (permission denied)") from None
+    except OSError as exc:
+        raise UnreadableError(path, f"cannot be read ({exc.strerror or exc})") from None
+    if max_bytes and len(data) > max_bytes:  # grew while we read it
+        raise TooLargeError(path, f"too large (over {_human(max_bytes)})")
+    return data
+
+
+def _human(n: int) -> str:
+    for unit in ("bytes", "KB", "MB", "GB"):
+        if n < 1024 or unit == "GB":
+            return f"{n:.0f} {unit}" if unit == "bytes" else f"{n:.1f} {unit}"
+        n /= 1024
+    return str(n)
+
+
+def decode_text(data: bytes, path: str | Path = "<bytes>") -> tuple[str, str]:
+    """Decode article bytes to normalised text. Returns ``(text, encoding)``.
+
+    Line ends become ``\\n`` and the text is NFC-normalised. Raises :class:`BinaryFileError`
+    for binary data and :class:`DecodeError` for bytes that are no known text encoding.
+    """
+    if not data.strip():
+        raise EmptyFileError(path, "is empty")
+    encoding = None
+    for bom, name in _BOMS:
+        if data.startswith(bom):
+            encoding = name
+            break
+    if encoding is None:
+        if b"\x00" in data:
+            raise BinaryFileError(path, "is binary (contains NUL bytes), not text")
+        try:
+            text = data.decode("utf-8")
+            encoding = "utf-8"
+        except UnicodeDecodeError:
+            text, encoding = _decode_single_byte(data, path)
+    else:
+        try:
+            text = data.decode(encoding)
+        except UnicodeDecodeError as exc:
+            raise DecodeError(path, f"starts with a {encoding.upper()} byte-order mark but is not "
+                                    f"valid {encoding.upper()} (byte {exc.start})") from None
+        if text.startswith("\ufeff"):
+            text = text[1:]
+    controls = len(_CONTROL.findall(text[:65536]))
+    if controls > max(8, len(text[:65536]) // 100):
+        raise BinaryFileError(path, "is binary (control characters), not text")
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    text = unicodedata.normalize("NFC", text)
+    if not text.strip():
+        raise EmptyFileError(path, "has no text (only white space)")
+    return text, encoding
+
+
+def _decode_single_byte(data: bytes, path) -> tuple[str, str]:
+    """Bytes that are not UTF-8: Windows-1251 when they read as Cyrillic words, else Latin."""
+    high = [i for i, b in enumerate(data) if b >= 0x80]
+    cp1251 = data.decode("cp1251", errors="replace")
+    cyr = len(_CYRILLIC.findall(cp1251))
+    # Russian text in cp1251 has its high bytes in runs (whole words); accented Latin text has
+    # them alone between ASCII letters.
+    paired = sum(1 for a, b in zip(high, high[1:]) if b == a + 1)
+    if cyr >= 0.6 * len(high) and paired >= 0.4 * len(high):
+        return cp1251, "cp1251"
+    try:
+        text = data.decode("cp1252")
+        encoding = "cp1252"
+    except UnicodeDecodeError:
+        text = data.decode("latin-1")
+        encoding = "latin-1"
+    letters = sum(1 for i in high if text[i].isalpha() or text[i] in "£€°«»–—‘’“”…©®±·¢¥§¶•")
+    if letters < 0.5 * len(high):
+        raise DecodeError(path, "is not valid UTF-8 and does not read as Windows-1251 or Latin-1 "
+                                "text; convert it to UTF-8")
+    return text, encoding
+
+
+# --------------------------------------------------------------------------------------------
+# Languages
+
+_STOPWORDS = {
+    "en": "the and of to in is that for it was on with as by at from this be are have not but".split(),
+    "ru": "и в не на что с по как это он из за то к но от а для о же так его".split(),
+    "uk": "і в не на що з по як це він та до але від за для й її є ще".split(),
+    "de": "der die und in den von zu das mit sich des auf für ist im dem nicht ein eine als".split(),
+    "fr": "le la les de des et un une du en est que pour dans qui pas sur au par".split(),
+    "it": "il di che la e le un per in del è non una della con sono gli da".split(),
+    "es": "el la de que y en los del se las por un para con una su al es".split(),
+    "pl": "i w nie na się z do że to jest jak o po przez dla są od oraz".split(),
+}
+_STOP_INDEX: dict[str, list[str]] = {}
+for _lang, _words in _STOPWORDS.items():
+    for _w in _words:
+        _STOP_INDEX.setdefault(_w, []).append(_lang)
+_WORD = re.compile(r"\w+", re.UNICODE)
+
+
+def detect_language(text: str) -> str | None:
+    """Guess the ISO 639-1 code of a text from its most common function words."""
+    scores = dict.fromkeys(_STOPWORDS, 0)
+    seen = 0
+    for match in _WORD.finditer(text[:20000].lower()):
+        seen += 1
+        for lang in _STOP_INDEX.get(match.group(), ()):
+            scores[lang] += 1
+    if not seen:
+        return None
+    best = max(scores, key=scores.__getitem__)
+    if scores[best] == 0:
+        sample = text[:2000]
+        if _CYRILLIC.search(sample):
+            return "ru"
+        return None
+    if best in ("ru", "uk"):
+        # Letters only Ukrainian has settle a close call.
+        if re.search(r"[іїєґІЇЄҐ]", text[:20000]):
+            return "uk" if scores["uk"] >= scores["ru"] * 0.5 else "ru"
+        return "ru"
+    return best
+
+
+def count_words(text: str) -> int:
+    return sum(1 for _ in _WORD.finditer(text))
+
+
+# --------------------------------------------------------------------------------------------
+# Parsing
+
+def parse_article(
+    path: str | Path,
+    *,
+    root: str | Path | None = None,
+    profiles: ProfileSet | None = None,
+    max_bytes: int = DEFAULT_MAX_BYTES,
+) -> Article:
+    """Read one file into an :class:`Article`.
+
+    ``root`` is the corpus folder the id is relative to (default: the file's own folder).
+    Raises an :class:`~corpus_search.errors.ArticleError` naming the file when it is not an
+    article (empty, binary, undecodable, unreadable, too large).
+    """
+    path = Path(path)
+    data = read_bytes(path, max_bytes)
+    return parse_bytes(data, path, root=root, profiles=profiles)
+
+
+def article_id(path: Path, root: str | Path | None) -> str:
+    if root is not None:
+        try:
+            return path.relative_to(root).as_posix()
+        except ValueError:
+            pass
+    return path.name
+
+
+def parse_bytes(
+    data: bytes,
+    path: str | Path,
+    *,
+    root: str | Path | None = None,
+    profiles: ProfileSet | None = None,
+) -> Article:
+    """Parse article bytes as read from ``path`` (used for the id and in messages)."""
+    path = Path(path)
+    profiles = profiles or load_profiles()
+    text, encoding = decode_text(data, path)
+    article = Article(id=article_id(path, root), path=str(path))
+    article.sha256 = hashlib.sha256(data).hexdigest()
+    article.encoding = encoding
+    lines = text.split("\n")
+
+    front = _split_front_matter(lines, path)
+    if front is not None:
+        meta, body_start = front
+        profile = profiles.for_source(meta.get("source")) or profiles.detect(text) or profiles.generic
+        _apply_front_matter(article, meta)
+        body_lines = lines[body_start:]
+        offset = body_start
+    else:
+        profile, fields, offset = _read_header(profiles, text, lines)
+        article.source = profile.source
+        _apply_header_fields(article, profile, fields)
+        body_lines = lines[offset:]
+    article.profile = profile.name
+
+    paragraphs, tags = _clean_body(body_lines, offset, profile, article.removed)
+    if tags and not article.tags:
+        article.tags = tags
+    article.body = "\n\n".join(paragraphs)
+    article.words = count_words(article.body)
+    if not article.title:
+        if not paragraphs:
+            raise EmptyFileError(path, "has no text left after cleaning")
+        article.title = None
+    if article.language is None:
+        article.language = detect_language(f"{article.title or ''}\n{article.body}")
+    return article
+
+
+def _read_header(profiles: ProfileSet, text: str, lines: list[str]):
+    """Try each detected profile's header; the generic one always reads a title."""
+    for profile in profiles.candidates(text):
+        result = _match_header(profile, lines)
+        if result is not None:
+            fields, offset = result
+            return profile, fields, offset
+    fields, offset = _match_header(profiles.generic, lines)  # type: ignore[misc]
+    return profiles.generic, fields, offset
+
+
+def _clean_line(line: str) -> str:
+    return line.strip()  # str.strip() also takes no-break spaces
+
+
+def _match_header(profile: Profile, lines: list[str]):
+    fields: dict[str, str] = {}
+    i = 0
+    n = len(lines)
+    for slot in profile.header:
+        while i < n and not _clean_line(lines[i]):
+            i += 1
+        if i >= n:
+            if slot.optional:
+                continue
+            return None
+        m = slot.pattern.fullmatch(_clean_line(lines[i]))
+        if m is None:
+            if slot.optional:
+                continue
+            return None
+        fields.update({k: v for k, v in m.groupdict().items() if v is not None})
+        i += 1
+    return fields, i
+
+
+def _apply_header_fields(article: Article, profile: Profile, fields: dict[str, str]) -> None:
+    def warn(name: str, message: str) -> None:
+        article.warnings.append(f"{article.path}: {name}: {message}")
+
+    article.title = fields.get("title") or None
+    author = fields.get("author")
+    if author:
+        article.author = author.strip().rstrip(".").strip() or None
+    place = fields.get("place")
+    if place:
+        article.place = place.strip().rstrip(".").strip() or None
+    if "year" in fields:
+        raw = f"{fields['day']}.{fields['month']}.{fields['year']} {fields.get('hour', '0')}:{fields.get('minute', '00')}"
+        try:
+            local = dt.datetime(
+                int(fields["year"]), int(fields["month"]), int(fields["day"]),
+                int(fields.get("hour") or 0), int(fields.get("minute") or 0),
+                int(fields.get("second") or 0),
+            )
+        except ValueError:
+            warn("published", f"impossible date {raw!r}, left empty")
+        else:
+            zone_label = (fields.get("zone") or "").strip()
+            tz = None
+            if zone_label:
+                tz = profile.timezone(zone_label)
+                if tz is None:
+                    warn("published", f"unknown time zone {zone_label!r}, date kept without offset")
+            if tz is not None:
+                local = local.replace(tzinfo=tz)
+            article.published = local.isoformat()
+    if "views" in fields:
+        raw = fields["views"].strip()
+        digits = re.sub(r"[\s\u00a0\u202f,.']", "", raw)
+        if digits.isdigit():
+            article.views = int(digits)
+        else:
+            warn("views", f"not a number ({raw!r}), left empty")
+    if "categories" in fields:
+        article.categories = _split_list(fields["categories"], profile.list_separator)
+    if "tags" in fields:
+        article.tags = _split_list(fields["tags"], profile.list_separator)
+
+
+def _split_list(raw: str, sep: str) -> list[str]:
+    seen: list[str] = []
+    for item in raw.split(sep):
+        item = item.strip()
+        if item and item not in seen:
+            seen.append(item)
+    return seen
+
+
+# --------------------------------------------------------------------------------------------
+# Front matter
+
+_FRONT_KEYS = {"title", "author", "published", "date", "place", "views", "categories", "tags",
+               "language", "lang", "source", "category", "tag"}
+
+
+def _split_front_matter(lines: list[str], path: Path):
+    if not lines or lines[0].strip() != "---":
+        return None
+    for end in range(1, len(lines)):
+        if lines[end].strip() in ("---", "..."):
+            break
+    else:
+        return None
+    import yaml
+
+    block = "\n".join(lines[1:end])
+    try:
+        meta = yaml.safe_load(block) if block.strip() else {}
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" (line {mark.line + 2})" if mark is not None else ""
+        raise ArticleError(path, f"front matter is not valid YAML{where}") from None
+    if not isinstance(meta, dict):
+        raise ArticleError(path, "front matter must be a mapping of keys to values")
+    return meta, end + 1
+
+
+def _apply_front_matter(article: Article, meta: dict) -> None:
+    def warn(name: str, message: str) -> None:
+        article.warnings.append(f"{article.path}: {name}: {message}")
+
+    for key in meta:
+        if str(key) not in _FRONT_KEYS:
+            warn(str(key), "unknown front-matter key, ignored")
+
+    def text(key: str) -> str | None:
+        value = meta.get(key)
+        if value is None:
+            return None
+        if isinstance(value, (list, dict)):
+            warn(key, "expected text, got a list or mapping; left empty")
+            return None
+        value = str(value).strip()
+        return value or None
+
+    def listing(*keys: str) -> list[str]:
+        for key in keys:
+            value = meta.get(key)
+            if value is None:
+                continue
+            if isinstance(value, str):
+                return _split_list(value, ",")
+            if isinstance(value, list):
+                return _split_list(",".join(str(v) for v in value if v is not None), ",") \
+                    if all(isinstance(v, (str, int, float)) or v is None for v in value) \
+                    else _bad_list(warn, key)
+            return _bad_list(warn, key)
+        return []
+
+    article.title = text("title")
+    article.author = text("author")
+    article.place = text("place")
+    article.source = text("source")
+    lang = text("language") or text("lang")
+    if lang:
+        article.language = lang.lower()[:2] if re.fullmatch(r"[A-Za-z]{2}([-_].*)?", lang) else None
+        if article.language is None:
+            warn("language", f"not an ISO 639-1 code ({lang!r}), detected instead")
+    article.categories = listing("categories", "category")
+    article.tags = listing("tags", "tag")
+    views = meta.get("views")
+    if views is not None:
+        if isinstance(views, int) and not isinstance(views, bool) and views >= 0:
+            article.views = views
+        elif isinstance(views, str) and re.sub(r"[\s,]", "", views).isdigit():
+            article.views = int(re.sub(r"[\s,]", "", views))
+        else:
+            warn("views", f"not a number ({views!r}), left empty")
+    published = meta.get("published", meta.get("date"))
+    if published is not None:
+        value = normalise_datetime(published)
+        if value is None:
+            warn("published", f"not a date ({str(published)!r}), left empty")
+        article.published = value
+
+
+def _bad_list(warn, key: str) -> list[str]:
+    warn(key, "expected a list of names; left empty")
+    return []
+
+
+def normalise_datetime(value: Any) -> str | None:
+    """A date or datetime (object or text) as ISO 8601; offset kept if given, never invented."""
+    if isinstance(value, dt.datetime):
+        return value.isoformat()
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    text = str(value).strip()
+    text = re.sub(r"\s*([+-]\d{2}:?\d{2}|Z)$", r"\1", text)
+    try:
+        parsed = dt.datetime.fromisoformat(text)
+    except ValueError:
+        try:
+            return dt.date.fromisoformat(text).isoformat()
+        except ValueError:
+            return None
+    if len(text) == 10:
+        return parsed.date().isoformat()
+    return parsed.isoformat()
+
+
+# --------------------------------------------------------------------------------------------
+# Body cleaning
+
+_ELLIPSIS = re.compile(r"(?:\.\.\.|…)\s*$")
+
+
+def _clean_body(lines: list[str], offset: int, profile: Profile, removed: list[Removed]):
+    """Apply the profile's line rules, then split paragraphs and drop teasers and repeats."""
+    tags: list[str] = []
+    kept: list[tuple[int, str]] = []  # (line number, stripped text), "" for a break
+    rest_rule: str | None = None
+    for idx, raw in enumerate(lines):
+        lineno = offset + idx + 1
+        line = _clean_line(raw)
+        if rest_rule is not None:
+            if line:
+                rule = profile.match_rule(line)
+                name = rule.name if rule is not None and rule.action != "tags" else None
+                removed.append(Removed(lineno, line, name or f"{rest_rule} (rest of file)"))
+            continue
+        if not line:
+            kept.append((lineno, ""))
+            continue
+        rule = profile.match_rule(line)
+        if rule is None:
+            kept.append((lineno, line))
+            continue
+        removed.append(Removed(lineno, line, rule.name))
+        if rule.action == "tags":
+            m = rule.pattern.search(line)
+            tags.extend(t for t in _split_list(m.group("tags") or "", profile.list_separator)
+                        if t not in tags)
+        elif rule.action == "drop-rest":
+            rest_rule = rule.name
+        kept.append((lineno, ""))  # a removed line also ends a paragraph
+
+    paragraphs: list[tuple[int, list[str]]] = []
+    current: list[str] = []
+    start = 0
+    for lineno, line in kept:
+        if line:
+            if not current:
+                start = lineno
+            current.append(line)
+        elif current:
+            paragraphs.append((start, current))
+            current = []
+    if current:
+        paragraphs.append((start, current))
+
+    texts = ["\n".join(p) for _, p in paragraphs]
+    out: list[str] = []
+    seen: set[str] = set()
+    for i, ((lineno, _), para) in enumerate(zip(paragraphs, texts)):
+        if profile.teasers and _is_teaser(para, texts, i):
+            removed.append(Removed(lineno, para, "teaser (truncated repeat of a paragraph)"))
+            continue
+        if para in seen and len(para) >= 40:
+            removed.append(Removed(lineno, para, "repeated paragraph"))
+            continue
+        seen.add(para)
+        out.append(para)
+    removed.sort(key=lambda r: r.line)
+    return out, tags
+
+
+def _is_teaser(para: str, texts: list[str], index: int) -> bool:
+    m = _ELLIPSIS.search(para)
+    if m is None:
+        return False
+    stem = para[: m.start()].rstrip(" ,;:-–—\u00a0")
+    if len(stem) < 20:
+        return False
+    return any(j != index and len(other) > len(stem) and other.startswith(stem)
+               for j, other in enumerate(texts))
+
+
+# --------------------------------------------------------------------------------------------
+# Walking a corpus
+
+IGNORE_DEFAULT = (".*", "*~", "#*#", "*.swp", "*.swo", "*.tmp", "*.part", "*.crdownload")
+
+
+def iter_files(
+    paths: Iterable[str | Path], ignore: Iterable[str] = IGNORE_DEFAULT,
+    errors: list[ArticleError] | None = None,
+) -> Iterator[tuple[Path, Path]]:
+    """Yield ``(file, root)`` for every article file under the given files and folders.
+
+    Hidden files, editor backups and the other ``ignore`` patterns are passed over silently
+    (they are not articles). Symlinks to files are followed; symlinked folders are not, so a
+    link loop cannot trap the walk. Problems (a dangling link, an unreadable folder) are appended
+    to ``errors`` when given.
+    """
+    import fnmatch
+
+    patterns = tuple(ignore)
+
+    def ignored(name: str) -> bool:
+        return any(fnmatch.fnmatchcase(name, pat) for pat in patterns)
+
+    for given in paths:
+        root = Path(given)
+        if root.is_file():
+            yield root, root.parent
+            continue
+        if not root.exists():
+            if errors is not None:
+                errors.append(UnreadableError(root, "does not exist"))
+            continue
+        stack = [root]
+        while stack:
+            folder = stack.pop()
+            try:
+                entries = sorted(os.scandir(folder), key=lambda e: e.name)
+            except OSError as exc:
+                if errors is not None:
+                    errors.append(UnreadableError(folder, f"folder cannot be read ({exc.strerror})"))
+                continue
+            subdirs = []
+            for entry in entries:
+                if ignored(entry.name):
+                    continue
+                try:
+                    if entry.is_dir(follow_symlinks=False):
+                        subdirs.append(Path(entry.path))
+                    elif entry.is_file(follow_symlinks=True):
+                        yield Path(entry.path), root
+                    elif entry.is_symlink():
+                        if errors is not None:
+                            target = "a folder" if entry.is_dir() else "nothing (dangling link)"
+                            if entry.is_dir():
+                                continue  # linked folders are not followed
+                            errors.append(UnreadableError(entry.path, f"is a link to {target}"))
+                except OSError as exc:
+                    if errors is not None:
+                        errors.append(UnreadableError(entry.path, f"cannot be read ({exc.strerror})"))
+            stack.extend(reversed(subdirs))
+

@@ -1,0 +1,547 @@
+"""The command line: a thin click layer over the library.
+
+Exit codes follow grep: 0 = hits (or success), 1 = no hits, 2 = error, 130 = interrupted.
+Results go to stdout; messages, warnings and progress go to stderr. Heavy modules (Whoosh,
+rich) are imported inside the commands that need them, so ``--help`` stays fast.
+"""
+
+from __future__ import annotations
+
+import enum
+import os
+import signal
+import sys
+
+import click
+
+from .errors import CorpusSearchError
+
+PROG = "corpus-search"
+
+
+class Exit(enum.IntEnum):
+    OK = 0
+    NO_HITS = 1
+    ERROR = 2
+    INTERRUPTED = 130
+
+
+class _State:
+    def __init__(self, config_path: str | None, debug: bool, index_dir: str | None = None):
+        self.config_path = config_path
+        self.debug = debug
+        self.index_dir = index_dir
+        self._config = None
+
+    @property
+    def config(self):
+        if self._config is None:
+            from .config import load_config
+
+            self._config = load_config(self.config_path)
+        return self._config
+
+    def index_path(self, flag: str | None):
+        return self.config.resolve_index(flag or self.index_dir)
+
+    def profiles(self):
+        from .profiles import load_profiles
+
+        return load_profiles(self.config.resolved_profiles())
+
+
+def _err(message: str) -> None:
+    click.echo(f"{PROG}: {message}", err=True)
+
+
+def _warn(message: str) -> None:
+    click.echo(f"{PROG}: warning: {message}", err=True)
+
+
+# --------------------------------------------------------------------------------------------
+# Shared options
+
+def index_option(fn):
+    return click.option("--index", "index_dir", metavar="DIR",
+                        help="Index folder (default: $CORPUS_SEARCH_INDEX, the config's "
+                             "'index:', else ./index).")(fn)
+
+
+def filter_options(fn):
+    opts = [
+        click.option("--category", multiple=True, metavar="X", help="Only this category (repeatable: any of them)."),
+        click.option("--tag", multiple=True, metavar="X", help="Only this tag (repeatable)."),
+        click.option("--author", multiple=True, metavar="X", help="Only this author (repeatable)."),
+        click.option("--place", multiple=True, metavar="X", help="Only this place (repeatable)."),
+        click.option("--source", multiple=True, metavar="X", help="Only this source/site (repeatable)."),
+        click.option("--lang", multiple=True, metavar="X", help="Only this language code (repeatable)."),
+        click.option("--since", metavar="DATE", help="On or after DATE (2021, 2021-07 or 2021-07-02), by the article's own date."),
+        click.option("--until", metavar="DATE", help="On or before DATE (inclusive), by the article's own date."),
+        click.option("--min-views", type=click.IntRange(min=0), metavar="N", help="At least N views."),
+    ]
+    for opt in reversed(opts):
+        fn = opt(fn)
+    return fn
+
+
+def _filters(kw):
+    from .search import Filters
+
+    return Filters(
+        category=list(kw.pop("category")), tag=list(kw.pop("tag")), author=list(kw.pop("author")),
+        place=list(kw.pop("place")), source=list(kw.pop("source")), lang=list(kw.pop("lang")),
+        since=kw.pop("since"), until=kw.pop("until"), min_views=kw.pop("min_views"),
+    )
+
+
+FACET_CHOICES = ("category", "tag", "author", "place", "source", "lang", "year", "month")
+
+
+# --------------------------------------------------------------------------------------------
+# The group
+
+class CorpusGroup(click.Group):
+    """A click group whose ``main`` maps errors to exit codes and one-line messages."""
+
+    def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):
+        argv = list(args) if args is not None else sys.argv[1:]
+        debug = "--debug" in argv
+        code = _run_mapped(lambda: super(CorpusGroup, self).main(
+            args=argv, prog_name=prog_name or PROG, complete_var=complete_var,
+            standalone_mode=False, **extra), debug)
+        if standalone_mode:
+            sys.exit(code)
+        return code
+
+
+@click.group(cls=CorpusGroup,
+             context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.option("--config", "config_path", metavar="FILE", type=click.Path(dir_okay=False),
+              help="Config file (default: ./corpus-search.yaml if present).")
+@index_option
+@click.option("--debug", is_flag=True, help="Show tracebacks for errors.")
+@click.version_option(package_name="corpus-search", prog_name=PROG)
+@click.pass_context
+def cli(ctx, config_path, index_dir, debug):
+    """Search collections of scraped news articles from the shell.
+
+    \b
+    Build an index once, update it as files arrive, then search:
+      corpus-search index sample_corpus/
+      corpus-search search 'sanctions AND "open skies"' --facet category
+      corpus-search search 'author:"Ainur Kurmanov"' --since 2021 --json | jq '.hits[].title'
+
+    Exit codes: 0 hits or success, 1 no hits, 2 error, 130 interrupted.
+    """
+    ctx.obj = _State(config_path, debug, index_dir)
+
+
+# --------------------------------------------------------------------------------------------
+# parse
+
+@cli.command()
+@click.argument("paths", nargs=-1, required=True, type=click.Path())
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON array of records.")
+@click.option("--explain", is_flag=True, help="List every removed line and the rule that removed it.")
+@click.pass_obj
+def parse(state, paths, as_json, explain):
+    """Show how article files are read: metadata fields and the clean body.
+
+    PATHS are files or folders. Exit 0 if every file parsed, 2 if any failed (the good ones
+    are still printed).
+    """
+    from .articles import iter_files, parse_article
+
+    profiles = state.profiles()
+    cfg = state.config
+    walk_errors = []
+    records = []
+    failed = 0
+    console = None
+    if not as_json:
+        from .render import make_console
+
+        console = make_console()
+    ignore = cfg.ignore if cfg.ignore is not None else None
+    from .articles import IGNORE_DEFAULT
+
+    for path, root in iter_files(paths, ignore or IGNORE_DEFAULT, walk_errors):
+        try:
+            article = parse_article(path, root=root, profiles=profiles, max_bytes=cfg.max_bytes)
+        except CorpusSearchError as exc:
+            failed += 1
+            _err(str(exc))
+            continue
+        for w in article.warnings:
+            _warn(w)
+        if as_json:
+            rec = article.to_dict()
+            if explain:
+                rec = dict(rec, removed=[{"line": r.line, "text": r.text, "rule": r.rule}
+                                         for r in article.removed], profile=article.profile,
+                           encoding=article.encoding)
+            records.append(rec)
+        else:
+            from .render import print_article
+
+            if records:
+                console.rule()
+            print_article(article.to_dict(), console, removed=article.removed if explain else None)
+            records.append(True)
+    for exc in walk_errors:
+        failed += 1
+        _err(str(exc))
+    if as_json:
+        from .render import write_json
+
+        write_json(records)
+    return Exit.ERROR if failed else Exit.OK
+
+
+# --------------------------------------------------------------------------------------------
+# index
+
+@cli.command()
+@click.argument("paths", nargs=-1, type=click.Path())
+@index_option
+@click.option("--rebuild", is_flag=True, help="Build a fresh index beside the old one and swap it in when complete.")
+@click.option("--wait", type=click.FloatRange(min=0), default=5.0, show_default=True, metavar="SECONDS",
+              help="How long to wait for another indexing run to finish.")
+@click.option("--json", "as_json", is_flag=True, help="Print the summary as one JSON object.")
+@click.option("--procs", type=click.IntRange(1, 16), default=None, metavar="N",
+              help="Writer processes for large batches (default: 2 when over 5,000 files).")
+@click.option("-q", "--quiet", is_flag=True, help="No progress bar, no per-file lines.")
+@click.pass_obj
+def index(state, paths, index_dir, rebuild, wait, as_json, procs, quiet):
+    """Build or update the index from article files and folders.
+
+    With no PATHS, the folders indexed before (or the config's roots) are walked again. New
+    files are added, changed ones replaced (by content hash), deleted ones removed.
+    """
+    from .indexer import update_index
+
+    cfg = state.config
+    path = state.index_path(index_dir)
+    if not paths and cfg.roots:
+        folder_roots = None
+        from .indexer import IndexFolder
+
+        try:
+            meta = IndexFolder(path).read_meta()
+        except CorpusSearchError:
+            meta = None
+        folder_roots = (meta or {}).get("roots")
+        if not folder_roots:
+            paths = tuple(str(p) for p in cfg.resolved_roots())
+    progress = None
+    if not quiet and sys.stderr.isatty():
+        from .render import make_console, progress_bar
+
+        progress = progress_bar(make_console(stderr=True))
+
+    def on_skip(p, reason):
+        if not quiet:
+            _err(f"skipped {p}: {reason}")
+
+    def on_warning(w):
+        if not quiet:
+            _warn(w)
+
+    from .articles import IGNORE_DEFAULT
+
+    report = update_index(
+        path, list(paths) or None, rebuild=rebuild, profiles=state.profiles(),
+        ignore=cfg.ignore if cfg.ignore is not None else IGNORE_DEFAULT,
+        max_bytes=cfg.max_bytes, wait=wait, progress=progress, procs=procs or 0,
+        on_skip=on_skip, on_warning=on_warning,
+    )
+    if as_json:
+        from .render import write_json
+
+        write_json(report.to_dict())
+    else:
+        from .render import make_console, print_index_report
+
+        print_index_report(report, make_console(stderr=False))
+    return Exit.OK
+
+
+# --------------------------------------------------------------------------------------------
+# stats
+
+@cli.command()
+@index_option
+@click.option("--json", "as_json", is_flag=True, help="Print the figures as JSON.")
+@click.pass_obj
+def stats(state, index_dir, as_json):
+    """What the index holds: documents, size, sources, languages, dates, roots."""
+    from .indexer import index_stats
+
+    figures = index_stats(state.index_path(index_dir))
+    if as_json:
+        from .render import write_json
+
+        write_json(figures)
+    else:
+        from .render import make_console, print_stats
+
+        print_stats(figures, make_console())
+    return Exit.OK
+
+
+# --------------------------------------------------------------------------------------------
+# search
+
+QUERY_HELP = """Search the index. QUERY uses this language (all words must match by default):
+
+\b
+  sanctions ukraine            both words (stemmed: sanctions ~ sanction, санкций ~ санкции)
+  gas OR oil, NOT russia, -russia, ( )
+  "open skies"                 exact phrase;  "open skies"~3  within 3 words
+  "sanction"                   one quoted word: as written, not stemmed
+  governm*  tleuberd?          wildcards, on the words as written
+  tleuberdy~  tleubedri~2      fuzzy: 1 (or 2) edits away
+  title:kazakhstan  body:...   a text field
+  author:"Ainur Kurmanov"  category:Скандал  tag:...  place:Almaty  source:...  lang:ru
+  published:2021  published:2021-07  published:[2021-01-01 TO 2021-06-30]  published:>2021-06
+  views:>1000  views:[100 TO 500]  words:<300
+  *  (or an empty query)       every article
+
+Exit codes: 0 hits, 1 no hits, 2 error (bad query, no index), 130 interrupted.
+"""
+
+
+@cli.command(help=QUERY_HELP)
+@click.argument("query", nargs=-1)
+@index_option
+@filter_options
+@click.option("--facet", "facets", multiple=True, type=click.Choice(FACET_CHOICES),
+              help="Count hits by this field (repeatable).")
+@click.option("--facet-limit", type=click.IntRange(min=1), default=10, show_default=True, metavar="N",
+              help="Values shown per facet.")
+@click.option("--sort", type=click.Choice(["relevance", "date", "-date", "views", "-views"]),
+              default="relevance", show_default=True, help="date: oldest first; -date: newest first.")
+@click.option("-n", "--limit", type=click.IntRange(min=1), default=10, show_default=True, help="Hits per page.")
+@click.option("--page", type=click.IntRange(min=1), default=1, show_default=True, help="Page to show.")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object with the hits (see README).")
+@click.option("--jsonl", is_flag=True, help="One JSON hit per line.")
+@click.option("--count", "count_only", is_flag=True, help="Print only the number of hits.")
+@click.option("-l", "--files-with-matches", "files_only", is_flag=True, help="Print only the paths of matching files.")
+@click.option("--fields", metavar="A,B", help="Only these keys in each JSON hit.")
+@click.option("--mark", metavar="OPEN,CLOSE", default="[[,]]", show_default=True,
+              help="Markers around matches in JSON and plain-text snippets.")
+@click.option("--timeout", type=click.FloatRange(min=0.01), default=None, metavar="SECONDS",
+              help="Stop a query that runs longer (default 10, or the config's timeout).")
+@click.pass_obj
+def search(state, query, index_dir, facets, facet_limit, sort, limit, page, as_json, jsonl,
+           count_only, files_only, fields, mark, timeout, **kw):
+    text = " ".join(query)
+    filters = _filters(kw)
+    open_mark, close_mark = _markers(mark)
+    cfg = state.config
+    facets = list(facets) or ([] if (count_only or files_only or jsonl) else list(cfg.facets))
+    field_list = _field_list(fields)
+    from .search import CorpusIndex
+
+    with CorpusIndex(state.index_path(index_dir)) as ix:
+        if files_only:
+            limit = max(limit, ix.doc_count) if page == 1 else limit
+        result = ix.search(text, filters=filters, sort=sort, limit=limit, page=page,
+                           facets=facets, facet_limit=facet_limit,
+                           snippets=not (files_only or count_only),
+                           count_only=count_only, timeout=timeout or cfg.timeout)
+    code = Exit.OK if result.total else Exit.NO_HITS
+    if result.total == 0 and result.suggestion:
+        _err(f"no hits; did you mean: {result.suggestion}")
+    if count_only:
+        click.echo(result.total)
+    elif files_only:
+        for hit in result.hits:
+            click.echo(hit.record["path"])
+    elif jsonl:
+        from .render import write_jsonl
+
+        hits = (h.to_dict(open_mark, close_mark) for h in result.hits)
+        if field_list:
+            hits = ({k: h[k] for k in field_list if k in h} for h in hits)
+        write_jsonl(hits)
+    elif as_json:
+        from .render import search_json, write_json
+
+        write_json(search_json(result, open_mark, close_mark, field_list))
+    else:
+        from .render import make_console, print_search
+
+        print_search(result, make_console(), open_mark, close_mark)
+    return code
+
+
+HIT_KEYS = ("id", "path", "score", "title", "author", "published", "place", "source",
+            "categories", "tags", "views", "language", "words", "snippets")
+
+
+def _field_list(fields):
+    if not fields:
+        return None
+    names = [f.strip() for f in fields.split(",") if f.strip()]
+    bad = [f for f in names if f not in HIT_KEYS]
+    if bad:
+        raise CorpusSearchError(f"--fields: unknown key {bad[0]!r} (choose from {', '.join(HIT_KEYS)})")
+    return names
+
+
+def _markers(mark: str):
+    parts = mark.split(",")
+    if len(parts) != 2:
+        raise CorpusSearchError(f"--mark takes OPEN,CLOSE (two markers and a comma), got {mark!r}")
+    return parts[0], parts[1]
+
+
+# --------------------------------------------------------------------------------------------
+# show
+
+@cli.command()
+@click.argument("doc_id", metavar="ID")
+@index_option
+@click.option("--json", "as_json", is_flag=True, help="Print the record as JSON.")
+@click.pass_obj
+def show(state, doc_id, index_dir, as_json):
+    """Print one article from the index: metadata and clean body. ID is as in search results."""
+    from .search import CorpusIndex
+
+    with CorpusIndex(state.index_path(index_dir)) as ix:
+        record = ix.get(doc_id)
+    if record is None:
+        raise CorpusSearchError(f"no article with id {doc_id!r} in the index "
+                                "(ids are paths relative to the corpus folder, as search prints them)")
+    if as_json:
+        from .render import write_json
+
+        write_json(record)
+    else:
+        from .render import make_console, print_article
+
+        print_article(record, make_console())
+    return Exit.OK
+
+
+# --------------------------------------------------------------------------------------------
+# facets
+
+@cli.command()
+@click.argument("field", type=click.Choice(FACET_CHOICES))
+@index_option
+@click.option("--query", "query_text", default="", metavar="QUERY", help="Count over this query's matches only.")
+@filter_options
+@click.option("--sort", type=click.Choice(["count", "name"]), default="count", show_default=True)
+@click.option("--limit", type=click.IntRange(min=1), default=None, metavar="N", help="At most N values.")
+@click.option("--json", "as_json", is_flag=True, help="Print {field, values: [{value, count}]}.")
+@click.pass_obj
+def facets(state, field, index_dir, query_text, sort, limit, as_json, **kw):
+    """List the values of FIELD across the index (or a query's matches) with counts."""
+    from .search import CorpusIndex
+
+    filters = _filters(kw)
+    with CorpusIndex(state.index_path(index_dir)) as ix:
+        fc = ix.facet(field, query_text, filters, limit=limit, sort=sort)
+    if as_json:
+        from .render import write_json
+
+        write_json({"field": field, **fc.to_dict()})
+    else:
+        from .render import make_console, print_facets
+
+        print_facets([fc], make_console())
+    return Exit.OK if fc.values else Exit.NO_HITS
+
+
+# --------------------------------------------------------------------------------------------
+# timeline
+
+@cli.command()
+@click.argument("query", nargs=-1)
+@index_option
+@filter_options
+@click.option("--by", type=click.Choice(["year", "month", "week", "day"]), default=None,
+              help="Period (default: chosen from the span of the results).")
+@click.option("--split", type=click.Choice(FACET_CHOICES), default=None, help="One series per value of this field.")
+@click.option("--json", "as_json", is_flag=True, help="Print {by, total, buckets: [{period, count}]}.")
+@click.option("--csv", "as_csv", is_flag=True, help="Print CSV: period,count (with --split: period,value,count).")
+@click.pass_obj
+def timeline(state, query, index_dir, by, split, as_json, as_csv, **kw):
+    """Hits over time: a bar per period, empty periods shown as zero."""
+    from .search import CorpusIndex
+
+    filters = _filters(kw)
+    with CorpusIndex(state.index_path(index_dir)) as ix:
+        tl = ix.timeline(" ".join(query), filters, by=by, split=split)
+    if as_json:
+        from .render import write_json
+
+        write_json(tl.to_dict())
+    elif as_csv:
+        from .render import write_timeline_csv
+
+        write_timeline_csv(tl)
+    else:
+        from .render import make_console, print_timeline
+
+        print_timeline(tl, make_console())
+    return Exit.OK if tl.total else Exit.NO_HITS
+
+
+# --------------------------------------------------------------------------------------------
+# Entry point
+
+def _on_sigterm(signum, frame):
+    raise KeyboardInterrupt
+
+
+def _run_mapped(invoke, debug: bool) -> int:
+    """Run a click invocation, mapping every outcome to a grep-style exit code."""
+    try:
+        signal.signal(signal.SIGTERM, _on_sigterm)
+    except ValueError:  # not the main thread
+        pass
+    try:
+        code = invoke()
+        return int(code) if isinstance(code, int) else 0
+    except click.exceptions.Exit as exc:  # --help, --version
+        return exc.exit_code
+    except click.exceptions.Abort:
+        _err("interrupted")
+        return Exit.INTERRUPTED
+    except click.ClickException as exc:
+        exc.show()
+        return Exit.ERROR
+    except CorpusSearchError as exc:
+        if debug:
+            import traceback
+
+            traceback.print_exc()
+        _err(str(exc))
+        return Exit.ERROR
+    except KeyboardInterrupt:
+        _err("interrupted; everything committed before the interrupt is kept "
+             "(run the command again to finish)")
+        return Exit.INTERRUPTED
+    except BrokenPipeError:
+        # The reader went away (| head): not an error. Silence the flush at exit.
+        try:
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())
+        except OSError:
+            pass
+        return Exit.OK
+    except Exception as exc:  # noqa: BLE001 - never show a traceback without --debug
+        if debug:
+            import traceback
+
+            traceback.print_exc()
+        _err(f"internal error: {type(exc).__name__}: {exc} (run with --debug for details)")
+        return Exit.ERROR
+
+
+def main() -> int:
+    """Console entry point."""
+    return cli.main(prog_name=PROG)

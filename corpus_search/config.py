@@ -1,0 +1,133 @@
+"""Configuration: ``corpus-search.yaml`` read and checked, and the precedence rules.
+
+Precedence for every setting: command-line flag > environment variable > config file > default.
+A config with an unknown key or a value of the wrong type is a :class:`ConfigError` naming the
+file and the key.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .errors import ConfigError
+
+CONFIG_NAME = "corpus-search.yaml"
+INDEX_ENV = "CORPUS_SEARCH_INDEX"
+CONFIG_ENV = "CORPUS_SEARCH_CONFIG"
+DEFAULT_INDEX = "index"
+FACET_FIELDS = ("category", "tag", "author", "place", "source", "lang", "year", "month")
+
+
+@dataclass
+class Config:
+    path: Path | None = None  # the file it came from, if any
+    index: str | None = None
+    roots: list[str] = field(default_factory=list)
+    profiles: list[str] = field(default_factory=list)
+    facets: list[str] = field(default_factory=list)
+    ignore: list[str] | None = None
+    max_file_mb: float = 10.0
+    timeout: float = 10.0
+
+    def resolve_index(self, flag: str | None) -> Path:
+        """The index folder: flag > $CORPUS_SEARCH_INDEX > config ``index:`` > ./index."""
+        if flag:
+            return Path(flag)
+        env = os.environ.get(INDEX_ENV)
+        if env:
+            return Path(env)
+        if self.index:
+            return self._relative(self.index)
+        return Path(DEFAULT_INDEX)
+
+    def resolved_roots(self) -> list[Path]:
+        return [self._relative(r) for r in self.roots]
+
+    def resolved_profiles(self) -> list[Path]:
+        return [self._relative(p) for p in self.profiles]
+
+    def _relative(self, value: str) -> Path:
+        p = Path(os.path.expanduser(value))
+        if not p.is_absolute() and self.path is not None:
+            p = self.path.parent / p
+        return p
+
+    @property
+    def max_bytes(self) -> int:
+        return int(self.max_file_mb * 1024 * 1024)
+
+
+_TYPES: dict[str, tuple[type, ...]] = {
+    "index": (str,),
+    "roots": (list,),
+    "profiles": (list,),
+    "facets": (list,),
+    "ignore": (list,),
+    "max_file_mb": (int, float),
+    "timeout": (int, float),
+}
+_TYPE_NAMES = {str: "text", list: "a list", int: "a number", float: "a number"}
+
+
+def load_config(path: str | Path | None = None) -> Config:
+    """Read the config: the given file (which must exist), else $CORPUS_SEARCH_CONFIG, else
+    ``corpus-search.yaml`` in the current folder if there is one, else defaults."""
+    explicit = path is not None
+    if path is None and os.environ.get(CONFIG_ENV):
+        path, explicit = os.environ[CONFIG_ENV], True
+    if path is None:
+        candidate = Path(CONFIG_NAME)
+        if not candidate.is_file():
+            return Config()
+        path = candidate
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        if explicit:
+            raise ConfigError("config file not found", str(path)) from None
+        return Config()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"cannot read config ({getattr(exc, 'strerror', None) or exc})", str(path)) from None
+    return parse_config(text, path)
+
+
+def parse_config(text: str, path: Path) -> Config:
+    import yaml
+
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}" if mark is not None else ""
+        raise ConfigError(f"not valid YAML{where}", str(path)) from None
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        raise ConfigError("the config must be a mapping of keys to values", str(path))
+    values: dict[str, Any] = {}
+    for key, value in data.items():
+        key = str(key)
+        if key not in _TYPES:
+            raise ConfigError(f"unknown key {key!r} (known keys: {', '.join(_TYPES)})", str(path))
+        types = _TYPES[key]
+        if value is None:
+            continue
+        if isinstance(value, bool) or not isinstance(value, types):
+            raise ConfigError(f"key {key!r} must be {_TYPE_NAMES[types[0]]}, "
+                              f"not {type(value).__name__}", str(path))
+        if isinstance(value, list):
+            if not all(isinstance(v, str) for v in value):
+                raise ConfigError(f"key {key!r} must be a list of text values", str(path))
+        values[key] = value
+    for f in values.get("facets", []):
+        if f not in FACET_FIELDS:
+            raise ConfigError(f"facets: unknown facet {f!r} (choose from {', '.join(FACET_FIELDS)})",
+                              str(path))
+    for key in ("max_file_mb", "timeout"):
+        if key in values and values[key] <= 0:
+            raise ConfigError(f"key {key!r} must be greater than 0", str(path))
+    return Config(path=path, **values)

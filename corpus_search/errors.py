@@ -1,0 +1,100 @@
+"""Errors raised by corpus-search.
+
+Every error the library raises on purpose derives from :class:`CorpusSearchError` and carries
+a one-line message fit to print as it is. Subclasses carry the thing they concern (the file,
+the query, the index folder) so that callers can report it without parsing text.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+
+class CorpusSearchError(Exception):
+    """Base class: ``str(err)`` is a one-line message naming what is wrong."""
+
+
+class ConfigError(CorpusSearchError):
+    """A config file, option or profile that cannot be used."""
+
+    def __init__(self, message: str, source: str | None = None):
+        self.source = source
+        super().__init__(f"{source}: {message}" if source else message)
+
+
+class ArticleError(CorpusSearchError):
+    """A file that cannot be read as an article. ``reason`` is the short cause."""
+
+    def __init__(self, path: str | Path, reason: str):
+        self.path = str(path)
+        self.reason = reason
+        super().__init__(f"{self.path}: {reason}")
+
+
+class EmptyFileError(ArticleError):
+    pass
+
+
+class BinaryFileError(ArticleError):
+    pass
+
+
+class DecodeError(ArticleError):
+    pass
+
+
+class TooLargeError(ArticleError):
+    pass
+
+
+class UnreadableError(ArticleError):
+    pass
+
+
+class IndexError_(CorpusSearchError):
+    """Base for problems with the index folder (named so as not to shadow the builtin)."""
+
+    def __init__(self, message: str, path: str | Path | None = None):
+        self.path = str(path) if path is not None else None
+        super().__init__(message)
+
+
+class NoIndexError(IndexError_):
+    pass
+
+
+class IndexVersionError(IndexError_):
+    pass
+
+
+class IndexDamagedError(IndexError_):
+    pass
+
+
+class IndexLockedError(IndexError_):
+    pass
+
+
+class NotAnIndexError(IndexError_):
+    pass
+
+
+class QueryError(CorpusSearchError):
+    """A query that cannot be run as written. ``position`` is a 0-based offset or None."""
+
+    def __init__(self, query: str, message: str, position: int | None = None):
+        self.query = query
+        self.detail = message
+        self.position = position
+        where = f" at column {position + 1}" if position is not None else ""
+        super().__init__(f"bad query {query!r}{where}: {message}")
+
+
+class QueryTimeout(CorpusSearchError):
+    def __init__(self, query: str, seconds: float):
+        self.query = query
+        self.seconds = seconds
+        super().__init__(
+            f"query {query!r} took longer than {seconds:g}s and was stopped; "
+            "narrow it (fewer wildcards, a filter) or raise --timeout"
+        )

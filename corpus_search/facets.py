@@ -1,0 +1,210 @@
+"""Facet counts and timelines over a set of matching documents.
+
+Counts come from the index's columns, read once per open index into plain lists (one value per
+document number), so counting a result set is one pass over its document numbers. Whoosh's
+``groupedby`` counts a multi-valued field as one joined string, and is slower; this is exact and
+counts an article in three categories once in each.
+
+Dates are the article's own calendar day (the ``day`` column, YYYYMMDD as printed on it), so a
+23:14 Moscow-time article belongs to its Moscow date, in facets, filters and timelines alike.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any, Iterable
+
+from .schema import MULTI_VALUED, SEP
+
+#: User-facing facet names -> column.
+FACET_COLUMNS = {
+    "category": "category", "tag": "tag", "author": "author", "place": "place",
+    "source": "source", "lang": "lang", "year": "day", "month": "day",
+}
+FACET_NAMES = tuple(FACET_COLUMNS)
+PERIODS = ("year", "month", "week", "day")
+
+
+class ColumnCache:
+    """Per-document values of the facet columns of one reader, loaded on first use."""
+
+    def __init__(self, reader):
+        self.reader = reader
+        self._values: dict[str, list] = {}
+
+    def values(self, column: str) -> list:
+        vals = self._values.get(column)
+        if vals is None:
+            raw = list(self.reader.column_reader(column))
+            if column in MULTI_VALUED:
+                vals = [tuple(v.split(SEP)) if v else () for v in raw]
+            elif column == "day":
+                vals = [d if 10000101 <= d <= 99991231 else None for d in raw]
+            else:
+                vals = [v or None for v in raw]
+            self._values[column] = vals
+        return vals
+
+
+@dataclass
+class FacetCount:
+    field: str
+    values: list[tuple[str, int]]  # (value, count), most frequent first
+    other: int  # how many further values were left out
+    missing: int  # matching documents with no value
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"values": [{"value": v, "count": c} for v, c in self.values],
+                "other": self.other, "missing": self.missing}
+
+
+def _keyed(field: str, cache: ColumnCache, docs: Iterable[int]):
+    """Yield (docnum, list of display values) for a facet field."""
+    column = FACET_COLUMNS[field]
+    vals = cache.values(column)
+    if field == "year":
+        for d in docs:
+            v = vals[d]
+            yield (f"{v // 10000:04d}",) if v else ()
+    elif field == "month":
+        for d in docs:
+            v = vals[d]
+            yield (f"{v // 10000:04d}-{v // 100 % 100:02d}",) if v else ()
+    elif column in MULTI_VALUED:
+        for d in docs:
+            yield vals[d]
+    else:
+        for d in docs:
+            v = vals[d]
+            yield (v,) if v else ()
+
+
+def count_facet(field: str, cache: ColumnCache, docs: Iterable[int], *,
+                limit: int | None = 10, sort: str = "count") -> FacetCount:
+    """Count the values of ``field`` over ``docs``. Values that differ only in case are one
+    value, shown as first written."""
+    counts: dict[str, int] = {}
+    shown: dict[str, str] = {}
+    missing = 0
+    for values in _keyed(field, cache, docs):
+        if not values:
+            missing += 1
+            continue
+        for v in values:
+            key = v.casefold()
+            if key in counts:
+                counts[key] += 1
+            else:
+                counts[key] = 1
+                shown[key] = v
+    if sort == "name":
+        ordered = sorted(counts.items(), key=lambda kv: shown[kv[0]].casefold())
+    else:
+        ordered = sorted(counts.items(), key=lambda kv: (-kv[1], shown[kv[0]].casefold()))
+    kept = ordered if limit is None else ordered[:limit]
+    return FacetCount(field, [(shown[k], c) for k, c in kept], len(ordered) - len(kept), missing)
+
+
+# --------------------------------------------------------------------------------------------
+# Timelines
+
+def _date(day: int) -> dt.date:
+    return dt.date(day // 10000, day // 100 % 100, day % 100)
+
+
+def period_of(day: int, by: str) -> str:
+    d = _date(day)
+    if by == "year":
+        return f"{d.year:04d}"
+    if by == "month":
+        return f"{d.year:04d}-{d.month:02d}"
+    if by == "week":
+        iso = d.isocalendar()
+        return f"{iso[0]:04d}-W{iso[1]:02d}"
+    return d.isoformat()
+
+
+def _next_period(day: dt.date, by: str) -> dt.date:
+    if by == "year":
+        return dt.date(day.year + 1, 1, 1)
+    if by == "month":
+        return dt.date(day.year + (day.month == 12), day.month % 12 + 1, 1)
+    if by == "week":
+        return day + dt.timedelta(days=7 - day.weekday())
+    return day + dt.timedelta(days=1)
+
+
+def all_periods(first: int, last: int, by: str) -> list[str]:
+    """Every period from the one holding ``first`` to the one holding ``last``, empty ones too."""
+    out = []
+    day, end = _date(first), _date(last)
+    end_key = period_of(last, by)
+    while True:
+        key = period_of(day.year * 10000 + day.month * 100 + day.day, by)
+        out.append(key)
+        if key == end_key or day > end:
+            break
+        day = _next_period(day, by)
+    return out
+
+
+def choose_period(first: int, last: int) -> str:
+    span = (_date(last) - _date(first)).days
+    if span <= 45:
+        return "day"
+    if span <= 200:
+        return "week"
+    if span <= 5 * 366:
+        return "month"
+    return "year"
+
+
+@dataclass
+class Timeline:
+    by: str
+    total: int
+    undated: int
+    buckets: list[dict[str, Any]]  # {period, count[, series: [{value, count}]]}
+    split: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"by": self.by, "total": self.total, "undated": self.undated}
+        if self.split:
+            out["split"] = self.split
+        out["buckets"] = self.buckets
+        return out
+
+
+def build_timeline(cache: ColumnCache, docs: list[int], by: str | None = None,
+                   split: str | None = None) -> Timeline:
+    days = cache.values("day")
+    dated = [d for d in docs if days[d]]
+    undated = len(docs) - len(dated)
+    if not dated:
+        return Timeline(by or "month", len(docs), undated, [], split)
+    first = min(days[d] for d in dated)
+    last = max(days[d] for d in dated)
+    by = by or choose_period(first, last)
+    counts: dict[str, int] = {}
+    series: dict[str, dict[str, int]] = {}
+    shown: dict[str, str] = {}
+    split_values = _keyed(split, cache, dated) if split else None
+    for d in dated:
+        key = period_of(days[d], by)
+        counts[key] = counts.get(key, 0) + 1
+        if split_values is not None:
+            per = series.setdefault(key, {})
+            for v in next(split_values):
+                k = v.casefold()
+                shown.setdefault(k, v)
+                per[k] = per.get(k, 0) + 1
+    buckets = []
+    for key in all_periods(first, last, by):
+        bucket: dict[str, Any] = {"period": key, "count": counts.get(key, 0)}
+        if split:
+            per = series.get(key, {})
+            bucket["series"] = [{"value": shown[k], "count": c}
+                                for k, c in sorted(per.items(), key=lambda kv: (-kv[1], shown[kv[0]]))]
+        buckets.append(bucket)
+    return Timeline(by, len(docs), undated, buckets, split)

@@ -1,0 +1,597 @@
+"""The index folder: create, open, update incrementally, rebuild, lock; returns a report.
+
+Layout of an index folder::
+
+    DIR/corpus-search.json   what this is: format, schema version, current generation, roots
+    DIR/.lock                held (flock) by the one indexing run allowed at a time
+    DIR/gen-000001/          a Whoosh index (one "generation"); a rebuild writes the next one
+                             beside it and switches the pointer in corpus-search.json atomically
+
+Safety: documents are committed in batches. A crash, a kill or Ctrl-C loses at most the batch
+in progress; the index stays at its last commit, with no duplicates (a changed file is deleted
+and re-added inside the same batch), and the next run finishes the job. A rebuild never touches
+the generation searches are reading until it is complete.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import fcntl
+import hashlib
+import json
+import os
+import shutil
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Iterable, Iterator
+
+from .articles import DEFAULT_MAX_BYTES, IGNORE_DEFAULT, iter_files, parse_bytes, read_bytes
+from .errors import (
+    ArticleError,
+    ConfigError,
+    CorpusSearchError,
+    IndexDamagedError,
+    IndexLockedError,
+    IndexVersionError,
+    NoIndexError,
+    NotAnIndexError,
+)
+from .profiles import ProfileSet, load_profiles
+
+META_NAME = "corpus-search.json"
+LOCK_NAME = ".lock"
+FORMAT = "corpus-search-index"
+WRITER_ARGS = {"limitmb": 256}
+COMMIT_ARGS: dict[str, Any] = {}
+
+Progress = Callable[[Iterable, int], Iterable]
+
+
+class IndexWriteError(CorpusSearchError):
+    pass
+
+
+@dataclass
+class IndexReport:
+    """What an indexing run did. ``errors`` has one ``{path, reason}`` per skipped file."""
+
+    index: str
+    added: int = 0
+    updated: int = 0
+    removed: int = 0
+    unchanged: int = 0
+    skipped: int = 0
+    errors: list[dict[str, str]] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    documents: int = 0
+    bytes_indexed: int = 0
+    elapsed: float = 0.0
+    rebuilt: bool = False
+    committed: int = 0  # documents written by the commits of this run (for interrupt messages)
+
+    @property
+    def changed(self) -> bool:
+        return bool(self.added or self.updated or self.removed)
+
+    @property
+    def docs_per_second(self) -> float:
+        done = self.added + self.updated
+        return done / self.elapsed if self.elapsed > 0 else 0.0
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "index": self.index,
+            "added": self.added,
+            "updated": self.updated,
+            "removed": self.removed,
+            "unchanged": self.unchanged,
+            "skipped": self.skipped,
+            "errors": self.errors,
+            "warnings": self.warnings,
+            "documents": self.documents,
+            "rebuilt": self.rebuilt,
+            "elapsed_s": round(self.elapsed, 3),
+            "docs_per_s": round(self.docs_per_second, 1),
+            "mb_per_s": round(self.bytes_indexed / 1e6 / self.elapsed, 3) if self.elapsed > 0 else 0.0,
+        }
+
+
+# --------------------------------------------------------------------------------------------
+# The folder
+
+def _damaged(path: Path, exc: BaseException) -> IndexDamagedError:
+    detail = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+    return IndexDamagedError(
+        f"the index at {path} is damaged ({detail[:160]}); "
+        "run 'corpus-search index --rebuild' to repair it", path)
+
+
+class IndexFolder:
+    """An index folder on disk; cheap to create, does no I/O until asked."""
+
+    def __init__(self, path: str | Path):
+        self.path = Path(path)
+
+    @property
+    def meta_path(self) -> Path:
+        return self.path / META_NAME
+
+    def read_meta(self) -> dict[str, Any] | None:
+        try:
+            data = json.loads(self.meta_path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            return None
+        except (OSError, ValueError) as exc:
+            raise _damaged(self.path, exc) from None
+        if not isinstance(data, dict) or data.get("format") != FORMAT:
+            raise NotAnIndexError(f"{self.path} holds something other than a corpus-search index",
+                                  self.path)
+        return data
+
+    def write_meta(self, meta: dict[str, Any]) -> None:
+        tmp = self.path / f".{META_NAME}.{os.getpid()}.tmp"
+        tmp.write_text(json.dumps(meta, indent=2, ensure_ascii=False), encoding="utf-8")
+        os.replace(tmp, self.meta_path)
+
+    def check_usable_folder(self) -> None:
+        """Refuse a folder that is a file, or that holds things that are not ours."""
+        if self.path.exists() and not self.path.is_dir():
+            raise NotAnIndexError(f"{self.path} is a file, not an index folder", self.path)
+        if self.path.is_dir() and not self.meta_path.exists():
+            foreign = [p.name for p in self.path.iterdir() if not p.name.startswith(".")]
+            if foreign:
+                raise NotAnIndexError(
+                    f"{self.path} holds something other than a corpus-search index "
+                    f"(found {foreign[0]!r}); choose another folder with --index", self.path)
+
+    def require_meta(self) -> dict[str, Any]:
+        meta = self.read_meta()
+        if meta is None:
+            self.check_usable_folder()
+            raise NoIndexError(f"no index at {self.path}; build it with 'corpus-search index PATH'",
+                               self.path)
+        version = meta.get("schema_version")
+        from .schema import SCHEMA_VERSION
+
+        if version != SCHEMA_VERSION:
+            raise IndexVersionError(
+                f"the index at {self.path} has schema version {version}, this corpus-search "
+                f"needs {SCHEMA_VERSION}; rebuild it with 'corpus-search index --rebuild'", self.path)
+        return meta
+
+    def generation_path(self, meta: dict[str, Any]) -> Path:
+        return self.path / str(meta["generation"])
+
+    def open(self):
+        """Open the current generation for reading (a Whoosh index)."""
+        meta = self.require_meta()
+        return self._open_generation(self.generation_path(meta))
+
+    def _open_generation(self, gen: Path):
+        from whoosh.index import EmptyIndexError, open_dir
+
+        if not gen.is_dir():
+            raise _damaged(self.path, FileNotFoundError(f"missing folder {gen.name}"))
+        try:
+            return open_dir(str(gen))
+        except EmptyIndexError:
+            raise _damaged(self.path, FileNotFoundError("missing table of contents")) from None
+        except Exception as exc:  # noqa: BLE001 - any failure to read is damage
+            raise _damaged(self.path, exc) from None
+
+    @contextlib.contextmanager
+    def lock(self, wait: float = 5.0) -> Iterator[None]:
+        """Hold the folder's indexing lock; wait up to ``wait`` seconds for another run."""
+        try:
+            self.path.mkdir(parents=True, exist_ok=True)
+            fd = os.open(self.path / LOCK_NAME, os.O_RDWR | os.O_CREAT, 0o644)
+        except PermissionError:
+            raise IndexWriteError(f"cannot write to the index folder {self.path} (permission denied)") from None
+        except OSError as exc:
+            raise IndexWriteError(f"cannot write to the index folder {self.path} ({exc.strerror})") from None
+        try:
+            deadline = time.monotonic() + max(0.0, wait)
+            while True:
+                try:
+                    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    break
+                except BlockingIOError:
+                    if time.monotonic() >= deadline:
+                        raise IndexLockedError(
+                            f"another indexing run holds the index at {self.path}; "
+                            f"waited {wait:g}s (use --wait SECONDS to wait longer)", self.path) from None
+                    time.sleep(0.05)
+            yield
+        finally:
+            os.close(fd)  # closing releases the lock
+
+
+def open_index(path: str | Path):
+    """Open the index at ``path`` for searching. Raises a clear error if there is none."""
+    return IndexFolder(path).open()
+
+
+# --------------------------------------------------------------------------------------------
+# Updating
+
+@dataclass
+class _Scope:
+    root: Path          # absolute corpus root (ids are relative to it)
+    given: Path         # what was walked (the root, a folder below it, or a file)
+    prefix: str         # ids below ``given``: "" (whole root), "sub/" or an exact id
+    exact: bool = False
+
+    def covers(self, root: str, doc_id: str) -> bool:
+        if root != str(self.root):
+            return False
+        return doc_id == self.prefix if self.exact else doc_id.startswith(self.prefix)
+
+
+def _scopes(paths: Iterable[str | Path], known_roots: list[str]) -> list[_Scope]:
+    scopes = []
+    for p in paths:
+        given = Path(os.path.abspath(p))
+        root = None
+        for r in known_roots:
+            try:
+                rel = given.relative_to(r)
+            except ValueError:
+                continue
+            root = Path(r)
+            break
+        if root is None:
+            root = given.parent if given.is_file() else given
+            rel = given.relative_to(root)
+        prefix = rel.as_posix()
+        if prefix == ".":
+            prefix = ""
+        if given.is_file():
+            scopes.append(_Scope(root, given, prefix, exact=True))
+        else:
+            scopes.append(_Scope(root, given, prefix + "/" if prefix else ""))
+    return scopes
+
+
+def _existing_state(ix) -> dict[str, tuple[str, str, int, int]]:
+    """id -> (root, sha256, size, mtime_ns) of every live document, read from the columns."""
+    state: dict[str, tuple[str, str, int, int]] = {}
+    with ix.reader() as reader:
+        if reader.doc_count() == 0:
+            return state
+        ids = reader.column_reader("id")
+        roots = reader.column_reader("root")
+        shas = reader.column_reader("sha256")
+        sizes = reader.column_reader("fsize")
+        mtimes = reader.column_reader("mtime")
+        for docnum in reader.all_doc_ids():
+            state[ids[docnum]] = (roots[docnum], shas[docnum], sizes[docnum], mtimes[docnum])
+    return state
+
+
+def update_index(
+    index_path: str | Path,
+    paths: Iterable[str | Path] | None = None,
+    *,
+    rebuild: bool = False,
+    profiles: ProfileSet | None = None,
+    ignore: Iterable[str] = IGNORE_DEFAULT,
+    max_bytes: int = DEFAULT_MAX_BYTES,
+    wait: float = 5.0,
+    batch_size: int = 2000,
+    procs: int = 1,
+    progress: Progress | None = None,
+    on_skip: Callable[[str, str], None] | None = None,
+    on_warning: Callable[[str], None] | None = None,
+) -> IndexReport:
+    """Bring the index at ``index_path`` up to date with the files under ``paths``.
+
+    ``paths`` default to the roots the index remembers. New files are added, changed ones
+    (by content hash) replaced, gone ones removed; nothing changed means nothing written.
+    With ``rebuild`` a fresh generation is built beside the current one and swapped in only
+    when complete. ``on_skip(path, reason)`` is called once per file that is not indexed.
+    """
+    started = time.monotonic()
+    folder = IndexFolder(index_path)
+    report = IndexReport(index=str(folder.path))
+    profiles = profiles or load_profiles()
+    folder.check_usable_folder()
+    with folder.lock(wait):
+        meta = folder.read_meta()
+        if meta is not None and not rebuild:
+            meta = folder.require_meta()  # refuses another schema version
+        known_roots = list(meta.get("roots", [])) if meta else []
+        paths = list(paths or [])
+        if not paths:
+            if not known_roots:
+                raise ConfigError("no corpus folder given and none remembered: "
+                                  "run 'corpus-search index PATH' (or set roots: in the config)")
+            paths = known_roots
+        scopes = _scopes(paths, [] if rebuild and paths != known_roots else known_roots)
+        roots_after = sorted({str(s.root) for s in scopes} | (set() if rebuild else set(known_roots)))
+
+        if meta is None or rebuild:
+            ix, gen_name = _new_generation(folder, meta)
+            state: dict[str, tuple[str, str, int, int]] = {}
+            if meta is None:  # a first build commits into place batch by batch
+                meta = _fresh_meta(gen_name, roots_after)
+                folder.write_meta(meta)
+                target_is_live = True
+            else:
+                target_is_live = False
+        else:
+            ix = folder._open_generation(folder.generation_path(meta))
+            gen_name = meta["generation"]
+            try:
+                state = _existing_state(ix)
+            except Exception as exc:  # noqa: BLE001
+                raise _damaged(folder.path, exc) from None
+            target_is_live = True
+
+        try:
+            _run(ix, folder, scopes, state, report, profiles, ignore, max_bytes, batch_size,
+                 procs, progress, on_skip, on_warning)
+        except BaseException:
+            if not target_is_live:
+                shutil.rmtree(folder.path / gen_name, ignore_errors=True)
+            raise
+
+        if rebuild and not target_is_live:
+            old = meta.get("generation")
+            meta = dict(meta, generation=gen_name, roots=roots_after, schema_version=_version(),
+                        previous=old)
+            meta["updated"] = _now()
+            folder.write_meta(meta)
+            report.rebuilt = True
+            _clean_generations(folder, keep={gen_name, old})
+        elif report.changed or meta.get("roots") != roots_after:
+            meta = dict(meta, roots=roots_after, updated=_now())
+            folder.write_meta(meta)
+        with ix.reader() as reader:
+            report.documents = reader.doc_count()
+    report.elapsed = time.monotonic() - started
+    return report
+
+
+def _version() -> int:
+    from .schema import SCHEMA_VERSION
+
+    return SCHEMA_VERSION
+
+
+def _now() -> str:
+    import datetime as dt
+
+    return dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
+
+
+def _fresh_meta(gen_name: str, roots: list[str]) -> dict[str, Any]:
+    return {"format": FORMAT, "schema_version": _version(), "generation": gen_name,
+            "roots": roots, "created": _now(), "updated": _now()}
+
+
+def _new_generation(folder: IndexFolder, meta: dict[str, Any] | None):
+    from whoosh.index import create_in
+
+    from .schema import build_schema
+
+    existing = [p.name for p in folder.path.glob("gen-*")]
+    numbers = [int(n[4:]) for n in existing if n[4:].isdigit()]
+    gen_name = f"gen-{max(numbers, default=0) + 1:06d}"
+    gen = folder.path / gen_name
+    try:
+        gen.mkdir(parents=True)
+        return create_in(str(gen), build_schema()), gen_name
+    except OSError as exc:
+        raise IndexWriteError(f"cannot create the index in {folder.path} ({exc.strerror})") from None
+
+
+def _clean_generations(folder: IndexFolder, keep: set) -> None:
+    for p in folder.path.glob("gen-*"):
+        if p.name not in keep:
+            shutil.rmtree(p, ignore_errors=True)
+
+
+@dataclass
+class _Todo:
+    path: Path
+    root: Path
+    doc_id: str
+    size: int
+    mtime_ns: int
+    data: bytes | None = None
+    replaces: bool = False
+
+
+def _run(ix, folder, scopes, state, report, profiles, ignore, max_bytes, batch_size, procs,
+         progress, on_skip, on_warning) -> None:
+    def skip(path: str, reason: str) -> None:
+        report.skipped += 1
+        report.errors.append({"path": path, "reason": reason})
+        if on_skip:
+            on_skip(path, reason)
+
+    # 1. Walk, and decide what is new, changed, unchanged, gone.
+    walk_errors: list[ArticleError] = []
+    seen: set[str] = set()
+    todo: list[_Todo] = []
+    for scope in scopes:
+        for path, _ in iter_files([scope.given], ignore, walk_errors):
+            doc_id = path.relative_to(scope.root).as_posix()
+            if doc_id in seen:
+                continue
+            seen.add(doc_id)
+            try:
+                st = path.stat()
+            except OSError as exc:
+                skip(str(path), f"cannot be read ({exc.strerror})")
+                continue
+            old = state.get(doc_id)
+            if old is not None and old[0] != str(scope.root):
+                skip(str(path), f"has the same id {doc_id!r} as a file under {old[0]}; "
+                                "ids must be unique across corpus folders")
+                continue
+            if old is not None and old[2] == st.st_size and old[3] == st.st_mtime_ns:
+                report.unchanged += 1
+                continue
+            todo.append(_Todo(path, scope.root, doc_id, st.st_size, st.st_mtime_ns,
+                              replaces=old is not None))
+    for err in walk_errors:
+        skip(err.path, err.reason)
+    gone = [doc_id for doc_id, (root, *_rest) in state.items()
+            if doc_id not in seen and any(s.covers(root, doc_id) for s in scopes)]
+
+    # 2. Read what may have changed; a touched file with the same bytes is unchanged.
+    pending: list[_Todo] = []
+    for item in todo:
+        if item.replaces:
+            try:
+                item.data = read_bytes(item.path, max_bytes)
+            except ArticleError as exc:
+                skip(exc.path, exc.reason)
+                gone.append(item.doc_id)  # it was an article; it is not one any more
+                continue
+            if hashlib.sha256(item.data).hexdigest() == state[item.doc_id][1]:
+                report.unchanged += 1
+                continue
+        pending.append(item)
+
+    if not pending and not gone:
+        return
+    if procs <= 0:  # automatic: the two-process writer pays off only for large batches
+        procs = 2 if len(pending) > 5000 and (os.cpu_count() or 1) > 1 else 1
+
+    # 3. Write, committing in batches.
+    writer = None
+    in_batch = 0
+    try:
+        writer = _writer(ix, folder, procs)
+        for doc_id in gone:
+            writer.delete_by_term("id", doc_id)
+            report.removed += 1
+        items: Iterable[_Todo] = pending
+        if progress is not None:
+            items = progress(pending, len(pending))
+        from .schema import article_document
+
+        for item in items:
+            try:
+                data = item.data if item.data is not None else read_bytes(item.path, max_bytes)
+                article = parse_bytes(data, item.path, root=item.root, profiles=profiles)
+            except ArticleError as exc:
+                skip(exc.path, exc.reason)
+                if item.replaces:
+                    writer.delete_by_term("id", item.doc_id)
+                    report.removed += 1
+                continue
+            item.data = None
+            for w in article.warnings:
+                report.warnings.append(w)
+                if on_warning:
+                    on_warning(w)
+            doc = article_document(article, item.size, item.mtime_ns)
+            doc["root"] = str(item.root)
+            doc["path"] = str(item.root / item.doc_id)
+            if item.replaces:
+                writer.delete_by_term("id", item.doc_id)
+                report.updated += 1
+            else:
+                report.added += 1
+            writer.add_document(**doc)
+            report.bytes_indexed += len(article.body.encode("utf-8"))
+            in_batch += 1
+            if in_batch >= batch_size:
+                _commit(writer, folder)
+                report.committed += in_batch
+                in_batch = 0
+                writer = _writer(ix, folder, procs)
+        _commit(writer, folder)
+        report.committed += in_batch
+        writer = None
+    except BaseException:
+        if writer is not None:
+            with contextlib.suppress(Exception):
+                writer.cancel()
+        raise
+
+
+def _writer(ix, folder: IndexFolder, procs: int):
+    from whoosh.index import LockError
+
+    kwargs = dict(WRITER_ARGS, compound=False)
+    if procs > 1:
+        kwargs.update(procs=procs, multisegment=True)
+    try:
+        return ix.writer(**kwargs)
+    except LockError:
+        raise IndexLockedError(f"the index at {folder.path} is locked by another writer", folder.path) from None
+    except OSError as exc:
+        raise _write_error(folder, exc) from None
+
+
+def _commit(writer, folder: IndexFolder) -> None:
+    try:
+        writer.commit(**COMMIT_ARGS)
+    except OSError as exc:
+        with contextlib.suppress(Exception):
+            writer.cancel()
+        raise _write_error(folder, exc) from None
+
+
+def _write_error(folder: IndexFolder, exc: OSError) -> IndexWriteError:
+    why = "the disk is full" if exc.errno == errno.ENOSPC else (exc.strerror or str(exc))
+    return IndexWriteError(f"could not write the index at {folder.path}: {why}; "
+                           "the index is unchanged since its last commit")
+
+
+# --------------------------------------------------------------------------------------------
+# Stats
+
+def index_stats(index_path: str | Path) -> dict[str, Any]:
+    """Documents, size on disk, version, roots, counts per source and language, date range."""
+    folder = IndexFolder(index_path)
+    meta = folder.require_meta()
+    ix = folder.open()
+    gen = folder.generation_path(meta)
+    size = sum(f.stat().st_size for f in gen.iterdir() if f.is_file())
+    by_source: dict[str, int] = {}
+    by_lang: dict[str, int] = {}
+    first = last = None
+    try:
+        with ix.reader() as reader:
+            docs = reader.doc_count()
+            if docs:
+                sources = reader.column_reader("source")
+                langs = reader.column_reader("lang")
+                days = reader.column_reader("day")
+                for docnum in reader.all_doc_ids():
+                    s = sources[docnum] or None
+                    by_source[s or "(none)"] = by_source.get(s or "(none)", 0) + 1
+                    lang = langs[docnum] or "(none)"
+                    by_lang[lang] = by_lang.get(lang, 0) + 1
+                    d = days[docnum]
+                    if d:
+                        first = d if first is None or d < first else first
+                        last = d if last is None or d > last else last
+    except CorpusSearchError:
+        raise
+    except Exception as exc:  # noqa: BLE001
+        raise _damaged(folder.path, exc) from None
+
+    def iso(d):
+        return f"{d // 10000:04d}-{d // 100 % 100:02d}-{d % 100:02d}" if d else None
+
+    return {
+        "index": str(folder.path),
+        "documents": docs,
+        "size_bytes": size,
+        "schema_version": meta.get("schema_version"),
+        "generation": meta.get("generation"),
+        "created": meta.get("created"),
+        "updated": meta.get("updated"),
+        "roots": meta.get("roots", []),
+        "sources": dict(sorted(by_source.items(), key=lambda kv: (-kv[1], kv[0]))),
+        "languages": dict(sorted(by_lang.items(), key=lambda kv: (-kv[1], kv[0]))),
+        "date_range": {"first": iso(first), "last": iso(last)},
+    }

@@ -1,0 +1,277 @@
+"""Rendering: results -> rich text for people, JSON / JSON lines / CSV for programs.
+
+Only this module and the CLI import rich, and only when text for people is drawn: JSON output
+never loads it. Colour is used only on a terminal and never when ``NO_COLOR`` is set; without
+colour, matches are shown between the ``--mark`` markers so they stay visible in plain text.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from typing import Any, Iterable, TextIO
+
+JSON_INDENT = 2
+
+
+# --------------------------------------------------------------------------------------------
+# Programs
+
+def write_json(obj: Any, stream: TextIO | None = None, *, indent: int | None = JSON_INDENT) -> None:
+    stream = stream or sys.stdout
+    stream.write(json.dumps(obj, ensure_ascii=False, indent=indent))
+    stream.write("\n")
+
+
+def write_jsonl(objs: Iterable[Any], stream: TextIO | None = None) -> None:
+    stream = stream or sys.stdout
+    for obj in objs:
+        stream.write(json.dumps(obj, ensure_ascii=False))
+        stream.write("\n")
+
+
+def search_json(result, open_mark: str = "[[", close_mark: str = "]]",
+                fields: list[str] | None = None) -> dict[str, Any]:
+    """The documented ``--json`` object of a search."""
+    hits = [h.to_dict(open_mark, close_mark) for h in result.hits]
+    if fields:
+        hits = [{k: h[k] for k in fields if k in h} for h in hits]
+    out: dict[str, Any] = {
+        "query": result.query,
+        "total": result.total,
+        "took_ms": result.took_ms,
+        "page": result.page,
+        "limit": result.limit,
+        "sort": result.sort,
+        "filters": result.filters,
+        "hits": hits,
+    }
+    if result.facets:
+        out["facets"] = {name: fc.to_dict() for name, fc in result.facets.items()}
+    if result.suggestion:
+        out["suggestion"] = result.suggestion
+    return out
+
+
+def write_timeline_csv(timeline, stream: TextIO | None = None) -> None:
+    import csv
+
+    stream = stream or sys.stdout
+    writer = csv.writer(stream, lineterminator="\n")
+    if timeline.split:
+        writer.writerow(["period", "value", "count"])
+        for b in timeline.buckets:
+            if not b["series"]:
+                writer.writerow([b["period"], "", 0])
+            for s in b["series"]:
+                writer.writerow([b["period"], s["value"], s["count"]])
+    else:
+        writer.writerow(["period", "count"])
+        for b in timeline.buckets:
+            writer.writerow([b["period"], b["count"]])
+
+
+# --------------------------------------------------------------------------------------------
+# People
+
+def make_console(stderr: bool = False):
+    """A rich console: colour only on a terminal and without NO_COLOR; soft wrap when piped."""
+    from rich.console import Console
+
+    stream = sys.stderr if stderr else sys.stdout
+    tty = stream.isatty()
+    return Console(file=stream, highlight=False, no_color=bool(os.environ.get("NO_COLOR")),
+                   soft_wrap=not tty, emoji=False, markup=False)
+
+
+def uses_style(console) -> bool:
+    return console.is_terminal and not console.no_color
+
+
+def _marked(pieces, console, open_mark: str, close_mark: str, base_style: str = ""):
+    from rich.text import Text
+
+    text = Text(style=base_style)
+    styled = uses_style(console)
+    for piece, matched in pieces:
+        if matched:
+            if styled:
+                text.append(piece, style="bold black on yellow")
+            else:
+                text.append(f"{open_mark}{piece}{close_mark}")
+        else:
+            text.append(piece)
+    return text
+
+
+def print_search(result, console, open_mark: str = "[[", close_mark: str = "]]") -> None:
+    from rich.text import Text
+
+    styled = uses_style(console)
+    first = (result.page - 1) * result.limit + 1
+    last = first + len(result.hits) - 1
+    head = Text()
+    noun = "hit" if result.total == 1 else "hits"
+    head.append(f"{result.total} {noun}", style="bold" if styled else "")
+    if result.hits:
+        head.append(f" (showing {first}-{last}")
+        head.append(f", page {result.page} of {result.pages})" if result.pages > 1 else ")")
+    head.append(f" for {result.query or '*'!r} in {result.took_ms:.0f} ms")
+    if result.filters:
+        head.append("  filters: " + ", ".join(f"{k}={v}" for k, v in result.filters.items()))
+    console.print(head)
+    for hit in result.hits:
+        r = hit.record
+        console.print()
+        line = Text()
+        line.append(f"{hit.rank:>3}. ", style="dim" if styled else "")
+        line.append_text(_marked(hit.title or [(r["title"] or "(no title)", False)], console,
+                                 open_mark, close_mark, "bold cyan" if styled else ""))
+        console.print(line)
+        meta = [r["published"][:16].replace("T", " ") if r["published"] else None, r["author"],
+                r["source"], r["place"], f"{r['views']} views" if r["views"] is not None else None]
+        console.print(Text("     " + " · ".join(m for m in meta if m), style="green" if styled else ""))
+        if r["categories"]:
+            console.print(Text("     " + ", ".join(r["categories"]), style="magenta" if styled else ""))
+        console.print(Text("     " + r["id"], style="dim" if styled else ""))
+        for snip in hit.snippets:
+            t = Text("     ")
+            t.append_text(_marked(snip, console, open_mark, close_mark))
+            console.print(t)
+    if result.facets:
+        print_facets(result.facets.values(), console)
+
+
+def print_facets(facets, console) -> None:
+    from rich.table import Table
+    from rich.text import Text
+
+    styled = uses_style(console)
+    for fc in facets:
+        console.print()
+        table = Table(title=None, box=None, show_header=True, pad_edge=False,
+                      header_style="bold" if styled else "")
+        table.add_column(fc.field, overflow="fold")
+        table.add_column("count", justify="right")
+        table.add_column("", no_wrap=True)
+        top = max((c for _, c in fc.values), default=1)
+        for value, count in fc.values:
+            bar = "█" * max(1, round(20 * count / top))
+            table.add_row(value, str(count), Text(bar, style="blue" if styled else ""))
+        if fc.other:
+            table.add_row(f"(+{fc.other} more values)", "", "")
+        if fc.missing:
+            table.add_row("(none)", str(fc.missing), "")
+        console.print(table)
+
+
+def print_timeline(timeline, console) -> None:
+    from rich.table import Table
+    from rich.text import Text
+
+    styled = uses_style(console)
+    console.print(Text(f"{timeline.total} articles by {timeline.by}"
+                       + (f" ({timeline.undated} without a date)" if timeline.undated else ""),
+                       style="bold" if styled else ""))
+    table = Table(box=None, show_header=False, pad_edge=False)
+    table.add_column("period", no_wrap=True)
+    table.add_column("count", justify="right")
+    table.add_column("bar", no_wrap=True)
+    top = max((b["count"] for b in timeline.buckets), default=1) or 1
+    for b in timeline.buckets:
+        bar = "█" * round(40 * b["count"] / top) if b["count"] else ""
+        extra = ""
+        if timeline.split and b.get("series"):
+            extra = "  " + ", ".join(f"{s['value']} {s['count']}" for s in b["series"][:4])
+        table.add_row(b["period"], str(b["count"]),
+                      Text(bar, style="blue" if styled else "") + Text(extra, style="dim" if styled else ""))
+    console.print(table)
+
+
+def print_article(record: dict[str, Any], console, *, removed=None, warnings=None) -> None:
+    from rich.text import Text
+
+    styled = uses_style(console)
+    console.print(Text(record.get("title") or "(no title)", style="bold cyan" if styled else ""))
+    rows = [
+        ("id", record.get("id")), ("source", record.get("source")),
+        ("author", record.get("author")), ("published", record.get("published")),
+        ("place", record.get("place")),
+        ("views", None if record.get("views") is None else str(record["views"])),
+        ("categories", ", ".join(record.get("categories") or []) or None),
+        ("tags", ", ".join(record.get("tags") or []) or None),
+        ("language", record.get("language")), ("words", str(record.get("words", 0))),
+    ]
+    for key, value in rows:
+        line = Text(f"  {key:<11}", style="dim" if styled else "")
+        line.append(value if value is not None else "-")
+        console.print(line)
+    console.print()
+    for para in (record.get("body") or "").split("\n\n"):
+        if para:
+            console.print(para)
+            console.print()
+    for w in warnings or ():
+        console.print(Text(f"  warning: {w}", style="yellow" if styled else ""))
+    if removed is not None:
+        console.print(Text(f"removed lines ({len(removed)}):", style="bold" if styled else ""))
+        for r in removed:
+            line = Text(f"  {r.line:>4}  ", style="dim" if styled else "")
+            line.append(f"[{r.rule}] ", style="red" if styled else "")
+            line.append(r.text if len(r.text) < 120 else r.text[:117] + "...")
+            console.print(line)
+
+
+def print_index_report(report, console) -> None:
+    from rich.text import Text
+
+    styled = uses_style(console)
+    if not report.changed and not report.rebuilt:
+        msg = f"up to date: {report.documents} documents, {report.unchanged} files unchanged"
+        if report.skipped:
+            msg += f", {report.skipped} skipped"
+        console.print(Text(msg + f" ({report.elapsed:.2f}s)", style="green" if styled else ""))
+        return
+    mb = report.bytes_indexed / 1e6
+    rate = f"{report.docs_per_second:.0f} docs/s, {mb / report.elapsed:.2f} MB/s" if report.elapsed else ""
+    console.print(Text(
+        f"{'rebuilt' if report.rebuilt else 'indexed'}: {report.added} added, {report.updated} updated, "
+        f"{report.removed} removed, {report.unchanged} unchanged, {report.skipped} skipped; "
+        f"{report.documents} documents in {report.elapsed:.2f}s ({rate})",
+        style="green" if styled else ""))
+
+
+def print_stats(stats: dict[str, Any], console) -> None:
+    from rich.text import Text
+
+    styled = uses_style(console)
+    size = stats["size_bytes"]
+    rows = [
+        ("index", stats["index"]), ("documents", str(stats["documents"])),
+        ("size on disk", f"{size / 1e6:.1f} MB"), ("schema version", str(stats["schema_version"])),
+        ("last update", stats.get("updated") or "-"),
+        ("date range", f"{stats['date_range']['first'] or '-'} to {stats['date_range']['last'] or '-'}"),
+        ("corpus roots", ", ".join(stats["roots"]) or "-"),
+        ("sources", ", ".join(f"{k} ({v})" for k, v in stats["sources"].items()) or "-"),
+        ("languages", ", ".join(f"{k} ({v})" for k, v in stats["languages"].items()) or "-"),
+    ]
+    for key, value in rows:
+        line = Text(f"{key:<15}", style="bold" if styled else "")
+        line.append(value)
+        console.print(line)
+
+
+def progress_bar(console):
+    """``progress(iterable, total) -> iterable`` drawing a rich bar on the console."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+    def wrap(iterable, total):
+        with Progress(TextColumn("indexing"), BarColumn(), MofNCompleteColumn(),
+                      TimeRemainingColumn(), console=console, transient=True) as bar:
+            task = bar.add_task("index", total=total)
+            for item in iterable:
+                yield item
+                bar.advance(task)
+
+    return wrap

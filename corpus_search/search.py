@@ -1,0 +1,494 @@
+"""Searching: our query tree -> Whoosh queries, filters, ranked pages, facets, suggestions.
+
+:class:`CorpusIndex` is the entry point: open it once, run as many searches as you like. It
+returns plain objects (:class:`SearchResult`, :class:`Hit`), never Whoosh ones.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from whoosh import query as wq
+
+from . import query as q
+from .errors import CorpusSearchError, QueryError, QueryTimeout
+from .facets import FACET_NAMES, ColumnCache, FacetCount, Timeline, build_timeline, count_facet
+from .indexer import IndexFolder, _damaged
+from .schema import exact_analyzer, stored_to_record, text_analyzer
+from .snippets import MatchSpec, Snippet, find_matches, make_snippets, mark_text
+
+TITLE_BOOST = 2.0
+MAX_EXPANSION = 2000
+SORTS = ("relevance", "date", "-date", "views", "-views")
+FILTER_FIELDS = ("category", "tag", "author", "place", "source", "lang")
+
+_TEXT = text_analyzer()
+_EXACT = exact_analyzer()
+
+
+def _analyze(analyzer, text: str) -> list[str]:
+    return [t.text for t in analyzer(text)]
+
+
+def normalize_value(value: str) -> str:
+    """How facet values are indexed: trimmed, lower case, ё as е."""
+    return value.strip().lower().replace("ё", "е")
+
+
+# --------------------------------------------------------------------------------------------
+# Filters
+
+@dataclass
+class Filters:
+    """Narrow a search without changing scores. Several values of one field mean any of them;
+    different fields must all hold. Dates are compared with each article's own local date."""
+
+    category: list[str] = field(default_factory=list)
+    tag: list[str] = field(default_factory=list)
+    author: list[str] = field(default_factory=list)
+    place: list[str] = field(default_factory=list)
+    source: list[str] = field(default_factory=list)
+    lang: list[str] = field(default_factory=list)
+    since: str | None = None
+    until: str | None = None
+    min_views: int | None = None
+
+    def __post_init__(self):
+        # Check dates now, so a bad one is reported before any search runs.
+        self._since = q.parse_date_bounds(self.since, self.since, None, "--since")[0] if self.since else None
+        self._until = q.parse_date_bounds(self.until, self.until, None, "--until")[1] if self.until else None
+        if self.min_views is not None and self.min_views < 0:
+            raise CorpusSearchError("--min-views must be 0 or more")
+
+    def __bool__(self) -> bool:
+        return bool(any(getattr(self, f) for f in FILTER_FIELDS) or self.since or self.until
+                    or self.min_views is not None)
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {f: list(getattr(self, f)) for f in FILTER_FIELDS if getattr(self, f)}
+        if self.since:
+            out["since"] = self.since
+        if self.until:
+            out["until"] = self.until
+        if self.min_views is not None:
+            out["min_views"] = self.min_views
+        return out
+
+    def to_whoosh(self):
+        parts = []
+        for name in FILTER_FIELDS:
+            values = getattr(self, name)
+            if values:
+                terms = [wq.Term(name, normalize_value(v)) for v in values]
+                parts.append(terms[0] if len(terms) == 1 else wq.Or(terms))
+        if self._since is not None or self._until is not None:
+            parts.append(wq.NumericRange("day", self._since, self._until))
+        if self.min_views is not None:
+            parts.append(wq.NumericRange("views", self.min_views, None))
+        if not parts:
+            return None
+        return parts[0] if len(parts) == 1 else wq.And(parts)
+
+
+# --------------------------------------------------------------------------------------------
+# Results
+
+@dataclass
+class Hit:
+    rank: int
+    score: float | None
+    record: dict[str, Any]  # the record's keys, without body
+    snippets: list[Snippet]
+    title: Snippet
+
+    def to_dict(self, open_mark: str = "[[", close_mark: str = "]]") -> dict[str, Any]:
+        from .snippets import snippet_to_string
+
+        r = self.record
+        return {
+            "id": r["id"], "path": r["path"],
+            "score": round(self.score, 4) if self.score is not None else None,
+            "title": r["title"], "author": r["author"], "published": r["published"],
+            "place": r["place"], "source": r["source"], "categories": r["categories"],
+            "tags": r["tags"], "views": r["views"], "language": r["language"],
+            "words": r["words"],
+            "snippets": [snippet_to_string(s, open_mark, close_mark) for s in self.snippets],
+        }
+
+
+@dataclass
+class SearchResult:
+    query: str
+    total: int
+    took_ms: float
+    page: int
+    limit: int
+    sort: str
+    hits: list[Hit] = field(default_factory=list)
+    facets: dict[str, FacetCount] = field(default_factory=dict)
+    filters: dict[str, Any] = field(default_factory=dict)
+    suggestion: str | None = None
+
+    @property
+    def pages(self) -> int:
+        return (self.total + self.limit - 1) // self.limit if self.limit else 0
+
+
+# --------------------------------------------------------------------------------------------
+# Translation
+
+class _Translator:
+    def __init__(self, searcher, text: str):
+        self.searcher = searcher
+        self.reader = searcher.reader()
+        self.text = text
+        self.title = MatchSpec()
+        self.body = MatchSpec()
+
+    def specs_for(self, field_name):
+        if field_name == "title":
+            return (self.title,)
+        if field_name == "body":
+            return (self.body,)
+        return (self.title, self.body)
+
+    def run(self, node, positive=True):
+        if isinstance(node, q.MatchAll):
+            return wq.Every()
+        if isinstance(node, q.And):
+            kids = [self.run(c, positive) for c in node.children]
+            if all(isinstance(c, q.Not) for c in node.children):
+                kids.insert(0, wq.Every())
+            return wq.And(kids)
+        if isinstance(node, q.Or):
+            return wq.Or([self.run(c, positive) for c in node.children])
+        if isinstance(node, q.Not):
+            return wq.Not(self.run(node.child, False))
+        if isinstance(node, q.Range):
+            column = "day" if node.field == "published" else node.field
+            return wq.NumericRange(column, node.low, node.high)
+        if isinstance(node, q.Phrase):
+            return self.phrase(node, positive)
+        return self.term(node, positive)
+
+    def phrase(self, node: q.Phrase, positive: bool):
+        stems = []
+        for w in node.words:
+            stems.extend(_analyze(_TEXT, w))
+        if positive:
+            for spec in self.specs_for(node.field):
+                spec.phrases.append((tuple(stems), node.slop))
+        fields = ("title", "body") if node.field is None else (node.field,)
+        parts = [wq.Phrase(f, stems, slop=node.slop + 1, boost=TITLE_BOOST if f == "title" else 1.0)
+                 for f in fields]
+        return parts[0] if len(parts) == 1 else wq.Or(parts)
+
+    def term(self, node: q.Term, positive: bool):
+        f = node.field
+        if f == "id":
+            if node.wildcard:
+                return self.expand(["id"], node, lambda s: s)
+            return wq.Term("id", node.text)
+        if f in q.FACET_FIELDS:
+            if node.wildcard:
+                return self.expand([f], node, normalize_value)
+            return wq.Term(f, normalize_value(node.text))
+        fields = ("title", "body") if f is None else (f,)
+        if node.wildcard or node.fuzzy or node.exact:
+            exact_fields = [x + "_exact" for x in fields]
+            if node.wildcard:
+                return self.expand(exact_fields, node, lambda s: s.lower().replace("ё", "е"),
+                                   positive)
+            words = _analyze(_EXACT, node.text)
+            if not words:
+                raise QueryError(self.text, f"'{node.text}' has no words to search for", node.pos)
+            if node.fuzzy:
+                return self.fuzzy(exact_fields, words[0], node, positive)
+            if positive:
+                for spec in self.specs_for(f):
+                    if len(words) == 1:
+                        spec.words.add(words[0])
+            return self.either(exact_fields, words)
+        stems = _analyze(_TEXT, node.text)
+        if not stems:
+            raise QueryError(self.text, f"'{node.text}' has no words to search for", node.pos)
+        if positive:
+            for spec in self.specs_for(f):
+                if len(stems) == 1:
+                    spec.stems.add(stems[0])
+                else:
+                    spec.phrases.append((tuple(stems), 0))
+        return self.either(fields, stems)
+
+    def either(self, fields, words):
+        parts = []
+        for f in fields:
+            boost = TITLE_BOOST if f.startswith("title") else 1.0
+            if len(words) == 1:
+                parts.append(wq.Term(f, words[0], boost=boost))
+            else:
+                parts.append(wq.Phrase(f, words, boost=boost))
+        return parts[0] if len(parts) == 1 else wq.Or(parts)
+
+    def expand(self, fields, node: q.Term, norm, positive=True):
+        pattern = norm(node.text)
+        regex = re.compile(re.escape(pattern).replace(r"\*", ".*").replace(r"\?", "."), re.S)
+        prefix = re.split(r"[*?]", pattern, maxsplit=1)[0]
+        found: list[tuple[str, str]] = []
+        for f in fields:
+            for term in self._terms(f, prefix):
+                if regex.fullmatch(term):
+                    found.append((f, term))
+                    if len(found) > MAX_EXPANSION:
+                        raise QueryError(self.text, f"'{node.text}' matches more than "
+                                         f"{MAX_EXPANSION} different words; make it more specific",
+                                         node.pos)
+        if positive and not fields[0] in q.FACET_FIELDS and fields[0] != "id":
+            for spec in self.specs_for(node.field):
+                spec.words.update(t for _, t in found)
+        if not found:
+            return wq.NullQuery
+        return wq.Or([wq.Term(f, t, boost=TITLE_BOOST if f.startswith("title") else 1.0)
+                      for f, t in found])
+
+    def _terms(self, fieldname: str, prefix: str):
+        reader = self.reader
+        if fieldname not in reader.indexed_field_names():
+            return
+        if prefix:
+            for t in reader.expand_prefix(fieldname, prefix):
+                yield t.decode("utf-8") if isinstance(t, bytes) else t
+        else:
+            for t in reader.lexicon(fieldname):
+                yield t.decode("utf-8") if isinstance(t, bytes) else t
+
+    def fuzzy(self, fields, word: str, node: q.Term, positive: bool):
+        found = []
+        for f in fields:
+            if f not in self.reader.indexed_field_names():
+                continue
+            for t in self.reader.terms_within(f, word, node.fuzzy, prefix=1 if len(word) > 3 else 0):
+                found.append((f, t))
+        if positive:
+            for spec in self.specs_for(node.field):
+                spec.words.update(t for _, t in found)
+        if not found:
+            return wq.NullQuery
+        return wq.Or([wq.Term(f, t, boost=TITLE_BOOST if f.startswith("title") else 1.0)
+                      for f, t in found])
+
+
+# --------------------------------------------------------------------------------------------
+# The index, opened for searching
+
+class CorpusIndex:
+    """An index opened for searching. Use as a context manager, or call :meth:`close`."""
+
+    def __init__(self, path: str | Path = "index"):
+        self.folder = IndexFolder(path)
+        self.path = self.folder.path
+        self._ix = self.folder.open()
+        try:
+            self._searcher = self._ix.searcher()
+        except Exception as exc:  # noqa: BLE001
+            raise _damaged(self.path, exc) from None
+        self._cache = ColumnCache(self._searcher.reader())
+
+    def __enter__(self) -> "CorpusIndex":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self._searcher.close()
+
+    @property
+    def doc_count(self) -> int:
+        return self._searcher.doc_count()
+
+    # -- the main entry point -------------------------------------------------------------
+
+    def search(
+        self,
+        text: str,
+        *,
+        filters: Filters | None = None,
+        sort: str = "relevance",
+        limit: int = 10,
+        page: int = 1,
+        facets: list[str] | tuple[str, ...] = (),
+        facet_limit: int = 10,
+        snippets: bool = True,
+        count_only: bool = False,
+        timeout: float = 10.0,
+    ) -> SearchResult:
+        """Run ``text`` (the query language) and return one page of hits, the exact total and
+        the requested facet counts over all matches."""
+        started = time.perf_counter()
+        if sort not in SORTS:
+            raise CorpusSearchError(f"unknown sort {sort!r} (choose from {', '.join(SORTS)})")
+        if limit < 1 or page < 1:
+            raise CorpusSearchError("--limit and --page must be 1 or more")
+        for f in facets:
+            if f not in FACET_NAMES:
+                raise CorpusSearchError(f"unknown facet {f!r} (choose from {', '.join(FACET_NAMES)})")
+        filters = filters or Filters()
+        try:
+            return self._search(text, filters, sort, limit, page, facets, facet_limit, snippets,
+                                count_only, timeout, started)
+        except CorpusSearchError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - a failing read is a damaged index
+            raise _damaged(self.path, exc) from None
+
+    def _search(self, text, filters, sort, limit, page, facets, facet_limit, snippets,
+                count_only, timeout, started) -> SearchResult:
+        searcher = self._searcher
+        tree = q.parse_query(text)
+        translator = _Translator(searcher, text)
+        whoosh_q = translator.run(tree)
+        filter_q = filters.to_whoosh()
+        combined = wq.And([whoosh_q, filter_q]) if filter_q is not None else whoosh_q
+        deadline = started + timeout
+        docs = self._matching(combined, deadline, text, timeout)
+        result = SearchResult(query=text, total=len(docs), took_ms=0.0, page=page, limit=limit,
+                              sort=sort, filters=filters.to_dict())
+        if not count_only:
+            for name in facets:
+                result.facets[name] = count_facet(name, self._cache, docs, limit=facet_limit)
+            if docs and (page - 1) * limit < len(docs):
+                result.hits = self._page(whoosh_q, set(docs), sort, limit, page, translator,
+                                         snippets, deadline, text, timeout)
+            if not docs:
+                result.suggestion = self.suggest(text, tree)
+        result.took_ms = round((time.perf_counter() - started) * 1000, 2)
+        return result
+
+    def _matching(self, query, deadline, text, timeout) -> list[int]:
+        docs = []
+        for n, docnum in enumerate(self._searcher.docs_for_query(query)):
+            docs.append(docnum)
+            if n & 4095 == 4095 and time.perf_counter() > deadline:
+                raise QueryTimeout(text, timeout)
+        if time.perf_counter() > deadline:
+            raise QueryTimeout(text, timeout)
+        docs.sort()
+        return docs
+
+    def _page(self, whoosh_q, docset, sort, limit, page, translator, snippets, deadline, text,
+              timeout) -> list[Hit]:
+        from whoosh import collectors, sorting
+
+        kwargs: dict[str, Any] = {}
+        if sort in ("date", "-date"):
+            kwargs["sortedby"] = sorting.FieldFacet("ts", reverse=sort == "-date")
+        elif sort in ("views", "-views"):
+            kwargs["sortedby"] = sorting.FieldFacet("views", reverse=sort == "-views")
+        searcher = self._searcher
+        collector = searcher.collector(limit=page * limit, filter=docset, **kwargs)
+        remaining = max(0.05, deadline - time.perf_counter())
+        timed = collectors.TimeLimitCollector(collector, remaining, use_alarm=False)
+        try:
+            searcher.search_with_collector(whoosh_q, timed)
+        except collectors.TimeLimit:
+            raise QueryTimeout(text, timeout) from None
+        results = timed.results()
+        hits = []
+        start = (page - 1) * limit
+        for rank, hit in enumerate(results[start:start + limit], start=start + 1):
+            stored = hit.fields()
+            record = stored_to_record(stored)
+            body = record.pop("body")
+            title = record["title"] or ""
+            hits.append(Hit(
+                rank=rank,
+                score=hit.score if not kwargs else None,
+                record=record,
+                snippets=make_snippets(body, translator.body) if snippets else [],
+                title=mark_text(title, find_matches(title, translator.title)),
+            ))
+        return hits
+
+    # -- suggestions ----------------------------------------------------------------------
+
+    def suggest(self, text: str, tree) -> str | None:
+        """The query with unknown words replaced by the closest indexed words, if any."""
+        reader = self._searcher.reader()
+        replacements = []
+        for node in q.positive_nodes(tree):
+            if not isinstance(node, q.Term) or node.wildcard or node.field not in (None, "title", "body"):
+                continue
+            words = _analyze(_EXACT, node.text)
+            if len(words) != 1:
+                continue
+            word = words[0]
+            fieldname = "title_exact" if node.field == "title" else "body_exact"
+            if reader.doc_frequency(fieldname, word) > 0:
+                continue
+            candidates = []
+            for dist in (1, 2):
+                candidates = list(reader.terms_within(fieldname, word, dist, prefix=1 if len(word) > 4 else 0))
+                if candidates:
+                    break
+            if not candidates:
+                continue
+            best = max(candidates, key=lambda t: reader.doc_frequency(fieldname, t))
+            start = text.find(node.text, node.pos)
+            if start >= 0:
+                replacements.append((start, start + len(node.text), best))
+        if not replacements:
+            return None
+        out, pos = [], 0
+        for start, end, word in sorted(replacements):
+            out.append(text[pos:start])
+            out.append(word)
+            pos = end
+        out.append(text[pos:])
+        return "".join(out)
+
+    # -- other views ----------------------------------------------------------------------
+
+    def matching_docs(self, text: str = "", filters: Filters | None = None, timeout: float = 10.0) -> list[int]:
+        started = time.perf_counter()
+        try:
+            tree = q.parse_query(text)
+            whoosh_q = _Translator(self._searcher, text).run(tree)
+            filter_q = (filters or Filters()).to_whoosh()
+            combined = wq.And([whoosh_q, filter_q]) if filter_q is not None else whoosh_q
+            return self._matching(combined, started + timeout, text, timeout)
+        except CorpusSearchError:
+            raise
+        except Exception as exc:  # noqa: BLE001
+            raise _damaged(self.path, exc) from None
+
+    def facet(self, name: str, text: str = "", filters: Filters | None = None, *,
+              limit: int | None = None, sort: str = "count") -> FacetCount:
+        """All values of one facet over the whole index (or a query's matches)."""
+        if name not in FACET_NAMES:
+            raise CorpusSearchError(f"unknown facet {name!r} (choose from {', '.join(FACET_NAMES)})")
+        docs = self.matching_docs(text, filters)
+        return count_facet(name, self._cache, docs, limit=limit, sort=sort)
+
+    def timeline(self, text: str = "", filters: Filters | None = None, *, by: str | None = None,
+                 split: str | None = None) -> Timeline:
+        from .facets import PERIODS
+
+        if by is not None and by not in PERIODS:
+            raise CorpusSearchError(f"unknown period {by!r} (choose from {', '.join(PERIODS)})")
+        if split is not None and split not in FACET_NAMES:
+            raise CorpusSearchError(f"unknown split field {split!r} (choose from {', '.join(FACET_NAMES)})")
+        docs = self.matching_docs(text, filters)
+        return build_timeline(self._cache, docs, by, split)
+
+    def get(self, doc_id: str) -> dict[str, Any] | None:
+        """The full record (body included) of one article by id, or None."""
+        try:
+            stored = self._searcher.document(id=doc_id)
+        except Exception as exc:  # noqa: BLE001
+            raise _damaged(self.path, exc) from None
+        return stored_to_record(stored) if stored else None

@@ -1,0 +1,176 @@
+"""Snippets: the passages of an article where a query matched, with the matches marked.
+
+Whoosh's highlighter marks every word of a phrase wherever it occurs and stops at 32 KB, so we
+build our own: the text is tokenised the way the index tokenised it, words are compared by stem
+(or as written, for wildcard, fuzzy and quoted words), a phrase is marked only where its words
+stand together, and the best one to three windows of the whole text are kept.
+
+A snippet is a list of ``(text, matched)`` pieces; renderers decide how to mark them.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from .schema import WORD_PATTERN, _stem_word
+
+_WORD = re.compile(WORD_PATTERN)
+_STEM_CACHE: dict[str, str] = {}
+
+Piece = tuple[str, bool]
+Snippet = list[Piece]
+
+
+@dataclass
+class MatchSpec:
+    """What to mark in one field: stems, words as written, and phrases (stems, slop)."""
+
+    stems: set[str] = field(default_factory=set)
+    words: set[str] = field(default_factory=set)
+    phrases: list[tuple[tuple[str, ...], int]] = field(default_factory=list)
+
+    def __bool__(self) -> bool:
+        return bool(self.stems or self.words or self.phrases)
+
+    def merge(self, other: "MatchSpec") -> None:
+        self.stems |= other.stems
+        self.words |= other.words
+        self.phrases.extend(other.phrases)
+
+
+def _norm(word: str) -> str:
+    return word.lower().replace("ё", "е")
+
+
+def _stem(word: str) -> str:
+    s = _STEM_CACHE.get(word)
+    if s is None:
+        if len(_STEM_CACHE) > 200_000:
+            _STEM_CACHE.clear()
+        s = _STEM_CACHE[word] = _stem_word(word)
+    return s
+
+
+def find_matches(text: str, spec: MatchSpec) -> list[tuple[int, int, str]]:
+    """``(start, end, key)`` character spans of the matches in ``text``, in order."""
+    if not spec or not text:
+        return []
+    tokens = [(m.start(), m.end(), _norm(m.group())) for m in _WORD.finditer(text)]
+    stems = [_stem(t[2]) for t in tokens] if (spec.stems or spec.phrases) else []
+    spans: list[tuple[int, int, str]] = []
+    covered: set[int] = set()
+    for words, slop in spec.phrases:
+        first = words[0]
+        for i, s in enumerate(stems):
+            if s != first:
+                continue
+            j, ok = i, True
+            for w in words[1:]:
+                for k in range(j + 1, min(len(stems), j + 2 + slop)):
+                    if stems[k] == w:
+                        j = k
+                        break
+                else:
+                    ok = False
+                    break
+            if ok:
+                spans.append((tokens[i][0], tokens[j][1], " ".join(words)))
+                covered.update(range(i, j + 1))
+    for i, (start, end, word) in enumerate(tokens):
+        if i in covered:
+            continue
+        if word in spec.words:
+            spans.append((start, end, word))
+        elif spec.stems and stems[i] in spec.stems:
+            spans.append((start, end, stems[i]))
+    spans.sort()
+    return spans
+
+
+def mark_text(text: str, spans: list[tuple[int, int, str]]) -> Snippet:
+    pieces: Snippet = []
+    pos = 0
+    for start, end, _ in spans:
+        if start < pos:
+            continue
+        if start > pos:
+            pieces.append((text[pos:start], False))
+        pieces.append((text[start:end], True))
+        pos = end
+    if pos < len(text):
+        pieces.append((text[pos:], False))
+    return pieces
+
+
+def make_snippets(text: str, spec: MatchSpec, *, top: int = 3, width: int = 200) -> list[Snippet]:
+    """Up to ``top`` windows of about ``width`` characters around the best matches."""
+    if not text:
+        return []
+    spans = find_matches(text, spec)
+    if not spans:
+        return [_window(text, 0, min(len(text), width), [])]
+    # Score a window starting a little before each match: distinct keys first, then count.
+    lead = width // 4
+    candidates = []
+    for idx, (start, _end, _key) in enumerate(spans):
+        w_start = max(0, start - lead)
+        w_end = min(len(text), w_start + width)
+        inside = [s for s in spans[idx:] if s[1] <= w_end]
+        before = [s for s in spans[:idx] if s[0] >= w_start]
+        keys = {s[2] for s in inside + before}
+        candidates.append((len(keys) * 10 + len(inside) + len(before), -start, w_start, w_end))
+    candidates.sort(reverse=True)
+    chosen: list[tuple[int, int]] = []
+    for _score, _neg, w_start, w_end in candidates:
+        if any(w_start < e and s < w_end for s, e in chosen):
+            continue
+        chosen.append((w_start, w_end))
+        if len(chosen) >= top:
+            break
+    chosen.sort()
+    return [_window(text, s, e, spans) for s, e in chosen]
+
+
+def _window(text: str, start: int, end: int, spans) -> Snippet:
+    # Widen to whole words, never cutting a match.
+    if start > 0:
+        ws = text.rfind(" ", max(0, start - 20), start)
+        start = ws + 1 if ws >= 0 else start
+        while start > 0 and text[start - 1].isalnum():
+            start -= 1
+    if end < len(text):
+        we = text.find(" ", end, end + 20)
+        end = we if we >= 0 else end
+        while end < len(text) and text[end - 1].isalnum() and text[end].isalnum():
+            end += 1
+    for s, e, _ in spans:
+        if s < end < e:
+            end = e
+    inside = [(s - start, e - start, k) for s, e, k in spans if s >= start and e <= end]
+    piece_text = text[start:end]
+    pieces = mark_text(piece_text, inside)
+    pieces = [(_flatten(t), m) for t, m in pieces]
+    if start > 0:
+        pieces.insert(0, ("…", False))
+    if end < len(text):
+        pieces.append(("…", False))
+    return _merge(pieces)
+
+
+def _flatten(text: str) -> str:
+    return re.sub(r"\s*\n\s*", " ", text)
+
+
+def _merge(pieces: Snippet) -> Snippet:
+    out: Snippet = []
+    for text, matched in pieces:
+        if out and out[-1][1] == matched and not matched:
+            out[-1] = (out[-1][0] + text, False)
+        elif text:
+            out.append((text, matched))
+    return out
+
+
+def snippet_to_string(snippet: Snippet, open_mark: str = "[[", close_mark: str = "]]") -> str:
+    return "".join(f"{open_mark}{t}{close_mark}" if m else t for t, m in snippet)

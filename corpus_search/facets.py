@@ -15,7 +15,7 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any, Iterable
 
-from .schema import MULTI_VALUED, SEP
+from .schema import MULTI_VALUED, SEP, valid_day
 
 #: User-facing facet names -> column.
 FACET_COLUMNS = {
@@ -40,7 +40,7 @@ class ColumnCache:
             if column in MULTI_VALUED:
                 vals = [tuple(v.split(SEP)) if v else () for v in raw]
             elif column == "day":
-                vals = [d if 10000101 <= d <= 99991231 else None for d in raw]
+                vals = [valid_day(d) for d in raw]
             else:
                 vals = [v or None for v in raw]
             self._values[column] = vals

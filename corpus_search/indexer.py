@@ -550,6 +550,8 @@ def _write_error(folder: IndexFolder, exc: OSError) -> IndexWriteError:
 
 def index_stats(index_path: str | Path) -> dict[str, Any]:
     """Documents, size on disk, version, roots, counts per source and language, date range."""
+    from .schema import valid_day
+
     folder = IndexFolder(index_path)
     meta = folder.require_meta()
     ix = folder.open()
@@ -570,7 +572,7 @@ def index_stats(index_path: str | Path) -> dict[str, Any]:
                     by_source[s or "(none)"] = by_source.get(s or "(none)", 0) + 1
                     lang = langs[docnum] or "(none)"
                     by_lang[lang] = by_lang.get(lang, 0) + 1
-                    d = days[docnum]
+                    d = valid_day(days[docnum])
                     if d:
                         first = d if first is None or d < first else first
                         last = d if last is None or d > last else last

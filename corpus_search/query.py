@@ -162,7 +162,10 @@ def _tokenize(q: str) -> list[_Tok]:
 
 
 def _boundary(q: str, i: int) -> bool:
-    return i == 0 or q[i - 1].isspace() or q[i - 1] in "()"
+    if i == 0 or q[i - 1].isspace() or q[i - 1] in "()":
+        return True
+    # right after a leading -, + or ! (as in -category:x)
+    return q[i - 1] in "-+!" and (i == 1 or q[i - 2].isspace() or q[i - 2] in "()")
 
 
 def _read_phrase(q: str, i: int, toks: list[_Tok]) -> int:
@@ -187,17 +190,18 @@ def _read_phrase(q: str, i: int, toks: list[_Tok]) -> int:
 
 
 def _read_range(q: str, i: int, toks: list[_Tok]) -> int:
-    close = "]" if q[i] == "[" else "}"
-    end = q.find(close, i + 1)
-    if end < 0:
-        raise QueryError(q, f"unbalanced '{q[i]}': a range needs a closing '{close}', "
+    """``[LOW TO HIGH]`` inclusive, ``{LOW TO HIGH}`` exclusive; the two ends may differ."""
+    ends = [k for k in (q.find("]", i + 1), q.find("}", i + 1)) if k >= 0]
+    if not ends:
+        raise QueryError(q, f"unbalanced '{q[i]}': a range needs a closing ']' or '}}', "
                             "as in [2021-01 TO 2021-06]", i)
+    end = min(ends)
     inner = q[i + 1:end].strip()
     parts = re.split(r"\s+TO\s+|\s+to\s+", inner)
-    if len(parts) != 2:
+    if len(parts) != 2 or not all(p.strip() for p in parts):
         raise QueryError(q, f"a range is written [LOW TO HIGH], got '{q[i:end + 1]}'", i)
     low, high = (p.strip() for p in parts)
-    toks.append(_Tok("RANGE", q[i:end + 1], i, (low, high, q[i] == "[")))
+    toks.append(_Tok("RANGE", q[i:end + 1], i, (low, high, q[i] == "[", q[end] == "]")))
     return end + 1
 
 
@@ -305,7 +309,7 @@ class _Parser:
             raise self.error(f"field '{ftok.extra}:' needs a value after the colon", ftok.pos)
         if tok.kind == "RANGE":
             self.take()
-            low, high, inclusive = tok.extra
+            low, high, _, _ = tok.extra
             return self.range(name, ftok, low, high, tok)
         if tok.kind == "CMP":
             self.take()
@@ -336,9 +340,10 @@ class _Parser:
         elif name in NUMBER_FIELDS:
             low = None if low_text in ("*", "") else _number(low_text, self.q, tok.pos, name)
             high = None if high_text in ("*", "") else _number(high_text, self.q, tok.pos, name)
-            if not tok.extra[2]:  # {a TO b}: exclusive bounds
-                low = None if low is None else low + 1
-                high = None if high is None else high - 1
+            if not tok.extra[2] and low is not None:  # {a ...: exclusive start
+                low += 1
+            if not tok.extra[3] and high is not None:  # ... b}: exclusive end
+                high -= 1
         else:
             raise self.error(f"ranges work on published, views and words, not on {ftok.extra}:",
                              ftok.pos)

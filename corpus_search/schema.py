@@ -13,6 +13,9 @@ Fields, by use:
   timelines: the date printed on the article); ``ts`` is the instant in UTC seconds (sorting).
 * numbers: ``views``, ``words``; bookkeeping: ``id`` (unique), ``sha256``, ``fsize``, ``mtime``.
 
+Numbers are signed on purpose: in Whoosh 2.7, range queries on ``NUMERIC(signed=False)``
+fields match every document (checked: ``NumericRange("v", 5, 100)`` returned all of them).
+
 Whoosh pickles the schema into the index, so any change to a field or analyzer here must bump
 :data:`SCHEMA_VERSION`; an index of another version is refused with a message to rebuild.
 """
@@ -157,14 +160,19 @@ def build_schema() -> fields.Schema:
         source_s=fields.STORED(),
         language=fields.STORED(),
         published=fields.STORED(),
-        day=fields.NUMERIC(numtype=int, bits=32, sortable=True, signed=False, default=0),
+        day=fields.NUMERIC(numtype=int, bits=32, sortable=True, default=0),
         ts=fields.NUMERIC(numtype=int, bits=64, sortable=True, default=0),
-        views=fields.NUMERIC(numtype=int, bits=64, stored=True, sortable=True, signed=False, default=0),
-        words=fields.NUMERIC(numtype=int, bits=32, stored=True, sortable=True, signed=False, default=0),
+        views=fields.NUMERIC(numtype=int, bits=64, stored=True, sortable=True, default=0),
+        words=fields.NUMERIC(numtype=int, bits=32, stored=True, sortable=True, default=0),
         sha256=fields.ID(stored=True, sortable=True),
-        fsize=fields.NUMERIC(numtype=int, bits=64, sortable=True, signed=False, default=0),
+        fsize=fields.NUMERIC(numtype=int, bits=64, sortable=True, default=0),
         mtime=fields.NUMERIC(numtype=int, bits=64, sortable=True, default=0),
     )
+
+
+def valid_day(value) -> int | None:
+    """A ``day`` column value, or None for a document without a date (the column's default)."""
+    return value if isinstance(value, int) and 10000101 <= value <= 99991231 else None
 
 
 def day_number(published: str | None) -> int | None:

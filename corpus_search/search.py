@@ -390,14 +390,17 @@ class CorpusIndex:
         elif sort in ("views", "-views"):
             kwargs["sortedby"] = sorting.FieldFacet("views", reverse=sort == "-views")
         searcher = self._searcher
-        collector = searcher.collector(limit=page * limit, filter=docset, **kwargs)
+        collector = searcher.collector(limit=page * limit, **kwargs)
         remaining = max(0.05, deadline - time.perf_counter())
+        # The time limit goes inside the filter: TimeLimitCollector feeds its child directly,
+        # so a filter wrapped by it would be bypassed.
         timed = collectors.TimeLimitCollector(collector, remaining, use_alarm=False)
+        filtered = collectors.FilterCollector(timed, allow=docset)
         try:
-            searcher.search_with_collector(whoosh_q, timed)
+            searcher.search_with_collector(whoosh_q, filtered)
         except collectors.TimeLimit:
             raise QueryTimeout(text, timeout) from None
-        results = timed.results()
+        results = filtered.results()
         hits = []
         start = (page - 1) * limit
         for rank, hit in enumerate(results[start:start + limit], start=start + 1):

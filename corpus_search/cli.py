@@ -301,7 +301,7 @@ QUERY_HELP = """Search the index. QUERY uses this language (all words must match
   "sanction"                   one quoted word: as written, not stemmed
   governm*  tleuberd?          wildcards, on the words as written
   tleuberdy~  tleubedri~2      fuzzy: 1 (or 2) edits away
-  title:kazakhstan  body:...   a text field
+  title:kazakhstan             in the title only
   author:"Ainur Kurmanov"  category:Скандал  tag:...  place:Almaty  source:...  lang:ru
   published:2021  published:2021-07  published:[2021-01-01 TO 2021-06-30]  published:>2021-06
   views:>1000  views:[100 TO 500]  words:<300

@@ -279,7 +279,7 @@ def update_index(
     ignore: Iterable[str] = IGNORE_DEFAULT,
     max_bytes: int = DEFAULT_MAX_BYTES,
     wait: float = 5.0,
-    batch_size: int = 2000,
+    batch_size: int = 5000,
     procs: int = 1,
     progress: Progress | None = None,
     on_skip: Callable[[str, str], None] | None = None,

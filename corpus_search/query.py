@@ -29,20 +29,20 @@ from .errors import QueryError
 
 #: Field names users may write, mapped to their canonical name.
 FIELD_ALIASES = {
-    "title": "title", "body": "body", "text": "body",
+    "title": "title",
     "author": "author", "category": "category", "categories": "category", "cat": "category",
     "tag": "tag", "tags": "tag", "place": "place", "source": "source", "site": "source",
     "lang": "lang", "language": "lang",
     "published": "published", "date": "published",
     "views": "views", "words": "words", "id": "id",
 }
-TEXT_FIELDS = ("title", "body")
+TEXT_FIELDS = ("title",)
 FACET_FIELDS = ("author", "category", "tag", "place", "source", "lang")
 NUMBER_FIELDS = ("views", "words")
 DATE_FIELDS = ("published",)
 MAX_CLAUSES = 1024
 MAX_FUZZY = 2
-FIELD_LIST = "title, body, author, category, tag, place, source, lang, published, views, words, id"
+FIELD_LIST = "title, author, category, tag, place, source, lang, published, views, words, id"
 
 
 @dataclass(frozen=True)

@@ -2,16 +2,23 @@
 
 Fields, by use:
 
-* full text, stemmed (ranking, words, phrases): ``title``, ``body``. The stemmer is chosen per
-  word by its script: Russian Snowball for Cyrillic, Porter for Latin, so one field serves mixed
-  corpora and a query stems the same way the text did. ``ё`` is folded to ``е``.
-* full text, unstemmed (wildcards, fuzzy terms, "did you mean"): ``title_exact``, ``body_exact``.
+* full text: ``text`` holds the title twice and then the body, and ``title`` the title alone,
+  both indexed with positions **as written** (Unicode words, lower case, ``ё`` folded to ``е``).
+  Repeating the title is BM25F's weighting done at index time: a title occurrence counts twice
+  in the term frequency, so one field (one posting list per word) ranks title matches higher;
+  a gap of positions between the parts keeps phrases from matching across them. Stemming happens at query time instead of index time: a query
+  word is stemmed (Porter for Latin script, Russian Snowball for Cyrillic) and expanded to the
+  indexed words with the same stem (``sanctions`` -> sanction, sanctions, sanctioned...). One
+  field thus serves stemmed search, exact words, phrases, wildcards and fuzzy terms, which
+  halves the analysis work and the index compared with a stemmed plus an unstemmed copy.
+* the body is stored zlib-compressed (``body_z``) for snippets and ``show``.
 * facets, exact match (case-insensitive; the column keeps the text as written, for display):
   ``category``, ``tag`` (several values, joined by U+001F), ``author``, ``place``, ``source``,
   ``lang``.
 * dates: ``day`` is the article's own calendar date as the number YYYYMMDD (filters, facets,
   timelines: the date printed on the article); ``ts`` is the instant in UTC seconds (sorting).
-* numbers: ``views``, ``words``; bookkeeping: ``id`` (unique), ``sha256``, ``fsize``, ``mtime``.
+* numbers: ``views``, ``words``; bookkeeping: ``id`` (unique), ``root``, ``sha256``, ``fsize``,
+  ``mtime`` (read back from columns to decide what changed).
 
 Numbers are signed on purpose: in Whoosh 2.7, range queries on ``NUMERIC(signed=False)``
 fields match every document (checked: ``NumericRange("v", 5, 100)`` returned all of them).
@@ -24,6 +31,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import zlib
 from typing import Any
 
 from whoosh import fields
@@ -31,7 +39,7 @@ from whoosh.analysis import Filter, LowercaseFilter, RegexTokenizer
 
 from .articles import Article
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 3
 SEP = "\x1f"
 WORD_PATTERN = r"\w+(?:\.?\w+)*"
 MULTI_VALUED = ("category", "tag")
@@ -41,6 +49,19 @@ FACET_FIELDS = MULTI_VALUED + SINGLE_VALUED
 
 _CYRILLIC = re.compile(r"[\u0400-\u04ff]")
 _stemmers: dict[str, Any] = {}
+
+
+def stem(word: str) -> str:
+    """The stem of a (lower-case) word, cached."""
+    s = _STEM_CACHE.get(word)
+    if s is None:
+        if len(_STEM_CACHE) > 500_000:
+            _STEM_CACHE.clear()
+        s = _STEM_CACHE[word] = _stem_word(word)
+    return s
+
+
+_STEM_CACHE: dict[str, str] = {}
 
 
 def _stem_word(word: str) -> str:
@@ -71,37 +92,6 @@ class YoFilter(Filter):
             yield t
 
 
-class ScriptStemFilter(Filter):
-    """Stems each word with the stemmer for its script, caching results (picklable)."""
-
-    def __init__(self, cachesize: int = 100_000):
-        self.cachesize = cachesize
-        self._cache: dict[str, str] = {}
-
-    def __getstate__(self):
-        return {"cachesize": self.cachesize}
-
-    def __setstate__(self, state):
-        self.cachesize = state["cachesize"]
-        self._cache = {}
-
-    def __eq__(self, other):
-        return type(self) is type(other)
-
-    def __call__(self, tokens):
-        cache = self._cache
-        for t in tokens:
-            if not t.stopped:
-                text = t.text
-                stem = cache.get(text)
-                if stem is None:
-                    if len(cache) >= self.cachesize:
-                        cache.clear()
-                    stem = cache[text] = _stem_word(text)
-                t.text = stem
-            yield t
-
-
 class StripFilter(Filter):
     def __call__(self, tokens):
         for t in tokens:
@@ -110,8 +100,33 @@ class StripFilter(Filter):
                 yield t
 
 
+SECTION = "\u2029"  # separates the parts of the text field (title, title, body)
+SECTION_GAP = 100
+
+
+class SectionTokenizer(RegexTokenizer):
+    """Tokenises each part between SECTION marks, leaving a gap of positions between parts."""
+
+    def __call__(self, value, positions=False, chars=False, keeporiginal=False, removestops=True,
+                 start_pos=0, start_char=0, tokenize=True, mode="", **kwargs):
+        if SECTION not in value:
+            yield from super().__call__(value, positions, chars, keeporiginal, removestops,
+                                        start_pos, start_char, tokenize, mode, **kwargs)
+            return
+        pos, char = start_pos, start_char
+        for part in value.split(SECTION):
+            last = None
+            for t in super().__call__(part, positions, chars, keeporiginal, removestops,
+                                      pos, char, tokenize, mode, **kwargs):
+                last = t.pos if positions else None
+                yield t
+            if positions and last is not None:
+                pos = last + SECTION_GAP
+            char += len(part) + 1
+
+
 def text_analyzer():
-    return RegexTokenizer(WORD_PATTERN) | LowercaseFilter() | YoFilter() | ScriptStemFilter()
+    return SectionTokenizer(WORD_PATTERN) | LowercaseFilter() | YoFilter()
 
 
 def exact_analyzer():
@@ -137,16 +152,15 @@ class FacetField(fields.KEYWORD):
 
 
 def build_schema() -> fields.Schema:
+    words = exact_analyzer()
     text = text_analyzer()
-    exact = exact_analyzer()
     return fields.Schema(
         id=fields.ID(unique=True, stored=True, sortable=True),
         path=fields.STORED(),
         root=fields.ID(stored=True, sortable=True),
-        title=fields.TEXT(analyzer=text, stored=True, phrase=True),
-        body=fields.TEXT(analyzer=text, stored=True, phrase=True),
-        title_exact=fields.TEXT(analyzer=exact, phrase=False),
-        body_exact=fields.TEXT(analyzer=exact, phrase=False),
+        text=fields.TEXT(analyzer=text, stored=False, phrase=True),
+        title=fields.TEXT(analyzer=words, stored=True, phrase=True),
+        body_z=fields.STORED(),
         category=FacetField(),
         tag=FacetField(),
         author=FacetField(),
@@ -205,9 +219,8 @@ def article_document(article: Article, fsize: int = 0, mtime_ns: int = 0) -> dic
         "id": article.id,
         "path": article.path,
         "title": article.title or "",
-        "body": article.body,
-        "title_exact": article.title or "",
-        "body_exact": article.body,
+        "text": SECTION.join((article.title or "", article.title or "", article.body)),
+        "body_z": zlib.compress(article.body.encode("utf-8"), 1),
         "categories": list(article.categories),
         "tags": list(article.tags),
         "author_s": article.author,
@@ -237,6 +250,11 @@ def article_document(article: Article, fsize: int = 0, mtime_ns: int = 0) -> dic
     return doc
 
 
+def body_text(stored: dict[str, Any]) -> str:
+    packed = stored.get("body_z")
+    return zlib.decompress(packed).decode("utf-8") if packed else ""
+
+
 def stored_to_record(stored: dict[str, Any]) -> dict[str, Any]:
     """A document's stored fields back as the record's keys (what a hit or ``show`` prints)."""
     return {
@@ -251,7 +269,7 @@ def stored_to_record(stored: dict[str, Any]) -> dict[str, Any]:
         "categories": list(stored.get("categories") or []),
         "tags": list(stored.get("tags") or []),
         "language": stored.get("language"),
-        "body": stored.get("body") or "",
+        "body": body_text(stored),
         "words": stored.get("words") or 0,
         "sha256": stored.get("sha256"),
     }

@@ -12,22 +12,21 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from whoosh import collectors
 from whoosh import query as wq
 
 from . import query as q
 from .errors import CorpusSearchError, QueryError, QueryTimeout
 from .facets import FACET_NAMES, ColumnCache, FacetCount, Timeline, build_timeline, count_facet
 from .indexer import IndexFolder, _damaged
-from .schema import exact_analyzer, stored_to_record, text_analyzer
+from .schema import exact_analyzer, stem, stored_to_record
 from .snippets import MatchSpec, Snippet, find_matches, make_snippets, mark_text
 
-TITLE_BOOST = 2.0
 MAX_EXPANSION = 2000
 SORTS = ("relevance", "date", "-date", "views", "-views")
 FILTER_FIELDS = ("category", "tag", "author", "place", "source", "lang")
 
-_TEXT = text_analyzer()
-_EXACT = exact_analyzer()
+_WORDS = exact_analyzer()
 
 
 def _analyze(analyzer, text: str) -> list[str]:
@@ -141,20 +140,25 @@ class SearchResult:
 # --------------------------------------------------------------------------------------------
 # Translation
 
+def _field(name: str | None) -> str:
+    """The index field a text clause searches: ``title:`` the title, else title and body."""
+    return "title" if name == "title" else "text"
+
+
 class _Translator:
+    """Our query tree -> a Whoosh query, noting what to highlight in titles and bodies."""
+
     def __init__(self, searcher, text: str):
         self.searcher = searcher
         self.reader = searcher.reader()
+        self.fieldnames = set(self.reader.indexed_field_names())
         self.text = text
         self.title = MatchSpec()
         self.body = MatchSpec()
+        self._forms: dict[tuple[str, str], list[str]] = {}
 
     def specs_for(self, field_name):
-        if field_name == "title":
-            return (self.title,)
-        if field_name == "body":
-            return (self.body,)
-        return (self.title, self.body)
+        return (self.title,) if field_name == "title" else (self.title, self.body)
 
     def run(self, node, positive=True):
         if isinstance(node, q.MatchAll):
@@ -175,64 +179,85 @@ class _Translator:
             return self.phrase(node, positive)
         return self.term(node, positive)
 
+    # -- stemming at query time ---------------------------------------------------------
+
+    def forms(self, fieldname: str, word: str) -> list[str]:
+        """The indexed words of ``fieldname`` that share ``word``'s stem (the word included).
+
+        Stems (Porter, Snowball) only rewrite a word's ending, so the forms are found among the
+        words that start with the stem (or, for Porter's y -> i, with the stem ending in y).
+        """
+        key = (fieldname, word)
+        found = self._forms.get(key)
+        if found is not None:
+            return found
+        target = stem(word)
+        prefixes = {target}
+        if target.endswith("i"):
+            prefixes.add(target[:-1] + "y")
+        seen = {word}
+        for prefix in prefixes:
+            for n, term in enumerate(self._terms(fieldname, prefix)):
+                if n >= 5000:  # a very short stem: enough forms
+                    break
+                if term not in seen and stem(term) == target:
+                    seen.add(term)
+        found = self._forms[key] = sorted(seen)
+        return found
+
+    def any_form(self, fieldname: str, word: str):
+        forms = self.forms(fieldname, word)
+        if len(forms) == 1:
+            return wq.Term(fieldname, forms[0])
+        return wq.Or([wq.Term(fieldname, f) for f in forms])
+
+    # -- leaves ---------------------------------------------------------------------------
+
     def phrase(self, node: q.Phrase, positive: bool):
-        stems = []
-        for w in node.words:
-            stems.extend(_analyze(_TEXT, w))
+        words = [w for part in node.words for w in _analyze(_WORDS, part)]
         if positive:
             for spec in self.specs_for(node.field):
-                spec.phrases.append((tuple(stems), node.slop))
-        fields = ("title", "body") if node.field is None else (node.field,)
-        parts = [wq.Phrase(f, stems, slop=node.slop + 1, boost=TITLE_BOOST if f == "title" else 1.0)
-                 for f in fields]
-        return parts[0] if len(parts) == 1 else wq.Or(parts)
+                spec.phrases.append((tuple(stem(w) for w in words), node.slop))
+        return self._sequence(_field(node.field), words, node.slop)
+
+    def _sequence(self, fieldname: str, words: list[str], slop: int):
+        forms = [self.forms(fieldname, w) for w in words]
+        if all(len(f) == 1 for f in forms):
+            return wq.Phrase(fieldname, [f[0] for f in forms], slop=slop + 1)
+        subs = [wq.Term(fieldname, f[0]) if len(f) == 1 else wq.Or([wq.Term(fieldname, x) for x in f])
+                for f in forms]
+        return wq.Sequence(subs, slop=slop + 1)
 
     def term(self, node: q.Term, positive: bool):
         f = node.field
         if f == "id":
             if node.wildcard:
-                return self.expand(["id"], node, lambda s: s)
+                return self.expand(["id"], node, lambda s: s, False)
             return wq.Term("id", node.text)
         if f in q.FACET_FIELDS:
             if node.wildcard:
-                return self.expand([f], node, normalize_value)
+                return self.expand([f], node, normalize_value, False)
             return wq.Term(f, normalize_value(node.text))
-        fields = ("title", "body") if f is None else (f,)
-        if node.wildcard or node.fuzzy or node.exact:
-            exact_fields = [x + "_exact" for x in fields]
-            if node.wildcard:
-                return self.expand(exact_fields, node, lambda s: s.lower().replace("ё", "е"),
-                                   positive)
-            words = _analyze(_EXACT, node.text)
-            if not words:
-                raise QueryError(self.text, f"'{node.text}' has no words to search for", node.pos)
-            if node.fuzzy:
-                return self.fuzzy(exact_fields, words[0], node, positive)
+        fieldname = _field(f)
+        if node.wildcard:
+            return self.expand([fieldname], node, lambda s: s.lower().replace("ё", "е"), positive)
+        words = _analyze(_WORDS, node.text)
+        if not words:
+            raise QueryError(self.text, f"'{node.text}' has no words to search for", node.pos)
+        if len(words) > 1:  # "U.S.-led", "covid-19": the words in a row
+            return self.phrase(q.Phrase(tuple(words), f, 0, node.pos), positive)
+        word = words[0]
+        if node.fuzzy:
+            return self.fuzzy([fieldname], word, node, positive)
+        if node.exact:
             if positive:
                 for spec in self.specs_for(f):
-                    if len(words) == 1:
-                        spec.words.add(words[0])
-            return self.either(exact_fields, words)
-        stems = _analyze(_TEXT, node.text)
-        if not stems:
-            raise QueryError(self.text, f"'{node.text}' has no words to search for", node.pos)
+                    spec.words.add(word)
+            return wq.Term(fieldname, word)
         if positive:
             for spec in self.specs_for(f):
-                if len(stems) == 1:
-                    spec.stems.add(stems[0])
-                else:
-                    spec.phrases.append((tuple(stems), 0))
-        return self.either(fields, stems)
-
-    def either(self, fields, words):
-        parts = []
-        for f in fields:
-            boost = TITLE_BOOST if f.startswith("title") else 1.0
-            if len(words) == 1:
-                parts.append(wq.Term(f, words[0], boost=boost))
-            else:
-                parts.append(wq.Phrase(f, words, boost=boost))
-        return parts[0] if len(parts) == 1 else wq.Or(parts)
+                spec.stems.add(stem(word))
+        return self.any_form(fieldname, word)
 
     def expand(self, fields, node: q.Term, norm, positive=True):
         pattern = norm(node.text)
@@ -247,39 +272,64 @@ class _Translator:
                         raise QueryError(self.text, f"'{node.text}' matches more than "
                                          f"{MAX_EXPANSION} different words; make it more specific",
                                          node.pos)
-        if positive and not fields[0] in q.FACET_FIELDS and fields[0] != "id":
+        if positive:
             for spec in self.specs_for(node.field):
                 spec.words.update(t for _, t in found)
-        if not found:
-            return wq.NullQuery
-        return wq.Or([wq.Term(f, t, boost=TITLE_BOOST if f.startswith("title") else 1.0)
-                      for f, t in found])
+        return self._any_of(found)
 
     def _terms(self, fieldname: str, prefix: str):
-        reader = self.reader
-        if fieldname not in reader.indexed_field_names():
+        if fieldname not in self.fieldnames:
             return
-        if prefix:
-            for t in reader.expand_prefix(fieldname, prefix):
-                yield t.decode("utf-8") if isinstance(t, bytes) else t
-        else:
-            for t in reader.lexicon(fieldname):
-                yield t.decode("utf-8") if isinstance(t, bytes) else t
+        terms = self.reader.expand_prefix(fieldname, prefix) if prefix else self.reader.lexicon(fieldname)
+        for t in terms:
+            yield t.decode("utf-8") if isinstance(t, bytes) else t
 
     def fuzzy(self, fields, word: str, node: q.Term, positive: bool):
         found = []
         for f in fields:
-            if f not in self.reader.indexed_field_names():
-                continue
-            for t in self.reader.terms_within(f, word, node.fuzzy, prefix=1 if len(word) > 3 else 0):
-                found.append((f, t))
+            if f in self.fieldnames:
+                found.extend((f, t) for t in self.reader.terms_within(
+                    f, word, node.fuzzy, prefix=1 if len(word) > 3 else 0))
         if positive:
             for spec in self.specs_for(node.field):
                 spec.words.update(t for _, t in found)
+        return self._any_of(found)
+
+    @staticmethod
+    def _any_of(found):
         if not found:
             return wq.NullQuery
-        return wq.Or([wq.Term(f, t, boost=TITLE_BOOST if f.startswith("title") else 1.0)
-                      for f, t in found])
+        return wq.Or([wq.Term(f, t) for f, t in found])
+
+
+class _CountingCollector(collectors.WrappingCollector):
+    """Drives the match loop itself: keeps only ``allow``-ed documents, counts them all and
+    checks the deadline. (Whoosh's TimeLimitCollector and FilterCollector each drive the loop
+    too, so stacking them bypasses the inner one; a limited TopCollector skips blocks and cannot
+    count.)"""
+
+    def __init__(self, child, allow, deadline, text, timeout):
+        self.child = child
+        self.allow = allow
+        self.deadline = deadline
+        self.text = text
+        self.timeout = timeout
+        self.total = 0
+
+    def collect_matches(self):
+        child = self.child
+        allow = self.allow
+        base = child.offset
+        deadline = self.deadline
+        n = 0
+        for sub in child.matches():
+            if allow is not None and base + sub not in allow:
+                continue
+            child.collect(sub)
+            n += 1
+            if not n & 1023 and time.perf_counter() > deadline:
+                raise QueryTimeout(self.text, self.timeout)
+        self.total += n
 
 
 # --------------------------------------------------------------------------------------------
@@ -355,17 +405,27 @@ class CorpusIndex:
         filter_q = filters.to_whoosh()
         combined = wq.And([whoosh_q, filter_q]) if filter_q is not None else whoosh_q
         deadline = started + timeout
-        docs = self._matching(combined, deadline, text, timeout)
-        result = SearchResult(query=text, total=len(docs), took_ms=0.0, page=page, limit=limit,
+        result = SearchResult(query=text, total=0, took_ms=0.0, page=page, limit=limit,
                               sort=sort, filters=filters.to_dict())
-        if not count_only:
+        if facets or count_only:
+            # The full set of matches is needed (facets), or is the answer (a count).
+            docs = self._matching(combined, deadline, text, timeout)
+            result.total = len(docs)
             for name in facets:
                 result.facets[name] = count_facet(name, self._cache, docs, limit=facet_limit)
-            if docs and (page - 1) * limit < len(docs):
-                result.hits = self._page(whoosh_q, set(docs), sort, limit, page, translator,
-                                         snippets, deadline, text, timeout)
-            if not docs:
-                result.suggestion = self.suggest(text, tree)
+            allow = set(docs) if filter_q is not None else None
+            if docs and not count_only and (page - 1) * limit < len(docs):
+                result.hits, _ = self._page(whoosh_q, allow, sort, limit, page, translator,
+                                            snippets, deadline, text, timeout)
+        else:
+            # One pass ranks the top hits and counts every match.
+            allow = None
+            if filter_q is not None:
+                allow = set(self._matching(filter_q, deadline, text, timeout))
+            result.hits, result.total = self._page(whoosh_q, allow, sort, limit, page, translator,
+                                                   snippets, deadline, text, timeout)
+        if not result.total and not count_only:
+            result.suggestion = self.suggest(text, tree)
         result.took_ms = round((time.perf_counter() - started) * 1000, 2)
         return result
 
@@ -380,9 +440,10 @@ class CorpusIndex:
         docs.sort()
         return docs
 
-    def _page(self, whoosh_q, docset, sort, limit, page, translator, snippets, deadline, text,
-              timeout) -> list[Hit]:
-        from whoosh import collectors, sorting
+    def _page(self, whoosh_q, allow, sort, limit, page, translator, snippets, deadline, text,
+              timeout) -> tuple[list[Hit], int]:
+        """The hits of one page, and the number of matches (within ``allow`` if given)."""
+        from whoosh import sorting
 
         kwargs: dict[str, Any] = {}
         if sort in ("date", "-date"):
@@ -390,22 +451,20 @@ class CorpusIndex:
         elif sort in ("views", "-views"):
             kwargs["sortedby"] = sorting.FieldFacet("views", reverse=sort == "-views")
         searcher = self._searcher
-        collector = searcher.collector(limit=page * limit, **kwargs)
-        remaining = max(0.05, deadline - time.perf_counter())
-        # The time limit goes inside the filter: TimeLimitCollector feeds its child directly,
-        # so a filter wrapped by it would be bypassed.
-        timed = collectors.TimeLimitCollector(collector, remaining, use_alarm=False)
-        filtered = collectors.FilterCollector(timed, allow=docset)
-        try:
-            searcher.search_with_collector(whoosh_q, filtered)
-        except collectors.TimeLimit:
-            raise QueryTimeout(text, timeout) from None
-        results = filtered.results()
+        if kwargs:
+            inner = searcher.collector(limit=page * limit, **kwargs)
+        else:
+            # Every match must be visited to count it: no block skipping, and no "replacing"
+            # the matcher with one that drops branches unable to reach the top N.
+            inner = collectors.TopCollector(page * limit, usequality=False)
+            inner.replace = 0
+        collector = _CountingCollector(inner, allow, deadline, text, timeout)
+        searcher.search_with_collector(whoosh_q, collector)
+        results = collector.results()
         hits = []
         start = (page - 1) * limit
         for rank, hit in enumerate(results[start:start + limit], start=start + 1):
-            stored = hit.fields()
-            record = stored_to_record(stored)
+            record = stored_to_record(hit.fields())
             body = record.pop("body")
             title = record["title"] or ""
             hits.append(Hit(
@@ -415,7 +474,7 @@ class CorpusIndex:
                 snippets=make_snippets(body, translator.body) if snippets else [],
                 title=mark_text(title, find_matches(title, translator.title)),
             ))
-        return hits
+        return hits, collector.total
 
     # -- suggestions ----------------------------------------------------------------------
 
@@ -424,13 +483,13 @@ class CorpusIndex:
         reader = self._searcher.reader()
         replacements = []
         for node in q.positive_nodes(tree):
-            if not isinstance(node, q.Term) or node.wildcard or node.field not in (None, "title", "body"):
+            if not isinstance(node, q.Term) or node.wildcard or node.field not in (None, "title"):
                 continue
-            words = _analyze(_EXACT, node.text)
+            words = _analyze(_WORDS, node.text)
             if len(words) != 1:
                 continue
             word = words[0]
-            fieldname = "title_exact" if node.field == "title" else "body_exact"
+            fieldname = _field(node.field)
             if reader.doc_frequency(fieldname, word) > 0:
                 continue
             candidates = []

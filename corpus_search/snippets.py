@@ -13,10 +13,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from .schema import WORD_PATTERN, _stem_word
+from .schema import WORD_PATTERN, stem as _stem
 
 _WORD = re.compile(WORD_PATTERN)
-_STEM_CACHE: dict[str, str] = {}
 
 Piece = tuple[str, bool]
 Snippet = list[Piece]
@@ -41,15 +40,6 @@ class MatchSpec:
 
 def _norm(word: str) -> str:
     return word.lower().replace("ё", "е")
-
-
-def _stem(word: str) -> str:
-    s = _STEM_CACHE.get(word)
-    if s is None:
-        if len(_STEM_CACHE) > 200_000:
-            _STEM_CACHE.clear()
-        s = _STEM_CACHE[word] = _stem_word(word)
-    return s
 
 
 def find_matches(text: str, spec: MatchSpec) -> list[tuple[int, int, str]]:

@@ -16,6 +16,7 @@ from corpus_search.errors import (
     ConfigError, IndexLockedError, IndexVersionError, NoIndexError, NotAnIndexError,
 )
 from corpus_search.indexer import IndexFolder, index_stats, update_index
+from corpus_search.schema import SCHEMA_VERSION
 
 from conftest import REPO, SAMPLE
 
@@ -73,7 +74,9 @@ def test_add_change_touch_remove_rename(tmp_path, corpus_copy):
     assert len(docs) == first
     assert "wire/new-brief.txt" in docs and "steppe-herald/coal.md" in docs
     assert "wire/2021-pipeline-brief.txt" not in docs and "steppe-herald/2021-11-coal-prices.md" not in docs
-    assert "120 days" in docs["wire/2023-grain-deal.txt"]["body"]
+    from corpus_search.schema import body_text
+
+    assert "120 days" in body_text(docs["wire/2023-grain-deal.txt"])
 
 
 def test_update_of_a_subfolder_only_touches_that_subfolder(tmp_path, corpus_copy):
@@ -212,7 +215,7 @@ def test_schema_version_refused(tmp_path, corpus_copy):
     with pytest.raises(IndexVersionError):
         CorpusIndex(index)
     r = update_index(index, rebuild=True)  # a rebuild repairs it
-    assert r.rebuilt and json.loads(meta_path.read_text())["schema_version"] == 1
+    assert r.rebuilt and json.loads(meta_path.read_text())["schema_version"] == SCHEMA_VERSION
 
 
 def test_foreign_folder_and_missing_index(tmp_path):
@@ -244,4 +247,4 @@ def test_stats(tmp_path, corpus_copy):
     assert st["sources"] == {"PolitNavigator": 16, "Baltic Monitor": 6, "Steppe Herald": 6, "(none)": 3}
     assert st["languages"] == {"en": 26, "ru": 5}
     assert st["date_range"] == {"first": "2021-05-19", "last": "2023-12-30"}
-    assert st["roots"] == [str(corpus_copy)] and st["schema_version"] == 1 and st["size_bytes"] > 0
+    assert st["roots"] == [str(corpus_copy)] and st["schema_version"] == SCHEMA_VERSION and st["size_bytes"] > 0

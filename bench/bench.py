@@ -17,6 +17,7 @@ categories, 40 places and dates over five years.
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import os
 import platform
@@ -63,9 +64,10 @@ class Generator:
         rng = self.rng
         self.en = _vocab(rng, 30000, SYLLABLES)
         self.ru = _vocab(rng, 12000, RU_SYLLABLES)
-        self.en_weights = [1 / (i + 1) ** 1.05 for i in range(len(self.en))]
-        self.ru_weights = [1 / (i + 1) ** 1.05 for i in range(len(self.ru))]
-        self.domain_weights = [1 / (i + 1) for i in range(len(DOMAIN))]
+        self.en_cum = list(itertools.accumulate(1 / (i + 1) ** 1.05 for i in range(len(self.en))))
+        self.ru_cum = list(itertools.accumulate(1 / (i + 1) ** 1.05 for i in range(len(self.ru))))
+        self.domain_cum = {name: list(itertools.accumulate(1 / (i + 1) for i in range(len(words))))
+                           for name, words in (("en", DOMAIN), ("ru", RU_DOMAIN))}
         self.authors = [f"{rng.choice(['Ainur', 'Oleg', 'Dmitry', 'Marat', 'Dana', 'Inga', 'Peeter', 'Olga', 'Ivan', 'Aigul'])} "
                         f"{rng.choice(self.en).capitalize()}ov" for _ in range(60)]
         self.categories = ([w.capitalize() for w in rng.sample(self.en[:3000], 80)]
@@ -75,13 +77,15 @@ class Generator:
 
     def words(self, n: int, ru: bool) -> list[str]:
         rng = self.rng
-        vocab, weights = (self.ru, self.ru_weights) if ru else (self.en, self.en_weights)
+        vocab, cum = (self.ru, self.ru_cum) if ru else (self.en, self.en_cum)
         common, domain = (RU_COMMON, RU_DOMAIN) if ru else (COMMON, DOMAIN)
-        out = rng.choices(vocab, weights=weights, k=n)
+        out = rng.choices(vocab, cum_weights=cum, k=n)
         for i in range(0, n, 3):
             out[i] = rng.choice(common)
-        for i in range(1, n, 11):
-            out[i] = rng.choices(domain, weights=self.domain_weights[: len(domain)])[0]
+        dcum = self.domain_cum["ru" if ru else "en"]
+        picks = rng.choices(domain, cum_weights=dcum, k=len(range(1, n, 11)))
+        for i, w in zip(range(1, n, 11), picks):
+            out[i] = w
         return out
 
     def paragraph(self, ru: bool) -> str:
@@ -417,7 +421,7 @@ def main() -> None:
         shutil.rmtree(corpus, ignore_errors=True)
         shutil.copytree(src, corpus)  # the benchmark changes files; never touch the original
     else:
-        corpus = work / f"synthetic-{args.docs}-{args.seed}"
+        corpus = work / f"synthetic-v2-{args.docs}-{args.seed}"
         if not corpus.exists():
             t, _ = timed(generate, corpus, args.docs, args.seed)
             print(f"generated {args.docs} articles in {t:.1f}s", file=sys.stderr)

@@ -136,8 +136,10 @@ def decode_text(data: bytes, path: str | Path = "<bytes>") -> tuple[str, str]:
     Line ends become ``\\n`` and the text is NFC-normalised. Raises :class:`BinaryFileError`
     for binary data and :class:`DecodeError` for bytes that are no known text encoding.
     """
-    if not data.strip():
+    if not data:
         raise EmptyFileError(path, "is empty")
+    if not data.strip():
+        raise EmptyFileError(path, "has no text (only white space)")
     encoding = None
     for bom, name in _BOMS:
         if data.startswith(bom):
@@ -606,10 +608,11 @@ def iter_files(
     """Yield ``(file, root)`` for every article file under the given files and folders.
 
     Hidden files, editor backups and the other ``ignore`` patterns are passed over silently
-    (they are not articles). Symlinks to files are followed; symlinked folders are not, so a
-    link loop cannot trap the walk. Problems (a dangling link, an unreadable folder) are appended
-    to ``errors`` when given.
+    (they are not articles). Symbolic links are followed, folders included; a folder already
+    walked (a link loop) is not walked again. Problems (a dangling link, a link loop, an
+    unreadable folder) are appended to ``errors`` when given.
     """
+    import errno
     import fnmatch
 
     patterns = tuple(ignore)
@@ -617,41 +620,52 @@ def iter_files(
     def ignored(name: str) -> bool:
         return any(fnmatch.fnmatchcase(name, pat) for pat in patterns)
 
+    def report(path, reason: str) -> None:
+        if errors is not None:
+            errors.append(UnreadableError(path, reason))
+
     for given in paths:
         root = Path(given)
         if root.is_file():
             yield root, root.parent
             continue
         if not root.exists():
-            if errors is not None:
-                errors.append(UnreadableError(root, "does not exist"))
+            report(root, "does not exist")
             continue
+        seen_dirs: set[tuple[int, int]] = set()
         stack = [root]
         while stack:
             folder = stack.pop()
             try:
+                st = folder.stat()
+                if (st.st_dev, st.st_ino) in seen_dirs:
+                    continue  # reached again through a link
+                seen_dirs.add((st.st_dev, st.st_ino))
                 entries = sorted(os.scandir(folder), key=lambda e: e.name)
             except OSError as exc:
-                if errors is not None:
-                    errors.append(UnreadableError(folder, f"folder cannot be read ({exc.strerror})"))
+                report(folder, f"folder cannot be read ({exc.strerror})")
                 continue
             subdirs = []
             for entry in entries:
                 if ignored(entry.name):
                     continue
                 try:
-                    if entry.is_dir(follow_symlinks=False):
+                    if entry.is_dir():
                         subdirs.append(Path(entry.path))
-                    elif entry.is_file(follow_symlinks=True):
+                    elif entry.is_file():
                         yield Path(entry.path), root
                     elif entry.is_symlink():
-                        if errors is not None:
-                            target = "a folder" if entry.is_dir() else "nothing (dangling link)"
-                            if entry.is_dir():
-                                continue  # linked folders are not followed
-                            errors.append(UnreadableError(entry.path, f"is a link to {target}"))
+                        try:
+                            os.stat(entry.path)
+                        except OSError as exc:
+                            if exc.errno == errno.ELOOP:
+                                report(entry.path, "is a symbolic link loop")
+                            else:
+                                report(entry.path, "is a link to nothing (dangling link)")
+                    # sockets, fifos and devices are not articles
                 except OSError as exc:
-                    if errors is not None:
-                        errors.append(UnreadableError(entry.path, f"cannot be read ({exc.strerror})"))
+                    if exc.errno == errno.ELOOP:
+                        report(entry.path, "is a symbolic link loop")
+                    else:
+                        report(entry.path, f"cannot be read ({exc.strerror})")
             stack.extend(reversed(subdirs))
-

@@ -50,12 +50,17 @@ class _State:
         return load_profiles(self.config.resolved_profiles())
 
 
+def _one_line(message: str) -> str:
+    """Messages are one line each, even when a file name holds a line break."""
+    return message.replace("\n", "\\n").replace("\r", "\\r")
+
+
 def _err(message: str) -> None:
-    click.echo(f"{PROG}: {message}", err=True)
+    click.echo(f"{PROG}: {_one_line(message)}", err=True)
 
 
 def _warn(message: str) -> None:
-    click.echo(f"{PROG}: warning: {message}", err=True)
+    click.echo(f"{PROG}: warning: {_one_line(message)}", err=True)
 
 
 # --------------------------------------------------------------------------------------------
@@ -100,8 +105,18 @@ FACET_CHOICES = ("category", "tag", "author", "place", "source", "lang", "year",
 # --------------------------------------------------------------------------------------------
 # The group
 
+class Interrupted(Exception):
+    """Ctrl-C or SIGTERM inside a command (click would turn KeyboardInterrupt into Abort)."""
+
+
 class CorpusGroup(click.Group):
     """A click group whose ``main`` maps errors to exit codes and one-line messages."""
+
+    def invoke(self, ctx):
+        try:
+            return super().invoke(ctx)
+        except KeyboardInterrupt:
+            raise Interrupted() from None
 
     def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):
         argv = list(args) if args is not None else sys.argv[1:]
@@ -521,7 +536,7 @@ def _run_mapped(invoke, debug: bool) -> int:
             traceback.print_exc()
         _err(str(exc))
         return Exit.ERROR
-    except KeyboardInterrupt:
+    except (KeyboardInterrupt, Interrupted):
         _err("interrupted; everything committed before the interrupt is kept "
              "(run the command again to finish)")
         return Exit.INTERRUPTED

@@ -284,13 +284,15 @@ def update_index(
     progress: Progress | None = None,
     on_skip: Callable[[str, str], None] | None = None,
     on_warning: Callable[[str], None] | None = None,
+    on_commit: Callable[[int], None] | None = None,
 ) -> IndexReport:
     """Bring the index at ``index_path`` up to date with the files under ``paths``.
 
     ``paths`` default to the roots the index remembers. New files are added, changed ones
     (by content hash) replaced, gone ones removed; nothing changed means nothing written.
     With ``rebuild`` a fresh generation is built beside the current one and swapped in only
-    when complete. ``on_skip(path, reason)`` is called once per file that is not indexed.
+    when complete. ``on_skip(path, reason)`` is called once per file that is not indexed,
+    ``on_commit(n)`` after each commit with the documents this run has committed so far.
     """
     started = time.monotonic()
     folder = IndexFolder(index_path)
@@ -298,7 +300,15 @@ def update_index(
     profiles = profiles or load_profiles()
     folder.check_usable_folder()
     with folder.lock(wait):
-        meta = folder.read_meta()
+        try:
+            meta = folder.read_meta()
+        except IndexDamagedError:
+            if not rebuild:
+                raise
+            meta = None  # a rebuild starts afresh; it needs the corpus folders given again
+            if not paths:
+                raise ConfigError(f"the index at {folder.path} is damaged and its list of corpus "
+                                  "folders is lost: run 'corpus-search index --rebuild PATH...'") from None
         if meta is not None and not rebuild:
             meta = folder.require_meta()  # refuses another schema version
         known_roots = list(meta.get("roots", [])) if meta else []
@@ -309,7 +319,12 @@ def update_index(
                                   "run 'corpus-search index PATH' (or set roots: in the config)")
             paths = known_roots
         scopes = _scopes(paths, [] if rebuild and paths != known_roots else known_roots)
-        roots_after = sorted({str(s.root) for s in scopes} | (set() if rebuild else set(known_roots)))
+        # A new root that contains a remembered one takes it over: the documents of the
+        # remembered root get ids relative to the new root, so they are removed and re-added.
+        subsumed = {r for r in known_roots for sc in scopes
+                    if r != str(sc.root) and Path(r).is_relative_to(sc.root)}
+        roots_after = sorted({str(s.root) for s in scopes}
+                             | (set() if rebuild else set(known_roots) - subsumed))
 
         if meta is None or rebuild:
             ix, gen_name = _new_generation(folder, meta)
@@ -327,11 +342,16 @@ def update_index(
                 state = _existing_state(ix)
             except Exception as exc:  # noqa: BLE001
                 raise _damaged(folder.path, exc) from None
+            if subsumed:
+                retired = {doc_id for doc_id, (root, *_) in state.items() if root in subsumed}
+                state = {k: v for k, v in state.items() if k not in retired}
+                subsumed = retired
             target_is_live = True
 
         try:
             _run(ix, folder, scopes, state, report, profiles, ignore, max_bytes, batch_size,
-                 procs, progress, on_skip, on_warning)
+                 procs, progress, on_skip, on_warning, on_commit,
+                 retired=subsumed if target_is_live and meta is not None else set())
         except BaseException:
             if not target_is_live:
                 shutil.rmtree(folder.path / gen_name, ignore_errors=True)
@@ -405,7 +425,7 @@ class _Todo:
 
 
 def _run(ix, folder, scopes, state, report, profiles, ignore, max_bytes, batch_size, procs,
-         progress, on_skip, on_warning) -> None:
+         progress, on_skip, on_warning, on_commit, retired=frozenset()) -> None:
     def skip(path: str, reason: str) -> None:
         report.skipped += 1
         report.errors.append({"path": path, "reason": reason})
@@ -457,19 +477,22 @@ def _run(ix, folder, scopes, state, report, profiles, ignore, max_bytes, batch_s
                 continue
         pending.append(item)
 
-    if not pending and not gone:
+    if not pending and not gone and not retired:
         return
     if procs <= 0:  # automatic: the two-process writer pays off only for large batches
         procs = 2 if len(pending) > 5000 and (os.cpu_count() or 1) > 1 else 1
 
-    # 3. Write, committing in batches.
-    writer = None
-    in_batch = 0
+    # 3. Write, committing in batches. The writer opens on the first change, so a run whose
+    # only candidates are files that fail again writes nothing.
+    batch = _Batches(ix, folder, procs, batch_size, report, on_commit)
     try:
-        writer = _writer(ix, folder, procs)
         for doc_id in gone:
-            writer.delete_by_term("id", doc_id)
+            batch.writer().delete_by_term("id", doc_id)
             report.removed += 1
+        for doc_id in retired:  # under a root another root took over: re-added with new ids
+            batch.writer().delete_by_term("id", doc_id)
+            if doc_id not in seen:
+                report.removed += 1
         items: Iterable[_Todo] = pending
         if progress is not None:
             items = progress(pending, len(pending))
@@ -479,10 +502,13 @@ def _run(ix, folder, scopes, state, report, profiles, ignore, max_bytes, batch_s
             try:
                 data = item.data if item.data is not None else read_bytes(item.path, max_bytes)
                 article = parse_bytes(data, item.path, root=item.root, profiles=profiles)
-            except ArticleError as exc:
-                skip(exc.path, exc.reason)
+            except (ArticleError, Exception) as exc:  # noqa: BLE001 - one bad file never stops a run
+                if isinstance(exc, ArticleError):
+                    skip(exc.path, exc.reason)
+                else:
+                    skip(str(item.path), f"could not be parsed ({type(exc).__name__}: {exc})")
                 if item.replaces:
-                    writer.delete_by_term("id", item.doc_id)
+                    batch.writer().delete_by_term("id", item.doc_id)
                     report.removed += 1
                 continue
             item.data = None
@@ -493,6 +519,7 @@ def _run(ix, folder, scopes, state, report, profiles, ignore, max_bytes, batch_s
             doc = article_document(article, item.size, item.mtime_ns)
             doc["root"] = str(item.root)
             doc["path"] = str(item.root / item.doc_id)
+            writer = batch.writer()
             if item.replaces:
                 writer.delete_by_term("id", item.doc_id)
                 report.updated += 1
@@ -500,20 +527,47 @@ def _run(ix, folder, scopes, state, report, profiles, ignore, max_bytes, batch_s
                 report.added += 1
             writer.add_document(**doc)
             report.bytes_indexed += len(article.body.encode("utf-8"))
-            in_batch += 1
-            if in_batch >= batch_size:
-                _commit(writer, folder)
-                report.committed += in_batch
-                in_batch = 0
-                writer = _writer(ix, folder, procs)
-        _commit(writer, folder)
-        report.committed += in_batch
-        writer = None
+            batch.added_one()
+        batch.commit()
     except BaseException:
-        if writer is not None:
-            with contextlib.suppress(Exception):
-                writer.cancel()
+        batch.cancel()
         raise
+
+
+class _Batches:
+    """Opens a writer when first needed and commits every ``size`` documents."""
+
+    def __init__(self, ix, folder, procs, size, report, on_commit):
+        self.ix, self.folder, self.procs, self.size = ix, folder, procs, size
+        self.report, self.on_commit = report, on_commit
+        self._writer = None
+        self.in_batch = 0
+
+    def writer(self):
+        if self._writer is None:
+            self._writer = _writer(self.ix, self.folder, self.procs)
+        return self._writer
+
+    def added_one(self) -> None:
+        self.in_batch += 1
+        if self.in_batch >= self.size:
+            self.commit()
+
+    def commit(self) -> None:
+        if self._writer is None:
+            return
+        writer, self._writer = self._writer, None
+        _commit(writer, self.folder)
+        self.report.committed += self.in_batch
+        self.in_batch = 0
+        if self.on_commit:
+            self.on_commit(self.report.committed)
+
+    def cancel(self) -> None:
+        if self._writer is not None:
+            with contextlib.suppress(Exception):
+                self._writer.cancel()
+            self._writer = None
 
 
 def _writer(ix, folder: IndexFolder, procs: int):

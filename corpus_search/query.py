@@ -25,7 +25,7 @@ import re
 from dataclasses import dataclass
 from typing import Union
 
-from .errors import QueryError
+from .errors import CorpusSearchError, QueryError
 
 #: Field names users may write, mapped to their canonical name.
 FIELD_ALIASES = {
@@ -441,12 +441,21 @@ def _next_valid_day(day: int) -> int:
 _DATE_RE = re.compile(r"(\d{4})(?:-(\d{1,2})(?:-(\d{1,2}))?)?|(\d{4})(\d{2})(\d{2})")
 
 
-def parse_date_bounds(text: str, q: str = "", pos: int = 0, name: str = "published") -> tuple[int, int]:
-    """``2021`` / ``2021-07`` / ``2021-07-02`` (or ``20210702``) -> first and last day, YYYYMMDD."""
+def parse_date_bounds(text: str, q: str | None = None, pos: int | None = 0,
+                      name: str = "published") -> tuple[int, int]:
+    """``2021`` / ``2021-07`` / ``2021-07-02`` (or ``20210702``) -> first and last day, YYYYMMDD.
+
+    Inside a query (``q`` given) a bad date is a :class:`QueryError`; for an option such as
+    ``--since`` it is a plain :class:`CorpusSearchError` naming the option.
+    """
+    def fail(message: str):
+        if q:
+            return QueryError(q, message, pos)
+        return CorpusSearchError(message)
+
     m = _DATE_RE.fullmatch(text.strip())
     if m is None:
-        raise QueryError(q or text, f"{name} needs a date like 2021, 2021-07 or 2021-07-02, "
-                                    f"got '{text}'", pos if q else None)
+        raise fail(f"{name} needs a date like 2021, 2021-07 or 2021-07-02, got {text!r}")
     if m.group(4):
         y, mo, d = int(m.group(4)), int(m.group(5)), int(m.group(6))
     else:
@@ -454,17 +463,14 @@ def parse_date_bounds(text: str, q: str = "", pos: int = 0, name: str = "publish
         mo = int(m.group(2)) if m.group(2) else None
         d = int(m.group(3)) if m.group(3) else None
     if y < 1 or (mo is not None and not 1 <= mo <= 12):
-        raise QueryError(q or text, f"{name}: '{text}' is not a real date (month 1-12)",
-                         pos if q else None)
+        raise fail(f"{name}: {text!r} is not a real date (month 1-12)")
     if mo is None:
         return y * 10000 + 101, y * 10000 + 1231
     last = calendar.monthrange(y, mo)[1]
     if d is None:
         return y * 10000 + mo * 100 + 1, y * 10000 + mo * 100 + last
     if not 1 <= d <= last:
-        raise QueryError(q or text, f"{name}: '{text}' is not a real date "
-                                    f"({calendar.month_name[mo]} {y} has {last} days)",
-                         pos if q else None)
+        raise fail(f"{name}: {text!r} is not a real date ({calendar.month_name[mo]} {y} has {last} days)")
     day = y * 10000 + mo * 100 + d
     return day, day
 

@@ -58,8 +58,8 @@ class Filters:
 
     def __post_init__(self):
         # Check dates now, so a bad one is reported before any search runs.
-        self._since = q.parse_date_bounds(self.since, self.since, None, "--since")[0] if self.since else None
-        self._until = q.parse_date_bounds(self.until, self.until, None, "--until")[1] if self.until else None
+        self._since = q.parse_date_bounds(self.since, None, None, "--since")[0] if self.since else None
+        self._until = q.parse_date_bounds(self.until, None, None, "--until")[1] if self.until else None
         if self.min_views is not None and self.min_views < 0:
             raise CorpusSearchError("--min-views must be 0 or more")
 
@@ -330,6 +330,8 @@ class _CountingCollector(collectors.WrappingCollector):
             if not n & 1023 and time.perf_counter() > deadline:
                 raise QueryTimeout(self.text, self.timeout)
         self.total += n
+        if time.perf_counter() > deadline:
+            raise QueryTimeout(self.text, self.timeout)
 
 
 # --------------------------------------------------------------------------------------------
@@ -534,7 +536,10 @@ class CorpusIndex:
         if name not in FACET_NAMES:
             raise CorpusSearchError(f"unknown facet {name!r} (choose from {', '.join(FACET_NAMES)})")
         docs = self.matching_docs(text, filters)
-        return count_facet(name, self._cache, docs, limit=limit, sort=sort)
+        try:
+            return count_facet(name, self._cache, docs, limit=limit, sort=sort)
+        except Exception as exc:  # noqa: BLE001 - a failing read is a damaged index
+            raise _damaged(self.path, exc) from None
 
     def timeline(self, text: str = "", filters: Filters | None = None, *, by: str | None = None,
                  split: str | None = None) -> Timeline:
@@ -545,7 +550,10 @@ class CorpusIndex:
         if split is not None and split not in FACET_NAMES:
             raise CorpusSearchError(f"unknown split field {split!r} (choose from {', '.join(FACET_NAMES)})")
         docs = self.matching_docs(text, filters)
-        return build_timeline(self._cache, docs, by, split)
+        try:
+            return build_timeline(self._cache, docs, by, split)
+        except Exception as exc:  # noqa: BLE001 - a failing read is a damaged index
+            raise _damaged(self.path, exc) from None
 
     def get(self, doc_id: str) -> dict[str, Any] | None:
         """The full record (body included) of one article by id, or None."""

@@ -98,9 +98,9 @@ def test_local_date_of_late_evening_article(ix):
 
 
 def test_bad_filter_values():
-    with pytest.raises(QueryError, match="--since needs a date like 2021"):
+    with pytest.raises(CorpusSearchError, match="^--since needs a date like 2021, 2021-07 or 2021-07-02, got 'yesterday'$"):
         Filters(since="yesterday")
-    with pytest.raises(QueryError, match="not a real date"):
+    with pytest.raises(CorpusSearchError, match="^--until: '2021-02-31' is not a real date"):
         Filters(until="2021-02-31")
 
 

@@ -104,10 +104,10 @@ def test_rebuild_swaps_generations(tmp_path, corpus_copy):
 def test_failed_rebuild_keeps_old_index(tmp_path, corpus_copy, monkeypatch):
     index = tmp_path / "ix"
     update_index(index, [corpus_copy])
-    import corpus_search.indexer as indexer
+    import corpus_search.schema as schema
 
     calls = {"n": 0}
-    real = indexer.parse_bytes
+    real = schema.article_document
 
     def failing(*a, **kw):
         calls["n"] += 1
@@ -115,12 +115,28 @@ def test_failed_rebuild_keeps_old_index(tmp_path, corpus_copy, monkeypatch):
             raise RuntimeError("simulated crash")
         return real(*a, **kw)
 
-    monkeypatch.setattr(indexer, "parse_bytes", failing)
+    monkeypatch.setattr(schema, "article_document", failing)
     with pytest.raises(RuntimeError):
         update_index(index, rebuild=True)
     assert json.loads((index / "corpus-search.json").read_text())["generation"] == "gen-000001"
     assert sorted(p.name for p in index.glob("gen-*")) == ["gen-000001"]
     assert len(indexed(index)) == n_files(corpus_copy)
+
+
+def test_a_file_that_breaks_the_parser_is_skipped(tmp_path, corpus_copy, monkeypatch):
+    import corpus_search.indexer as indexer
+
+    real = indexer.parse_bytes
+
+    def fragile(data, path, **kw):
+        if Path(path).name == "2023-grain-deal.txt":
+            raise ValueError("unexpected")
+        return real(data, path, **kw)
+
+    monkeypatch.setattr(indexer, "parse_bytes", fragile)
+    r = update_index(tmp_path / "ix", [corpus_copy])
+    assert r.added == n_files(corpus_copy) - 1 and r.skipped == 1
+    assert r.errors[0]["reason"] == "could not be parsed (ValueError: unexpected)"
 
 
 def test_batches_commit_and_interrupted_build_resumes(tmp_path, corpus_copy, monkeypatch):

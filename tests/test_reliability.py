@@ -1,0 +1,467 @@
+"""Faults, hostile input and concurrent use: nothing committed is lost, nothing shows a traceback."""
+
+from __future__ import annotations
+
+import codecs
+import errno
+import json
+import os
+import random
+import shutil
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from corpus_search.cli import cli
+from corpus_search.errors import CorpusSearchError, IndexDamagedError
+from corpus_search.indexer import IndexFolder, update_index
+from corpus_search.search import CorpusIndex
+
+from conftest import REPO, SAMPLE
+
+GOOD_SEED_LAYOUT = (SAMPLE / "politnavigator/2021/sanctions-ferry.txt").read_text("utf-8")
+
+
+def run(*args):
+    return CliRunner().invoke(cli, [str(a) for a in args], env={"NO_COLOR": "1"}, catch_exceptions=False)
+
+
+def indexed_ids(index) -> list[str]:
+    ix = IndexFolder(index).open()
+    with ix.searcher() as s:
+        return [d["id"] for d in s.all_stored_fields()]
+
+
+# --------------------------------------------------------------------------------------------
+# A hostile corpus
+
+def make_hostile(root: Path) -> tuple[set[str], dict[str, str]]:
+    """Write the hostile corpus; return (ids that must be indexed, {id: reason fragment} skipped)."""
+    good: set[str] = set()
+    bad: dict[str, str] = {}
+
+    def w(name: str, data: bytes, ok: bool = True, reason: str = "") -> None:
+        p = root / name
+        p.parent.mkdir(parents=True, exist_ok=True)
+        p.write_bytes(data)
+        (good.add(name) if ok else bad.__setitem__(name, reason))
+
+    w("empty.txt", b"", False, "is empty")
+    w("spaces.txt", b" \n\t\n", False, "no text")
+    w("nul.txt", b"Title\n\nbody\x00with a NUL", False, "is binary")
+    w("image.png.txt", bytes(range(256)) * 4, False, "is binary")
+    w("invalid-utf8.txt", bytes(range(0x80, 0xC0)) * 30, False, "not valid UTF-8")
+    w("cp1251.txt", "Заголовок статьи\n\nТекст статьи о санкциях и газе.\n".encode("cp1251"))
+    w("utf16.txt", codecs.BOM_UTF16_LE + "Title in UTF-16\n\nBody about grain.\n".encode("utf-16-le"))
+    w("latin1.txt", "Café owners protest\n\nPrices rose by 5 £ in Zürich.\n".encode("latin-1"))
+    big = root / "huge.txt"
+    with open(big, "wb") as fh:
+        fh.write(b"Huge\n\n")
+        fh.seek(50 * 1024 * 1024)
+        fh.write(b"end\n")
+    bad["huge.txt"] = "too large"
+    w("one-long-line.txt", b"Long line\n\n" + b"word " * (1024 * 1024))
+    w("bad-date.txt", GOOD_SEED_LAYOUT.replace("03.08.2021", "31.02.2021").encode())
+    w("bad-views.txt", GOOD_SEED_LAYOUT.replace("Views: 2875", "Views: many").encode())
+    w("header-only.txt", b"Only a headline here\n")
+    w("name with spaces.txt", b"Spaces\n\nIn the file name.\n")
+    w("new\nline.txt", b"Newline\n\nIn the file name.\n")
+    w("кириллица.txt", "Кириллица\n\nВ имени файла.\n".encode())
+    w("emoji 💩.txt", b"Emoji\n\nIn the file name.\n")
+    deep = "/".join(f"d{i}" for i in range(40))
+    w(f"{deep}/deep.txt", b"Deep\n\nForty folders down.\n")
+    for ignored in (".hidden.txt", "backup.txt~", ".#lock.txt", "x.swp", "#auto#"):
+        (root / ignored).write_bytes(b"Ignored\n\nnot an article\n")
+    os.symlink(root / "loop-a", root / "loop-b")
+    os.symlink(root / "loop-b", root / "loop-a")
+    bad["loop-a"] = "symbolic link loop"
+    bad["loop-b"] = "symbolic link loop"
+    os.symlink(root / "nowhere.txt", root / "dangling.txt")
+    bad["dangling.txt"] = "dangling link"
+    os.symlink(root, root / "d0" / "up")  # a folder loop: walked once, not reported
+    unreadable = root / "unreadable.txt"
+    unreadable.write_bytes(b"Secret\n\nbody\n")
+    unreadable.chmod(0)
+    if os.geteuid() == 0:
+        good.add("unreadable.txt")  # root reads it anyway
+    else:
+        bad["unreadable.txt"] = "permission denied"
+    return good, bad
+
+
+def test_hostile_corpus(tmp_path):
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    good, bad = make_hostile(corpus)
+    index = tmp_path / "ix"
+    r = run("index", corpus, "--index", index, "--json")
+    assert r.exit_code == 0, r.stderr
+    summary = json.loads(r.stdout)
+    assert "Traceback" not in r.stderr
+    assert summary["added"] == len(good)
+    assert summary["skipped"] == len(bad) == len(summary["errors"])
+    by_name = {Path(e["path"]).name: e["reason"] for e in summary["errors"]}
+    assert set(by_name) == {Path(n).name for n in bad}
+    for name, fragment in bad.items():
+        assert fragment in by_name[Path(name).name], (name, by_name[Path(name).name])
+    # each skip is one line on stderr, naming the file
+    skipped_lines = [l for l in r.stderr.splitlines() if l.startswith("corpus-search: skipped ")]
+    assert len(skipped_lines) == len(bad)
+    assert sorted(indexed_ids(index)) == sorted(good)
+    assert not any(l.startswith("line.txt") for l in r.stderr.splitlines())  # escaped, not split
+    warnings = [l for l in r.stderr.splitlines() if "warning" in l]
+    assert any("bad-date.txt: published: impossible date '31.02.2021 18:40'" in l for l in warnings)
+    assert any("bad-views.txt: views: not a number ('many')" in l for l in warnings)
+
+    with CorpusIndex(index) as ix:
+        assert ix.search("санкциях").total == 1
+        assert ix.search("grain").total == 1
+        assert ix.search("zürich").total == 1
+        assert ix.search("headline").total == 1
+        assert ix.search("forty folders").total == 1
+        doc = ix.get("bad-date.txt")
+        assert doc["published"] is None and doc["author"] == "Ainur Kurmanov"
+
+    gen = index / json.loads((index / "corpus-search.json").read_text())["generation"]
+    before = sorted((p.name, p.stat().st_mtime_ns) for p in gen.iterdir())
+    again = json.loads(run("index", "--index", index, "--json").stdout)
+    assert (again["added"], again["updated"], again["removed"]) == (0, 0, 0)
+    assert again["skipped"] == summary["skipped"]
+    assert sorted(e["path"] for e in again["errors"]) == sorted(e["path"] for e in summary["errors"])
+    assert sorted((p.name, p.stat().st_mtime_ns) for p in gen.iterdir()) == before
+
+
+def test_file_vanishing_or_changing_between_walk_and_read(tmp_path, monkeypatch):
+    corpus = tmp_path / "c"
+    shutil.copytree(SAMPLE / "wire", corpus)
+    import corpus_search.indexer as indexer
+
+    real = indexer.read_bytes
+    victim = corpus / "2023-grain-deal.txt"
+
+    def racing(path, *a, **kw):
+        if Path(path) == victim:
+            victim.unlink()
+        return real(path, *a, **kw)
+
+    monkeypatch.setattr(indexer, "read_bytes", racing)
+    r = update_index(tmp_path / "ix", [corpus])
+    assert r.added == 2 and r.skipped == 1
+    assert r.errors == [{"path": str(victim), "reason": "vanished before it could be read"}]
+
+
+# --------------------------------------------------------------------------------------------
+# Kills, Ctrl-C, a full disk
+
+def _small_corpus(root: Path, n: int) -> None:
+    rng = random.Random(7)
+    words = "sanctions grain pipeline border election minister gas treaty summit ferry".split()
+    for i in range(n):
+        body = " ".join(rng.choice(words) for _ in range(60))
+        (root / f"a{i:04d}.txt").write_text(f"Article {i}\n\n{body}.\n", "utf-8")
+
+
+CHILD = textwrap.dedent("""
+    import sys
+    sys.path.insert(0, {repo!r})
+    from corpus_search.indexer import update_index
+    log = open({log!r}, "a")
+    def committed(n):
+        log.write(f"{{n}}\\n"); log.flush(); import os; os.fsync(log.fileno())
+    update_index({index!r}, [{corpus!r}], batch_size={batch}, on_commit=committed)
+""")
+
+
+def test_sigkill_at_random_moments(tmp_path):
+    """SIGKILL at 20 moments of a build: each time the index holds exactly its last commit."""
+    corpus = tmp_path / "c"
+    corpus.mkdir()
+    total = 240
+    _small_corpus(corpus, total)
+    rng = random.Random(2026)
+    index = tmp_path / "ix"
+    log = tmp_path / "commits.log"
+    code = CHILD.format(repo=str(REPO), log=str(log), index=str(index), corpus=str(corpus), batch=8)
+    # how long a full build takes, to spread the kill points over it
+    t0 = time.monotonic()
+    subprocess.run([sys.executable, "-c", code], check=True, timeout=120)
+    full = time.monotonic() - t0
+    kills = 0
+    for point in range(20):
+        shutil.rmtree(index, ignore_errors=True)
+        log.write_text("")
+        child = subprocess.Popen([sys.executable, "-c", code])
+        time.sleep(rng.uniform(0.15, max(0.3, full * 0.95)))
+        child.send_signal(signal.SIGKILL)
+        child.wait()
+        kills += child.returncode == -signal.SIGKILL
+        logged = [int(x) for x in log.read_text().split()]
+        last = logged[-1] if logged else 0
+        if not (index / "corpus-search.json").exists():
+            assert last == 0
+            continue
+        ids = indexed_ids(index)
+        assert len(ids) == len(set(ids)), f"duplicates after kill {point}"
+        # killed after a commit and before its log line: one batch more than logged
+        assert len(ids) in (last, last + 8, total), (point, len(ids), last)
+        with CorpusIndex(index) as ix:
+            assert ix.search("*").total == len(ids)
+        r = update_index(index)  # the next run completes the job
+        assert r.added == total - len(ids)
+        assert sorted(indexed_ids(index)) == sorted(f"a{i:04d}.txt" for i in range(total))
+    assert kills >= 15  # most kill points landed during the build
+
+
+def test_ctrl_c_exits_130_and_keeps_commits(tmp_path):
+    corpus = tmp_path / "c"
+    corpus.mkdir()
+    _small_corpus(corpus, 400)
+    index = tmp_path / "ix"
+    env = dict(os.environ, NO_COLOR="1", PYTHONPATH=str(REPO))
+    script = ("import sys, time; import corpus_search.indexer as i; "
+              "orig = i.update_index\n"
+              "def small_batches(*a, **kw):\n"
+              "    kw['batch_size'] = 20\n"
+              "    return orig(*a, **kw)\n"
+              "i.update_index = small_batches\n"
+              "real = i.parse_bytes\n"
+              "def slow(*a, **kw):\n"
+              "    time.sleep(0.005)\n"
+              "    return real(*a, **kw)\n"
+              "i.parse_bytes = slow\n"
+              "import corpus_search.cli as c; sys.argv = ['corpus-search'] + sys.argv[1:]; sys.exit(c.main())")
+    proc = subprocess.Popen([sys.executable, "-c", script, "index", str(corpus), "--index", str(index)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    time.sleep(1.2)
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130
+    assert "interrupted; everything committed before the interrupt is kept" in err
+    assert "Traceback" not in err
+    ids = indexed_ids(index)
+    assert len(ids) == len(set(ids)) and len(ids) % 20 == 0
+    r = update_index(index)
+    assert r.added == 400 - len(ids)
+
+
+def test_disk_full_keeps_the_last_commit(tmp_path, monkeypatch):
+    corpus = tmp_path / "c"
+    shutil.copytree(SAMPLE, corpus)
+    index = tmp_path / "ix"
+    update_index(index, [corpus / "wire"])
+    before = sorted(indexed_ids(index))
+    from whoosh.writing import SegmentWriter
+
+    def full(self, *a, **kw):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(SegmentWriter, "commit", full)
+    r = run("index", corpus, "--index", index)
+    assert r.exit_code == 2
+    assert r.stderr.strip().endswith(f"could not write the index at {index}: the disk is full; "
+                                      "the index is unchanged since its last commit")
+    monkeypatch.undo()
+    assert sorted(indexed_ids(index)) == before
+    r = update_index(index, [corpus])  # the new root takes over the one inside it
+    assert (r.added, r.removed, r.documents) == (31, 3, 31)
+    assert json.loads((index / "corpus-search.json").read_text())["roots"] == [str(corpus)]
+
+
+# --------------------------------------------------------------------------------------------
+# A damaged index
+
+COMMANDS = [["search", "sanctions"], ["search", "*", "--facet", "category"], ["stats"],
+            ["show", "wire/2023-grain-deal.txt"], ["facets", "author"], ["timeline", "sanctions"],
+            ["index"]]
+
+
+def _damage(index: Path, how: str) -> None:
+    meta = json.loads((index / "corpus-search.json").read_text())
+    gen = index / meta["generation"]
+    files = sorted(gen.iterdir(), key=lambda p: p.stat().st_size, reverse=True)
+    if how == "truncate":
+        for p in files:
+            if p.suffix in (".pst", ".trm", ".col") and p.stat().st_size > 64:
+                with open(p, "r+b") as fh:
+                    fh.truncate(p.stat().st_size // 3)
+    elif how == "delete-segment":
+        for p in files:
+            if p.suffix in (".pst", ".trm"):
+                p.unlink()
+    elif how == "no-toc":
+        for p in gen.glob("*.toc"):
+            p.unlink()
+    elif how == "garbage":
+        for p in files[:6]:
+            p.write_bytes(os.urandom(p.stat().st_size or 100))
+    elif how == "garbage-toc":
+        for p in gen.glob("*.toc"):
+            p.write_bytes(b"\x80\x04garbage" * 10)
+    elif how == "meta":
+        (index / "corpus-search.json").write_text("{not json")
+
+
+@pytest.mark.parametrize("how", ["truncate", "delete-segment", "no-toc", "garbage", "garbage-toc", "meta"])
+def test_damaged_index_is_reported_and_rebuild_repairs_it(tmp_path, how):
+    corpus = tmp_path / "c"
+    shutil.copytree(SAMPLE, corpus)
+    index = tmp_path / "ix"
+    update_index(index, [corpus])
+    _damage(index, how)
+    damaged = 0
+    for args in COMMANDS:
+        r = run(*args, "--index", index)
+        assert "Traceback" not in r.stderr, (how, args, r.stderr)
+        if r.exit_code == 2:
+            assert r.stderr.count("\n") == 1, (how, args, r.stderr)
+            if "damaged" in r.stderr:
+                damaged += 1
+                assert "corpus-search index --rebuild" in r.stderr
+    assert damaged >= 3, how  # lazily read files may only fail for the commands that read them
+    r = run("index", "--rebuild", corpus, "--index", index) if how == "meta" else \
+        run("index", "--rebuild", "--index", index)
+    assert r.exit_code == 0, r.stderr
+    r = run("search", "sanctions", "--index", index, "--count")
+    assert (r.exit_code, r.stdout) == (0, "5\n")
+
+
+# --------------------------------------------------------------------------------------------
+# Concurrency
+
+SLOW_CLI = ("import sys, time; import corpus_search.indexer as i\n"
+            "real = i.parse_bytes\n"
+            "def slow(*a, **kw):\n"
+            "    time.sleep(0.01)\n"
+            "    return real(*a, **kw)\n"
+            "i.parse_bytes = slow\n"
+            "import corpus_search.cli as c; sys.argv = ['corpus-search'] + sys.argv[1:]; sys.exit(c.main())")
+
+
+def test_two_indexing_runs(tmp_path):
+    corpus = tmp_path / "c"
+    corpus.mkdir()
+    _small_corpus(corpus, 300)
+    index = tmp_path / "ix"
+    env = dict(os.environ, NO_COLOR="1", PYTHONPATH=str(REPO))
+    args = ["index", str(corpus), "--index", str(index), "--json"]
+    first = subprocess.Popen([sys.executable, "-c", SLOW_CLI, *args], stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, text=True, env=env)
+    time.sleep(1.0)
+    cmd = [sys.executable, "-m", "corpus_search", *args]
+    t0 = time.monotonic()
+    second = subprocess.run(cmd + ["--wait", "0.5"], capture_output=True, text=True, env=env)
+    assert time.monotonic() - t0 >= 0.5
+    assert second.returncode == 2, second.stdout
+    assert second.stderr == (f"corpus-search: another indexing run holds the index at {index}; "
+                             "waited 0.5s (use --wait SECONDS to wait longer)\n")
+    third = subprocess.run(cmd + ["--wait", "60"], capture_output=True, text=True, env=env)
+    out, err = first.communicate(timeout=120)
+    assert first.returncode == 0, err
+    assert json.loads(out)["added"] == 300
+    assert third.returncode == 0 and json.loads(third.stdout)["unchanged"] == 300  # it waited
+    assert len(indexed_ids(index)) == 300
+
+
+def test_searches_during_indexing_and_rebuild(tmp_path):
+    corpus = tmp_path / "c"
+    corpus.mkdir()
+    _small_corpus(corpus, 300)
+    index = tmp_path / "ix"
+    update_index(index, [corpus], batch_size=50)
+    for i in range(300, 600):
+        (corpus / f"b{i}.txt").write_text(f"Later {i}\n\nsanctions grain.\n", "utf-8")
+    env = dict(os.environ, PYTHONPATH=str(REPO))
+    child = subprocess.Popen([sys.executable, "-c", textwrap.dedent(f"""
+        from corpus_search.indexer import update_index
+        update_index({str(index)!r}, batch_size=25)
+        update_index({str(index)!r}, rebuild=True, batch_size=100)
+    """)], env=env)
+    totals = []
+    with CorpusIndex(index) as held:  # opened before: keeps answering from its commit
+        while child.poll() is None:
+            with CorpusIndex(index) as ix:
+                r = ix.search("*", limit=1)
+                assert r.total == ix.doc_count  # a consistent snapshot
+                totals.append(r.total)
+            assert held.search("*").total == 300
+            time.sleep(0.02)
+    assert child.returncode == 0
+    assert totals == sorted(totals) and totals[0] >= 300 and all(t % 25 == 0 for t in totals)
+    with CorpusIndex(index) as ix:
+        assert ix.search("*").total == 600
+
+
+# --------------------------------------------------------------------------------------------
+# Hostile queries, filters and configs
+
+hypothesis = pytest.importorskip("hypothesis")
+from hypothesis import HealthCheck, given, settings, strategies as st  # noqa: E402
+
+QUERY_PIECES = st.sampled_from([
+    "sanctions", "gas", "OR", "AND", "NOT", "-", "(", ")", '"', '"open skies"~3', "title:", "author:",
+    "category:Скандал", "views:>", "views:[1 TO", "published:2021-02-30", "published:[2021 TO 2022]",
+    "*", "a*", "?", "~", "~2", "kaliningrad~", "foo:", "\\", "[", "]", "{", "}", ":", "ё", "💩", "\x00",
+    "9" * 40, "published:>", "words:<", "+", "!", "&&", "||",
+])
+
+
+@settings(max_examples=250, deadline=None, suppress_health_check=list(HealthCheck))
+@given(st.one_of(st.text(max_size=60), st.lists(QUERY_PIECES, max_size=12).map(" ".join)))
+def test_arbitrary_queries_never_crash(ix, text):
+    t0 = time.monotonic()
+    try:
+        r = ix.search(text, timeout=5)
+        assert r.total >= 0
+    except CorpusSearchError as exc:
+        message = str(exc)
+        assert message and "\n" not in message.replace(text, "")
+    assert time.monotonic() - t0 < 6
+
+
+@settings(max_examples=120, deadline=None, suppress_health_check=list(HealthCheck))
+@given(since=st.one_of(st.none(), st.text(max_size=12), st.sampled_from(["2021", "2021-07", "2021-13", "0000", "2021-02-29"])),
+       until=st.one_of(st.none(), st.text(max_size=12)))
+def test_arbitrary_date_filters(ix, since, until):
+    from corpus_search.search import Filters
+
+    try:
+        r = ix.search("*", filters=Filters(since=since or None, until=until or None))
+        assert r.total >= 0
+    except CorpusSearchError as exc:
+        assert "\n" not in str(exc)
+
+
+def test_huge_queries(ix):
+    many = " OR ".join(f"word{i}" for i in range(1000))
+    t0 = time.monotonic()
+    assert ix.search(many).total == 0
+    assert time.monotonic() - t0 < 10
+    with pytest.raises(CorpusSearchError, match="more than 1024 terms"):
+        ix.search(" ".join(["gas"] * 2000))
+    assert ix.search("views:>" + "9" * 15).total == 0
+    with pytest.raises(CorpusSearchError, match="whole number"):
+        ix.search("views:>" + "9" * 40)
+
+
+def test_query_timeout_message(ix):
+    from corpus_search.errors import QueryTimeout
+
+    with pytest.raises(QueryTimeout, match=r"took longer than 1e-09s and was stopped"):
+        ix.search("*", timeout=1e-9)
+    r = run("search", "*", "--timeout", "0.00000001", "--index", ix.path)
+    assert r.exit_code == 2 and "was stopped" in r.stderr
+
+
+@settings(max_examples=80, deadline=None, suppress_health_check=list(HealthCheck))
+@given(st.text(max_size=80))
+def test_arbitrary_config_files(tmp_path_factory, text):
+    cfg = tmp_path_factory.mktemp("cfg") / "c.yaml"
+    cfg.write_text(text, "utf-8")
+    r = run("--config", cfg, "stats", "--index", tmp_path_factory.mktemp("none") / "ix")
+    assert r.exit_code == 2 and r.stderr.count("\n") == 1 and "Traceback" not in r.stderr

@@ -246,13 +246,17 @@ def test_foreign_folder_and_missing_index(tmp_path):
         update_index(tmp_path / "fresh")
 
 
-@pytest.mark.skipif(os.geteuid() == 0, reason="root can write anywhere")
-def test_unwritable_folder(tmp_path):
-    ro = tmp_path / "ro"
-    ro.mkdir()
-    ro.chmod(0o500)
-    with pytest.raises(Exception, match="cannot write to the index folder"):
-        update_index(ro / "ix", [SAMPLE])
+def test_unwritable_index_location(tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("not a folder")
+    with pytest.raises(Exception, match=f"cannot write to the index folder {blocker / 'ix'}"):
+        update_index(blocker / "ix", [SAMPLE])
+    if os.geteuid() != 0:  # permission bits do not stop root
+        ro = tmp_path / "ro"
+        ro.mkdir()
+        ro.chmod(0o500)
+        with pytest.raises(Exception, match="cannot write to the index folder"):
+            update_index(ro / "ix", [SAMPLE])
 
 
 def test_stats(tmp_path, corpus_copy):

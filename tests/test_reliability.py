@@ -454,8 +454,19 @@ def test_query_timeout_message(ix):
 
     with pytest.raises(QueryTimeout, match=r"took longer than 1e-09s and was stopped"):
         ix.search("*", timeout=1e-9)
-    r = run("search", "*", "--timeout", "0.00000001", "--index", ix.path)
-    assert r.exit_code == 2 and "was stopped" in r.stderr
+
+def test_query_timeout_in_the_cli(ix, monkeypatch):
+    from corpus_search.errors import QueryTimeout
+    from corpus_search.search import CorpusIndex as CI
+
+    def slow(self, text, **kw):
+        raise QueryTimeout(text, kw["timeout"])
+
+    monkeypatch.setattr(CI, "search", slow)
+    r = run("search", "a*", "--timeout", "0.5", "--index", ix.path)
+    assert r.exit_code == 2
+    assert r.stderr == ("corpus-search: query 'a*' took longer than 0.5s and was stopped; "
+                        "narrow it (fewer wildcards, a filter) or raise --timeout\n")
 
 
 @settings(max_examples=80, deadline=None, suppress_health_check=list(HealthCheck))

@@ -12,6 +12,8 @@ Dates are the article's own calendar day (the ``day`` column, YYYYMMDD as printe
 from __future__ import annotations
 
 import datetime as dt
+import itertools
+from collections import Counter
 from dataclasses import dataclass
 from typing import Any, Iterable
 
@@ -35,12 +37,19 @@ class ColumnCache:
 
     def values(self, column: str) -> list:
         vals = self._values.get(column)
+        if vals is None and column in ("day", "ts", "views", "words"):
+            from .engine import numeric_column
+
+            raw = numeric_column(self.reader, column)
+            vals = self._values[column] = [valid_day(d) for d in raw] if column == "day" else raw
         if vals is None:
             raw = list(self.reader.column_reader(column))
             if column in MULTI_VALUED:
                 vals = [tuple(v.split(SEP)) if v else () for v in raw]
             elif column == "day":
                 vals = [valid_day(d) for d in raw]
+            elif column in ("ts", "views", "words"):
+                vals = raw
             else:
                 vals = [v or None for v in raw]
             self._values[column] = vals
@@ -60,44 +69,44 @@ class FacetCount:
 
 
 def _keyed(field: str, cache: ColumnCache, docs: Iterable[int]):
-    """Yield (docnum, list of display values) for a facet field."""
-    column = FACET_COLUMNS[field]
-    vals = cache.values(column)
-    if field == "year":
-        for d in docs:
-            v = vals[d]
-            yield (f"{v // 10000:04d}",) if v else ()
-    elif field == "month":
-        for d in docs:
-            v = vals[d]
-            yield (f"{v // 10000:04d}-{v // 100 % 100:02d}",) if v else ()
-    elif column in MULTI_VALUED:
-        for d in docs:
-            yield vals[d]
-    else:
-        for d in docs:
-            v = vals[d]
-            yield (v,) if v else ()
+    """Yield, per document, the tuple of its display values for a facet field."""
+    vals = _per_doc(field, cache)
+    return (vals[d] for d in docs)
+
+
+def _per_doc(field: str, cache: ColumnCache) -> list[tuple]:
+    """Each document's values of a facet as a tuple (cached with the columns)."""
+    key = f"facet:{field}"
+    vals = cache._values.get(key)
+    if vals is None:
+        column = FACET_COLUMNS[field]
+        raw = cache.values(column)
+        if field == "year":
+            vals = [(f"{v // 10000:04d}",) if v else () for v in raw]
+        elif field == "month":
+            vals = [(f"{v // 10000:04d}-{v // 100 % 100:02d}",) if v else () for v in raw]
+        elif column in MULTI_VALUED:
+            vals = raw
+        else:
+            vals = [(v,) if v else () for v in raw]
+        cache._values[key] = vals
+    return vals
 
 
 def count_facet(field: str, cache: ColumnCache, docs: Iterable[int], *,
                 limit: int | None = 10, sort: str = "count") -> FacetCount:
     """Count the values of ``field`` over ``docs``. Values that differ only in case are one
-    value, shown as first written."""
+    value, shown as the most frequent spelling."""
+    vals = _per_doc(field, cache)
+    per_doc = [vals[d] for d in docs]
+    missing = per_doc.count(())
+    raw = Counter(itertools.chain.from_iterable(per_doc))  # counted in C
     counts: dict[str, int] = {}
     shown: dict[str, str] = {}
-    missing = 0
-    for values in _keyed(field, cache, docs):
-        if not values:
-            missing += 1
-            continue
-        for v in values:
-            key = v.casefold()
-            if key in counts:
-                counts[key] += 1
-            else:
-                counts[key] = 1
-                shown[key] = v
+    for value, n in raw.most_common():
+        key = value.casefold()
+        counts[key] = counts.get(key, 0) + n
+        shown.setdefault(key, value)
     if sort == "name":
         ordered = sorted(counts.items(), key=lambda kv: shown[kv[0]].casefold())
     else:

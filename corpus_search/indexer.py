@@ -1,11 +1,6 @@
-"""The index folder: create, open, update incrementally, rebuild, lock; returns a report.
+"""Building the index: create, update incrementally, rebuild; returns a report.
 
-Layout of an index folder::
-
-    DIR/corpus-search.json   what this is: format, schema version, current generation, roots
-    DIR/.lock                held (flock) by the one indexing run allowed at a time
-    DIR/gen-000001/          a Whoosh index (one "generation"); a rebuild writes the next one
-                             beside it and switches the pointer in corpus-search.json atomically
+The folder's layout, metadata and lock are in :mod:`corpus_search.store`.
 
 Safety: documents are committed in batches. A crash, a kill or Ctrl-C loses at most the batch
 in progress; the index stays at its last commit, with no duplicates (a changed file is deleted
@@ -17,40 +12,30 @@ from __future__ import annotations
 
 import contextlib
 import errno
-import fcntl
 import hashlib
-import json
 import os
 import shutil
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterable, Iterator
+from typing import Any, Callable, Iterable
 
 from .articles import DEFAULT_MAX_BYTES, IGNORE_DEFAULT, iter_files, parse_bytes, read_bytes
-from .errors import (
-    ArticleError,
-    ConfigError,
-    CorpusSearchError,
-    IndexDamagedError,
-    IndexLockedError,
-    IndexVersionError,
-    NoIndexError,
-    NotAnIndexError,
-)
+from .errors import ArticleError, ConfigError, IndexDamagedError, IndexLockedError
 from .profiles import ProfileSet, load_profiles
+from .store import (  # noqa: F401 - IndexFolder and open_index are part of this module's API
+    FORMAT,
+    IndexFolder,
+    IndexWriteError,
+    _damage_errors,
+    _damaged,
+    open_index,
+)
 
-META_NAME = "corpus-search.json"
-LOCK_NAME = ".lock"
-FORMAT = "corpus-search-index"
 WRITER_ARGS = {"limitmb": 256}
 COMMIT_ARGS: dict[str, Any] = {}
 
 Progress = Callable[[Iterable, int], Iterable]
-
-
-class IndexWriteError(CorpusSearchError):
-    pass
 
 
 @dataclass
@@ -100,118 +85,6 @@ class IndexReport:
 
 # --------------------------------------------------------------------------------------------
 # The folder
-
-def _damaged(path: Path, exc: BaseException) -> IndexDamagedError:
-    detail = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-    return IndexDamagedError(
-        f"the index at {path} is damaged ({detail[:160]}); "
-        "run 'corpus-search index --rebuild' to repair it", path)
-
-
-class IndexFolder:
-    """An index folder on disk; cheap to create, does no I/O until asked."""
-
-    def __init__(self, path: str | Path):
-        self.path = Path(path)
-
-    @property
-    def meta_path(self) -> Path:
-        return self.path / META_NAME
-
-    def read_meta(self) -> dict[str, Any] | None:
-        try:
-            data = json.loads(self.meta_path.read_text(encoding="utf-8"))
-        except FileNotFoundError:
-            return None
-        except (OSError, ValueError) as exc:
-            raise _damaged(self.path, exc) from None
-        if not isinstance(data, dict) or data.get("format") != FORMAT:
-            raise NotAnIndexError(f"{self.path} holds something other than a corpus-search index",
-                                  self.path)
-        return data
-
-    def write_meta(self, meta: dict[str, Any]) -> None:
-        tmp = self.path / f".{META_NAME}.{os.getpid()}.tmp"
-        tmp.write_text(json.dumps(meta, indent=2, ensure_ascii=False), encoding="utf-8")
-        os.replace(tmp, self.meta_path)
-
-    def check_usable_folder(self) -> None:
-        """Refuse a folder that is a file, or that holds things that are not ours."""
-        if self.path.exists() and not self.path.is_dir():
-            raise NotAnIndexError(f"{self.path} is a file, not an index folder", self.path)
-        if self.path.is_dir() and not self.meta_path.exists():
-            foreign = [p.name for p in self.path.iterdir() if not p.name.startswith(".")]
-            if foreign:
-                raise NotAnIndexError(
-                    f"{self.path} holds something other than a corpus-search index "
-                    f"(found {foreign[0]!r}); choose another folder with --index", self.path)
-
-    def require_meta(self) -> dict[str, Any]:
-        meta = self.read_meta()
-        if meta is None:
-            self.check_usable_folder()
-            raise NoIndexError(f"no index at {self.path}; build it with 'corpus-search index PATH'",
-                               self.path)
-        version = meta.get("schema_version")
-        from .schema import SCHEMA_VERSION
-
-        if version != SCHEMA_VERSION:
-            raise IndexVersionError(
-                f"the index at {self.path} has schema version {version}, this corpus-search "
-                f"needs {SCHEMA_VERSION}; rebuild it with 'corpus-search index --rebuild'", self.path)
-        return meta
-
-    def generation_path(self, meta: dict[str, Any]) -> Path:
-        return self.path / str(meta["generation"])
-
-    def open(self):
-        """Open the current generation for reading (a Whoosh index)."""
-        meta = self.require_meta()
-        return self._open_generation(self.generation_path(meta))
-
-    def _open_generation(self, gen: Path):
-        from whoosh.index import EmptyIndexError, open_dir
-
-        if not gen.is_dir():
-            raise _damaged(self.path, FileNotFoundError(f"missing folder {gen.name}"))
-        try:
-            return open_dir(str(gen))
-        except EmptyIndexError:
-            raise _damaged(self.path, FileNotFoundError("missing table of contents")) from None
-        except Exception as exc:  # noqa: BLE001 - any failure to read is damage
-            raise _damaged(self.path, exc) from None
-
-    @contextlib.contextmanager
-    def lock(self, wait: float = 5.0) -> Iterator[None]:
-        """Hold the folder's indexing lock; wait up to ``wait`` seconds for another run."""
-        try:
-            self.path.mkdir(parents=True, exist_ok=True)
-            fd = os.open(self.path / LOCK_NAME, os.O_RDWR | os.O_CREAT, 0o644)
-        except PermissionError:
-            raise IndexWriteError(f"cannot write to the index folder {self.path} (permission denied)") from None
-        except OSError as exc:
-            raise IndexWriteError(f"cannot write to the index folder {self.path} ({exc.strerror})") from None
-        try:
-            deadline = time.monotonic() + max(0.0, wait)
-            while True:
-                try:
-                    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                    break
-                except BlockingIOError:
-                    if time.monotonic() >= deadline:
-                        raise IndexLockedError(
-                            f"another indexing run holds the index at {self.path}; "
-                            f"waited {wait:g}s (use --wait SECONDS to wait longer)", self.path) from None
-                    time.sleep(0.05)
-            yield
-        finally:
-            os.close(fd)  # closing releases the lock
-
-
-def open_index(path: str | Path):
-    """Open the index at ``path`` for searching. Raises a clear error if there is none."""
-    return IndexFolder(path).open()
-
 
 # --------------------------------------------------------------------------------------------
 # Updating
@@ -340,7 +213,7 @@ def update_index(
             gen_name = meta["generation"]
             try:
                 state = _existing_state(ix)
-            except Exception as exc:  # noqa: BLE001
+            except _damage_errors() as exc:
                 raise _damaged(folder.path, exc) from None
             if subsumed:
                 retired = {doc_id for doc_id, (root, *_) in state.items() if root in subsumed}
@@ -630,9 +503,7 @@ def index_stats(index_path: str | Path) -> dict[str, Any]:
                     if d:
                         first = d if first is None or d < first else first
                         last = d if last is None or d > last else last
-    except CorpusSearchError:
-        raise
-    except Exception as exc:  # noqa: BLE001
+    except _damage_errors() as exc:
         raise _damaged(folder.path, exc) from None
 
     def iso(d):

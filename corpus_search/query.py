@@ -180,7 +180,7 @@ def _read_phrase(q: str, i: int, toks: list[_Tok]) -> int:
         digits = m.group(1)
         k = m.end()
         if k < len(q) and not q[k].isspace() and q[k] not in "()":
-            raise QueryError(q, f"'~' after a phrase takes a whole number of words, as in \"a b\"~3", j)
+            raise QueryError(q, "'~' after a phrase takes a whole number of words, as in \"a b\"~3", j)
         slop = int(digits) if digits else 1
         if slop > 100:
             raise QueryError(q, f"proximity ~{slop} is too large (at most 100 words)", j)

@@ -32,12 +32,15 @@ from __future__ import annotations
 import datetime as dt
 import re
 import zlib
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from . import _whoosh  # noqa: F401  - must precede the first Whoosh import
 from whoosh import fields
 from whoosh.analysis import Filter, LowercaseFilter, RegexTokenizer
 
-from .articles import Article
+
+if TYPE_CHECKING:
+    from .articles import Article
 
 SCHEMA_VERSION = 3
 SEP = "\x1f"
@@ -213,7 +216,7 @@ def utc_seconds(published: str | None) -> int | None:
     return int(when.timestamp())
 
 
-def article_document(article: Article, fsize: int = 0, mtime_ns: int = 0) -> dict[str, Any]:
+def article_document(article: "Article", fsize: int = 0, mtime_ns: int = 0) -> dict[str, Any]:
     """The Whoosh document for an article (keys are schema fields; None values left out)."""
     doc: dict[str, Any] = {
         "id": article.id,

@@ -6,19 +6,21 @@ returns plain objects (:class:`SearchResult`, :class:`Hit`), never Whoosh ones.
 
 from __future__ import annotations
 
+import heapq
 import re
 import time
+from operator import itemgetter
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from whoosh import collectors
+from . import _whoosh  # noqa: F401  - must precede the first Whoosh import
 from whoosh import query as wq
 
 from . import query as q
 from .errors import CorpusSearchError, QueryError, QueryTimeout
 from .facets import FACET_NAMES, ColumnCache, FacetCount, Timeline, build_timeline, count_facet
-from .indexer import IndexFolder, _damaged
+from .store import IndexFolder, _damage_errors, _damaged
 from .schema import exact_analyzer, stem, stored_to_record
 from .snippets import MatchSpec, Snippet, find_matches, make_snippets, mark_text
 
@@ -302,38 +304,6 @@ class _Translator:
         return wq.Or([wq.Term(f, t) for f, t in found])
 
 
-class _CountingCollector(collectors.WrappingCollector):
-    """Drives the match loop itself: keeps only ``allow``-ed documents, counts them all and
-    checks the deadline. (Whoosh's TimeLimitCollector and FilterCollector each drive the loop
-    too, so stacking them bypasses the inner one; a limited TopCollector skips blocks and cannot
-    count.)"""
-
-    def __init__(self, child, allow, deadline, text, timeout):
-        self.child = child
-        self.allow = allow
-        self.deadline = deadline
-        self.text = text
-        self.timeout = timeout
-        self.total = 0
-
-    def collect_matches(self):
-        child = self.child
-        allow = self.allow
-        base = child.offset
-        deadline = self.deadline
-        n = 0
-        for sub in child.matches():
-            if allow is not None and base + sub not in allow:
-                continue
-            child.collect(sub)
-            n += 1
-            if not n & 1023 and time.perf_counter() > deadline:
-                raise QueryTimeout(self.text, self.timeout)
-        self.total += n
-        if time.perf_counter() > deadline:
-            raise QueryTimeout(self.text, self.timeout)
-
-
 # --------------------------------------------------------------------------------------------
 # The index, opened for searching
 
@@ -346,9 +316,12 @@ class CorpusIndex:
         self._ix = self.folder.open()
         try:
             self._searcher = self._ix.searcher()
-        except Exception as exc:  # noqa: BLE001
+        except _damage_errors() as exc:
             raise _damaged(self.path, exc) from None
         self._cache = ColumnCache(self._searcher.reader())
+        from .engine import Evaluator
+
+        self._engine = Evaluator(self._searcher)
 
     def __enter__(self) -> "CorpusIndex":
         return self
@@ -393,9 +366,7 @@ class CorpusIndex:
         try:
             return self._search(text, filters, sort, limit, page, facets, facet_limit, snippets,
                                 count_only, timeout, started)
-        except CorpusSearchError:
-            raise
-        except Exception as exc:  # noqa: BLE001 - a failing read is a damaged index
+        except _damage_errors() as exc:
             raise _damaged(self.path, exc) from None
 
     def _search(self, text, filters, sort, limit, page, facets, facet_limit, snippets,
@@ -405,78 +376,64 @@ class CorpusIndex:
         translator = _Translator(searcher, text)
         whoosh_q = translator.run(tree)
         filter_q = filters.to_whoosh()
-        combined = wq.And([whoosh_q, filter_q]) if filter_q is not None else whoosh_q
         deadline = started + timeout
         result = SearchResult(query=text, total=0, took_ms=0.0, page=page, limit=limit,
                               sort=sort, filters=filters.to_dict())
-        if facets or count_only:
-            # The full set of matches is needed (facets), or is the answer (a count).
-            docs = self._matching(combined, deadline, text, timeout)
-            result.total = len(docs)
-            for name in facets:
-                result.facets[name] = count_facet(name, self._cache, docs, limit=facet_limit)
-            allow = set(docs) if filter_q is not None else None
-            if docs and not count_only and (page - 1) * limit < len(docs):
-                result.hits, _ = self._page(whoosh_q, allow, sort, limit, page, translator,
-                                            snippets, deadline, text, timeout)
-        else:
-            # One pass ranks the top hits and counts every match.
-            allow = None
-            if filter_q is not None:
-                allow = set(self._matching(filter_q, deadline, text, timeout))
-            result.hits, result.total = self._page(whoosh_q, allow, sort, limit, page, translator,
-                                                   snippets, deadline, text, timeout)
+        docs, scores = self._evaluate(whoosh_q, filter_q, deadline, text, timeout)
+        result.total = len(docs)
+        for name in facets:
+            result.facets[name] = count_facet(name, self._cache, docs, limit=facet_limit)
+        if not count_only and docs and (page - 1) * limit < len(docs):
+            result.hits = self._page(docs, scores, sort, limit, page, translator, snippets)
         if not result.total and not count_only:
             result.suggestion = self.suggest(text, tree)
         result.took_ms = round((time.perf_counter() - started) * 1000, 2)
         return result
 
-    def _matching(self, query, deadline, text, timeout) -> list[int]:
-        docs = []
-        for n, docnum in enumerate(self._searcher.docs_for_query(query)):
-            docs.append(docnum)
-            if n & 4095 == 4095 and time.perf_counter() > deadline:
-                raise QueryTimeout(text, timeout)
+    def _evaluate(self, whoosh_q, filter_q, deadline, text, timeout):
+        """Matching doc numbers (filters applied) and their scoring parts (None: unscored)."""
+        engine = self._engine
+        docs, scores = engine.matches(whoosh_q)
         if time.perf_counter() > deadline:
             raise QueryTimeout(text, timeout)
-        docs.sort()
-        return docs
+        if filter_q is not None and docs:
+            allowed, _ = engine.evaluate(filter_q)
+            docs &= allowed
+        if time.perf_counter() > deadline:
+            raise QueryTimeout(text, timeout)
+        return docs, scores
 
-    def _page(self, whoosh_q, allow, sort, limit, page, translator, snippets, deadline, text,
-              timeout) -> tuple[list[Hit], int]:
-        """The hits of one page, and the number of matches (within ``allow`` if given)."""
-        from whoosh import sorting
-
-        kwargs: dict[str, Any] = {}
-        if sort in ("date", "-date"):
-            kwargs["sortedby"] = sorting.FieldFacet("ts", reverse=sort == "-date")
-        elif sort in ("views", "-views"):
-            kwargs["sortedby"] = sorting.FieldFacet("views", reverse=sort == "-views")
-        searcher = self._searcher
-        if kwargs:
-            inner = searcher.collector(limit=page * limit, **kwargs)
+    def _page(self, docs, parts, sort, limit, page, translator, snippets) -> list[Hit]:
+        """The hits of one page: by score (ties: index order), or by a column's values."""
+        n = page * limit
+        scores = None
+        if sort == "relevance":
+            if parts:
+                scores = self._engine.score(docs, parts)
+                top = [d for d, _ in heapq.nlargest(n, scores.items(), key=itemgetter(1))]
+            else:
+                top = heapq.nsmallest(n, docs)
         else:
-            # Every match must be visited to count it: no block skipping, and no "replacing"
-            # the matcher with one that drops branches unable to reach the top N.
-            inner = collectors.TopCollector(page * limit, usequality=False)
-            inner.replace = 0
-        collector = _CountingCollector(inner, allow, deadline, text, timeout)
-        searcher.search_with_collector(whoosh_q, collector)
-        results = collector.results()
+            column = self._cache.values("ts" if sort in ("date", "-date") else "views")
+            if sort.startswith("-"):
+                top = heapq.nsmallest(n, docs, key=lambda d: (-column[d], d))
+            else:
+                top = heapq.nsmallest(n, docs, key=lambda d: (column[d], d))
+        searcher = self._searcher
         hits = []
         start = (page - 1) * limit
-        for rank, hit in enumerate(results[start:start + limit], start=start + 1):
-            record = stored_to_record(hit.fields())
+        for rank, docnum in enumerate(top[start:start + limit], start=start + 1):
+            record = stored_to_record(searcher.stored_fields(docnum))
             body = record.pop("body")
             title = record["title"] or ""
             hits.append(Hit(
                 rank=rank,
-                score=hit.score if not kwargs else None,
+                score=scores[docnum] if scores is not None else None,
                 record=record,
                 snippets=make_snippets(body, translator.body) if snippets else [],
                 title=mark_text(title, find_matches(title, translator.title)),
             ))
-        return hits, collector.total
+        return hits
 
     # -- suggestions ----------------------------------------------------------------------
 
@@ -517,17 +474,16 @@ class CorpusIndex:
 
     # -- other views ----------------------------------------------------------------------
 
-    def matching_docs(self, text: str = "", filters: Filters | None = None, timeout: float = 10.0) -> list[int]:
+    def matching_docs(self, text: str = "", filters: Filters | None = None,
+                      timeout: float = 10.0) -> set[int]:
+        """Document numbers matching a query and filters (for facets and timelines)."""
         started = time.perf_counter()
         try:
             tree = q.parse_query(text)
             whoosh_q = _Translator(self._searcher, text).run(tree)
             filter_q = (filters or Filters()).to_whoosh()
-            combined = wq.And([whoosh_q, filter_q]) if filter_q is not None else whoosh_q
-            return self._matching(combined, started + timeout, text, timeout)
-        except CorpusSearchError:
-            raise
-        except Exception as exc:  # noqa: BLE001
+            return self._evaluate(whoosh_q, filter_q, started + timeout, text, timeout)[0]
+        except _damage_errors() as exc:
             raise _damaged(self.path, exc) from None
 
     def facet(self, name: str, text: str = "", filters: Filters | None = None, *,
@@ -538,7 +494,7 @@ class CorpusIndex:
         docs = self.matching_docs(text, filters)
         try:
             return count_facet(name, self._cache, docs, limit=limit, sort=sort)
-        except Exception as exc:  # noqa: BLE001 - a failing read is a damaged index
+        except _damage_errors() as exc:
             raise _damaged(self.path, exc) from None
 
     def timeline(self, text: str = "", filters: Filters | None = None, *, by: str | None = None,
@@ -552,13 +508,13 @@ class CorpusIndex:
         docs = self.matching_docs(text, filters)
         try:
             return build_timeline(self._cache, docs, by, split)
-        except Exception as exc:  # noqa: BLE001 - a failing read is a damaged index
+        except _damage_errors() as exc:
             raise _damaged(self.path, exc) from None
 
     def get(self, doc_id: str) -> dict[str, Any] | None:
         """The full record (body included) of one article by id, or None."""
         try:
             stored = self._searcher.document(id=doc_id)
-        except Exception as exc:  # noqa: BLE001
+        except _damage_errors() as exc:
             raise _damaged(self.path, exc) from None
         return stored_to_record(stored) if stored else None

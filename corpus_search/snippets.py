@@ -47,7 +47,15 @@ def find_matches(text: str, spec: MatchSpec) -> list[tuple[int, int, str]]:
     if not spec or not text:
         return []
     tokens = [(m.start(), m.end(), _norm(m.group())) for m in _WORD.finditer(text)]
-    stems = [_stem(t[2]) for t in tokens] if (spec.stems or spec.phrases) else []
+    stems: list[str | None] = []
+    wanted = spec.stems | {w for words, _ in spec.phrases for w in words}
+    if wanted:
+        # A stem only rewrites a word's ending, so a word whose first letters match no wanted
+        # stem cannot match: stemming only the others saves most of the work.
+        long = {w[:3] for w in wanted if len(w) >= 3}
+        short = tuple(w for w in wanted if len(w) < 3)
+        stems = [_stem(t[2]) if (t[2][:3] in long or (short and t[2].startswith(short))) else None
+                 for t in tokens]
     spans: list[tuple[int, int, str]] = []
     covered: set[int] = set()
     for words, slop in spec.phrases:

@@ -17,6 +17,7 @@ import hashlib
 import os
 import re
 import unicodedata
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable, Iterator
@@ -207,39 +208,29 @@ _STOPWORDS = {
     "es": "el la de que y en los del se las por un para con una su al es".split(),
     "pl": "i w nie na się z do że to jest jak o po przez dla są od oraz".split(),
 }
-_STOP_INDEX: dict[str, list[str]] = {}
-for _lang, _words in _STOPWORDS.items():
-    for _w in _words:
-        _STOP_INDEX.setdefault(_w, []).append(_lang)
 _WORD = re.compile(r"\w+", re.UNICODE)
 
 
 def detect_language(text: str) -> str | None:
     """Guess the ISO 639-1 code of a text from its most common function words."""
-    scores = dict.fromkeys(_STOPWORDS, 0)
-    seen = 0
-    for match in _WORD.finditer(text[:20000].lower()):
-        seen += 1
-        for lang in _STOP_INDEX.get(match.group(), ()):
-            scores[lang] += 1
-    if not seen:
+    sample = text[:6000]
+    counts = Counter(_WORD.findall(sample.lower()))
+    if not counts:
         return None
+    scores = {lang: sum(counts[w] for w in words) for lang, words in _STOPWORDS.items()}
     best = max(scores, key=scores.__getitem__)
     if scores[best] == 0:
-        sample = text[:2000]
-        if _CYRILLIC.search(sample):
-            return "ru"
-        return None
+        return "ru" if _CYRILLIC.search(sample) else None
     if best in ("ru", "uk"):
         # Letters only Ukrainian has settle a close call.
-        if re.search(r"[іїєґІЇЄҐ]", text[:20000]):
+        if re.search(r"[іїєґІЇЄҐ]", sample):
             return "uk" if scores["uk"] >= scores["ru"] * 0.5 else "ru"
         return "ru"
     return best
 
 
 def count_words(text: str) -> int:
-    return sum(1 for _ in _WORD.finditer(text))
+    return len(_WORD.findall(text))
 
 
 # --------------------------------------------------------------------------------------------

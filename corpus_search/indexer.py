@@ -153,7 +153,7 @@ def update_index(
     max_bytes: int = DEFAULT_MAX_BYTES,
     wait: float = 5.0,
     batch_size: int = 5000,
-    procs: int = 1,
+    procs: int = 0,
     progress: Progress | None = None,
     on_skip: Callable[[str, str], None] | None = None,
     on_warning: Callable[[str], None] | None = None,
@@ -446,7 +446,9 @@ class _Batches:
 def _writer(ix, folder: IndexFolder, procs: int):
     from whoosh.index import LockError
 
-    kwargs = dict(WRITER_ARGS, compound=False)
+    from .schema import IndexCodec
+
+    kwargs = dict(WRITER_ARGS, compound=False, codec=IndexCodec())
     if procs > 1:
         kwargs.update(procs=procs, multisegment=True)
     try:

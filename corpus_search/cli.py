@@ -224,7 +224,7 @@ def parse(state, paths, as_json, explain):
               help="How long to wait for another indexing run to finish.")
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as one JSON object.")
 @click.option("--procs", type=click.IntRange(1, 16), default=None, metavar="N",
-              help="Writer processes for large batches (default: 2 when over 5,000 files).")
+              help="Writer processes (default: 2 when over 1,000 files change).")
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar, no per-file lines.")
 @click.pass_obj
 def index(state, paths, index_dir, rebuild, wait, as_json, procs, quiet):

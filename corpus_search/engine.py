@@ -246,11 +246,13 @@ def numeric_column(reader, fieldname: str) -> list[int]:
     field = reader.schema[fieldname]
     leaves = reader.leaf_readers() if not reader.is_atomic() else [(reader, 0)]
     out: list[int] = []
-    shift = (1 << (field.bits - 1)) if field.signed else 0
+    # NUMERIC columns hold "sortable" values (signed ones shifted up); plain columns raw ones
+    shift = (1 << (field.bits - 1)) if getattr(field, "signed", False) else 0
+    default = getattr(field, "default", 0) if hasattr(field, "bits") else field.column_type._default
     for leaf, _offset in leaves:
         n = leaf.doc_count_all()
         if not leaf.has_column(fieldname):
-            out.extend([field.default] * n)
+            out.extend([default] * n)
             continue
         col = leaf.column_reader(fieldname, translate=False)
         try:

@@ -135,7 +135,7 @@ def _existing_state(ix) -> dict[str, tuple[str, str, int, int]]:
             return state
         ids = reader.column_reader("id")
         roots = reader.column_reader("root")
-        shas = reader.column_reader("sha256")
+        shas = reader.column_reader("sha")
         sizes = reader.column_reader("fsize")
         mtimes = reader.column_reader("mtime")
         for docnum in reader.all_doc_ids():
@@ -353,7 +353,7 @@ def _run(ix, folder, scopes, state, report, profiles, ignore, max_bytes, batch_s
     if not pending and not gone and not retired:
         return
     if procs <= 0:  # automatic: the two-process writer pays off only for large batches
-        procs = 2 if len(pending) > 5000 and (os.cpu_count() or 1) > 1 else 1
+        procs = 2 if len(pending) > 1000 and (os.cpu_count() or 1) > 1 else 1
 
     # 3. Write, committing in batches. The writer opens on the first change, so a run whose
     # only candidates are files that fail again writes nothing.

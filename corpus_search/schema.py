@@ -17,8 +17,9 @@ Fields, by use:
   ``lang``.
 * dates: ``day`` is the article's own calendar date as the number YYYYMMDD (filters, facets,
   timelines: the date printed on the article); ``ts`` is the instant in UTC seconds (sorting).
-* numbers: ``views``, ``words``; bookkeeping: ``id`` (unique), ``root``, ``sha256``, ``fsize``,
-  ``mtime`` (read back from columns to decide what changed).
+* numbers: ``views``, ``words``; bookkeeping: ``id`` (unique); column-only values (no index
+  terms): ``ts``, ``root``, ``sha`` (the sha256), ``fsize``, ``mtime``, read back in bulk to
+  sort and to decide what changed.
 
 Numbers are signed on purpose: in Whoosh 2.7, range queries on ``NUMERIC(signed=False)``
 fields match every document (checked: ``NumericRange("v", 5, 100)`` returned all of them).
@@ -35,7 +36,7 @@ import zlib
 from typing import TYPE_CHECKING, Any
 
 from . import _whoosh  # noqa: F401  - must precede the first Whoosh import
-from whoosh import fields
+from whoosh import columns, fields
 from whoosh.analysis import Filter, LowercaseFilter, RegexTokenizer
 from whoosh.codec.whoosh3 import W3Codec
 
@@ -43,7 +44,7 @@ from whoosh.codec.whoosh3 import W3Codec
 if TYPE_CHECKING:
     from .articles import Article
 
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 SEP = "\x1f"
 WORD_PATTERN = r"\w+(?:\.?\w+)*"
 MULTI_VALUED = ("category", "tag")
@@ -174,13 +175,40 @@ class IndexCodec(W3Codec):
         super().__init__(blocklimit=blocklimit, compression=compression, inlinelimit=inlinelimit)
 
 
+class TextColumn(fields.COLUMN):
+    """A text value kept only in a per-document column (read in bulk, never searched)."""
+
+    def __init__(self):
+        super().__init__(columns.VarBytesColumn())
+
+    def to_column_value(self, value):
+        return value.encode("utf-8") if value else b""
+
+    def from_column_value(self, value):
+        return value.decode("utf-8")
+
+
+class IntColumn(fields.COLUMN):
+    """An integer kept only in a per-document column: sorting and bookkeeping, no index terms
+    (a 64-bit NUMERIC field indexes four terms per value)."""
+
+    def __init__(self):
+        super().__init__(columns.NumericColumn("q", default=0))
+
+    def to_column_value(self, value):
+        return int(value or 0)
+
+    def from_column_value(self, value):
+        return value
+
+
 def build_schema() -> fields.Schema:
     words = exact_analyzer()
     text = text_analyzer()
     return fields.Schema(
         id=fields.ID(unique=True, stored=True, sortable=True),
         path=fields.STORED(),
-        root=fields.ID(stored=True, sortable=True),
+        root=TextColumn(),
         text=fields.TEXT(analyzer=text, stored=False, phrase=True),
         title=fields.TEXT(analyzer=words, stored=True, phrase=True),
         body_z=fields.STORED(),
@@ -198,12 +226,13 @@ def build_schema() -> fields.Schema:
         language=fields.STORED(),
         published=fields.STORED(),
         day=fields.NUMERIC(numtype=int, bits=32, sortable=True, default=0),
-        ts=fields.NUMERIC(numtype=int, bits=64, sortable=True, default=0),
+        ts=IntColumn(),
         views=fields.NUMERIC(numtype=int, bits=64, stored=True, sortable=True, default=0),
         words=fields.NUMERIC(numtype=int, bits=32, stored=True, sortable=True, default=0),
-        sha256=fields.ID(stored=True, sortable=True),
-        fsize=fields.NUMERIC(numtype=int, bits=64, sortable=True, default=0),
-        mtime=fields.NUMERIC(numtype=int, bits=64, sortable=True, default=0),
+        sha256=fields.STORED(),
+        sha=TextColumn(),
+        fsize=IntColumn(),
+        mtime=IntColumn(),
     )
 
 
@@ -253,6 +282,7 @@ def article_document(article: "Article", fsize: int = 0, mtime_ns: int = 0) -> d
         "published": article.published,
         "words": article.words,
         "sha256": article.sha256,
+        "sha": article.sha256,
         "fsize": fsize,
         "mtime": mtime_ns,
     }

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 from .schema import WORD_PATTERN, stem as _stem
 
@@ -46,6 +47,8 @@ def find_matches(text: str, spec: MatchSpec) -> list[tuple[int, int, str]]:
     """``(start, end, key)`` character spans of the matches in ``text``, in order."""
     if not spec or not text:
         return []
+    if not spec.phrases:
+        return _find_words(text, spec)
     tokens = [(m.start(), m.end(), _norm(m.group())) for m in _WORD.finditer(text)]
     stems: list[str | None] = []
     wanted = spec.stems | {w for words, _ in spec.phrases for w in words}
@@ -84,6 +87,33 @@ def find_matches(text: str, spec: MatchSpec) -> list[tuple[int, int, str]]:
             spans.append((start, end, stems[i]))
     spans.sort()
     return spans
+
+
+def _find_words(text: str, spec: MatchSpec) -> list[tuple[int, int, str]]:
+    """Matches of single words only: the regular expression engine finds the words that can
+    match (by their first letters) and only those are normalised and stemmed."""
+    heads = {w[:3] for w in spec.stems | spec.words}
+    if not heads:
+        return []
+    pattern = _heads_pattern(frozenset(heads))
+    spans = []
+    for m in pattern.finditer(text):
+        word = _norm(m.group())
+        if word in spec.words:
+            spans.append((m.start(), m.end(), word))
+        elif spec.stems:
+            st = _stem(word)
+            if st in spec.stems:
+                spans.append((m.start(), m.end(), st))
+    return spans
+
+
+@lru_cache(maxsize=256)
+def _heads_pattern(heads: frozenset) -> re.Pattern:
+    """Whole words (as the index tokenises them) that start with one of ``heads``."""
+    alternatives = "|".join(sorted((re.escape(h) for h in heads), key=len, reverse=True))
+    variants = alternatives.replace("е", "[её]").replace("Е", "[ЕЁ]")
+    return re.compile(rf"(?<![\w.])(?:{variants})\w*(?:\.?\w+)*", re.IGNORECASE)
 
 
 def mark_text(text: str, spans: list[tuple[int, int, str]]) -> Snippet:

@@ -106,6 +106,7 @@ def _marked(pieces, console, open_mark: str, close_mark: str, base_style: str = 
 
 
 def print_search(result, console, open_mark: str = "[[", close_mark: str = "]]") -> None:
+    from rich.padding import Padding
     from rich.text import Text
 
     styled = uses_style(console)
@@ -131,14 +132,16 @@ def print_search(result, console, open_mark: str = "[[", close_mark: str = "]]")
         console.print(line)
         meta = [r["published"][:16].replace("T", " ") if r["published"] else None, r["author"],
                 r["source"], r["place"], f"{r['views']} views" if r["views"] is not None else None]
-        console.print(Text("     " + " · ".join(m for m in meta if m), style="green" if styled else ""))
+        lines = [Text(" · ".join(m for m in meta if m), style="green" if styled else "")]
         if r["categories"]:
-            console.print(Text("     " + ", ".join(r["categories"]), style="magenta" if styled else ""))
-        console.print(Text("     " + r["id"], style="dim" if styled else ""))
-        for snip in hit.snippets:
-            t = Text("     ")
-            t.append_text(_marked(snip, console, open_mark, close_mark))
-            console.print(t)
+            lines.append(Text(", ".join(r["categories"]), style="magenta" if styled else ""))
+        lines.append(Text(r["id"], style="dim" if styled else ""))
+        lines.extend(_marked(snip, console, open_mark, close_mark) for snip in hit.snippets)
+        for line in lines:
+            if console.is_terminal:  # indented under the title, wrapped lines too
+                console.print(Padding(line, (0, 0, 0, 5)))
+            else:  # one line each, for grep and friends
+                console.print(Text("     ") + line)
     if result.facets:
         print_facets(result.facets.values(), console)
 

@@ -218,24 +218,28 @@ def test_sigkill_at_random_moments(tmp_path):
     assert kills >= 15  # most kill points landed during the build
 
 
+def slow_cli(sleep: float, batch_size: int | None = None) -> str:
+    """A ``python -c`` script running the CLI with each article's parsing slowed down (and
+    smaller batches), so that a test can act while indexing is under way."""
+    lines = ["import sys, time", "import corpus_search.indexer as i", "real = i.parse_bytes",
+             "def slow(*a, **kw):", f"    time.sleep({sleep})", "    return real(*a, **kw)",
+             "i.parse_bytes = slow"]
+    if batch_size:
+        lines += ["orig = i.update_index", "def batches(*a, **kw):",
+                  f"    kw['batch_size'] = {batch_size}", "    return orig(*a, **kw)",
+                  "i.update_index = batches"]
+    lines += ["import corpus_search.cli as c", "sys.argv = ['corpus-search'] + sys.argv[1:]",
+              "sys.exit(c.main())"]
+    return "\n".join(lines)
+
+
 def test_ctrl_c_exits_130_and_keeps_commits(tmp_path):
     corpus = tmp_path / "c"
     corpus.mkdir()
     _small_corpus(corpus, 400)
     index = tmp_path / "ix"
     env = dict(os.environ, NO_COLOR="1", PYTHONPATH=str(REPO))
-    script = ("import sys, time; import corpus_search.indexer as i; "
-              "orig = i.update_index\n"
-              "def small_batches(*a, **kw):\n"
-              "    kw['batch_size'] = 20\n"
-              "    return orig(*a, **kw)\n"
-              "i.update_index = small_batches\n"
-              "real = i.parse_bytes\n"
-              "def slow(*a, **kw):\n"
-              "    time.sleep(0.005)\n"
-              "    return real(*a, **kw)\n"
-              "i.parse_bytes = slow\n"
-              "import corpus_search.cli as c; sys.argv = ['corpus-search'] + sys.argv[1:]; sys.exit(c.main())")
+    script = slow_cli(sleep=0.005, batch_size=20)
     proc = subprocess.Popen([sys.executable, "-c", script, "index", str(corpus), "--index", str(index)],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
     time.sleep(1.2)
@@ -334,15 +338,6 @@ def test_damaged_index_is_reported_and_rebuild_repairs_it(tmp_path, how):
 # --------------------------------------------------------------------------------------------
 # Concurrency
 
-SLOW_CLI = ("import sys, time; import corpus_search.indexer as i\n"
-            "real = i.parse_bytes\n"
-            "def slow(*a, **kw):\n"
-            "    time.sleep(0.01)\n"
-            "    return real(*a, **kw)\n"
-            "i.parse_bytes = slow\n"
-            "import corpus_search.cli as c; sys.argv = ['corpus-search'] + sys.argv[1:]; sys.exit(c.main())")
-
-
 def test_two_indexing_runs(tmp_path):
     corpus = tmp_path / "c"
     corpus.mkdir()
@@ -350,7 +345,7 @@ def test_two_indexing_runs(tmp_path):
     index = tmp_path / "ix"
     env = dict(os.environ, NO_COLOR="1", PYTHONPATH=str(REPO))
     args = ["index", str(corpus), "--index", str(index), "--json"]
-    first = subprocess.Popen([sys.executable, "-c", SLOW_CLI, *args], stdout=subprocess.PIPE,
+    first = subprocess.Popen([sys.executable, "-c", slow_cli(sleep=0.01), *args], stdout=subprocess.PIPE,
                              stderr=subprocess.PIPE, text=True, env=env)
     time.sleep(1.0)
     cmd = [sys.executable, "-m", "corpus_search", *args]

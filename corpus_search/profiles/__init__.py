@@ -135,6 +135,19 @@ _PROFILE_KEYS = {"name", "source", "description", "detect", "header", "timezones
                  "list_separator", "rules", "teasers"}
 
 
+def _entries(raw: Any, key: str, required: str, allowed: set[str]):
+    """Yield (index, mapping) for a list of mappings, checking each one's keys."""
+    if not isinstance(raw, list):
+        raise ConfigError(f"key '{key}' must be a list")
+    for i, entry in enumerate(raw):
+        if not isinstance(entry, dict) or required not in entry:
+            raise ConfigError(f"{key}[{i}] must be a mapping with a '{required}'")
+        extra = set(entry) - allowed
+        if extra:
+            raise ConfigError(f"{key}[{i}] has unknown key {sorted(extra)[0]!r}")
+        yield i, entry
+
+
 def _profile_from_dict(data: Any, origin: str) -> Profile:
     if not isinstance(data, dict):
         raise ConfigError("a profile must be a mapping of keys to values")
@@ -153,30 +166,15 @@ def _profile_from_dict(data: Any, origin: str) -> Profile:
     detect_any = tuple(_compile(p, f"detect.any[{i}]") for i, p in enumerate(detect.get("any") or []))
     detect_all = tuple(_compile(p, f"detect.all[{i}]") for i, p in enumerate(detect.get("all") or []))
 
-    header = []
-    raw_header = data.get("header") or [{"slot": "title", "pattern": "(?P<title>.+)"}]
-    if not isinstance(raw_header, list):
-        raise ConfigError("key 'header' must be a list of slots")
-    for i, slot in enumerate(raw_header):
-        if not isinstance(slot, dict) or "pattern" not in slot:
-            raise ConfigError(f"header[{i}] must be a mapping with a 'pattern'")
-        extra = set(slot) - {"slot", "pattern", "optional"}
-        if extra:
-            raise ConfigError(f"header[{i}] has unknown key {sorted(extra)[0]!r}")
-        header.append(Slot(str(slot.get("slot", f"slot {i}")),
-                           _compile(slot["pattern"], f"header[{i}].pattern"),
-                           bool(slot.get("optional", False))))
+    header = [
+        Slot(str(slot.get("slot", f"slot {i}")), _compile(slot["pattern"], f"header[{i}].pattern"),
+             bool(slot.get("optional", False)))
+        for i, slot in _entries(data.get("header") or [{"slot": "title", "pattern": "(?P<title>.+)"}],
+                                "header", "pattern", {"slot", "pattern", "optional"})
+    ]
 
     rules = []
-    raw_rules = data.get("rules") or []
-    if not isinstance(raw_rules, list):
-        raise ConfigError("key 'rules' must be a list")
-    for i, rule in enumerate(raw_rules):
-        if not isinstance(rule, dict) or "match" not in rule:
-            raise ConfigError(f"rules[{i}] must be a mapping with a 'match'")
-        extra = set(rule) - {"name", "match", "action"}
-        if extra:
-            raise ConfigError(f"rules[{i}] has unknown key {sorted(extra)[0]!r}")
+    for i, rule in _entries(data.get("rules") or [], "rules", "match", {"name", "match", "action"}):
         action = rule.get("action", "drop")
         if action not in ACTIONS:
             raise ConfigError(f"rules[{i}].action must be one of {', '.join(ACTIONS)}, not {action!r}")

@@ -317,8 +317,10 @@ def bench_ripgrep(corpus: Path, mix, repeats: int) -> dict | None:
                 files = [f for f in out if f]
                 if not files:
                     break
-                out = subprocess.run([rg, "-l", "-i", "-w", "-F", w, *files],
-                                     capture_output=True, text=True).stdout.split("\n")
+                out = []
+                for k in range(0, len(files), 2000):  # stay under the argument-list limit
+                    out += subprocess.run([rg, "-l", "-i", "-w", "-F", w, *files[k:k + 2000]],
+                                          capture_output=True, text=True).stdout.split("\n")
             times.append((time.perf_counter() - t0) * 1000)
         res["queries"][label] = {"median_ms": statistics.median(times),
                                  "hits": len([f for f in out if f])}
@@ -434,6 +436,8 @@ def main() -> None:
                    "mb": folder_bytes(corpus) / 1e6},
         "corpus_search": bench_corpus_search(corpus, work, mix, args.repeats),
     }
+    out = args.json or work / f"result-{result['corpus']['files']}.json"
+    out.write_text(json.dumps(result, indent=2, ensure_ascii=False))  # kept if a peer fails
     if not args.skip_peers:
         result["ripgrep"] = bench_ripgrep(corpus, mix, args.repeats)
         result["fts5"] = bench_fts5(corpus, work, mix, args.repeats)
@@ -491,7 +495,6 @@ def main() -> None:
         print(f"{'FTS5 query median / p95 (ms)':<50}{fts['query_median_ms']:>6.2f} / {fts['query_p95_ms']:.2f}")
         if result.get("ripgrep"):
             print(f"{'rg -l -i -w WORD (ms)':<50}{result['ripgrep']['single_word_ms']:>12.1f}")
-    out = args.json or work / f"result-{result['corpus']['files']}.json"
     out.write_text(json.dumps(result, indent=2, ensure_ascii=False))
     print(f"\nwritten {out}", file=sys.stderr)
 

@@ -606,10 +606,8 @@ def iter_files(
     import errno
     import fnmatch
 
-    patterns = tuple(ignore)
-
-    def ignored(name: str) -> bool:
-        return any(fnmatch.fnmatchcase(name, pat) for pat in patterns)
+    ignored_re = re.compile("|".join(fnmatch.translate(p) for p in ignore) or r"(?!)")
+    ignored = ignored_re.match
 
     def report(path, reason: str) -> None:
         if errors is not None:

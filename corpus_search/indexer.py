@@ -32,31 +32,34 @@ from .store import (  # noqa: F401 - IndexFolder and open_index are part of this
     open_index,
 )
 
-WRITER_ARGS = {"limitmb": 128}
-SMALL_SEGMENT_SHARE = 10  # a segment under 1/10 of the index (or 5,000 docs) is "small"
-SMALL_SEGMENTS_TO_MERGE = 10
+WRITER_ARGS = {"limitmb": 256}
+SEGMENTS_PER_TIER = 10
 
 
 def merge_small_segments(writer, segments):
-    """Merge policy for commits: merge the small segments once there are 10 of them.
+    """Merge policy for commits: segments are grouped in tiers by size (a power of ten of
+    documents), and a tier is merged into one segment once it holds ten segments.
 
     Whoosh's MERGE_SMALL merged everything into one segment when no "fibonacci" merge point
     was found: adding 100 files to a 100,000-article index rewrote all of it (190 s). Here a
-    commit never rewrites a large segment, so an update costs what it changes, and the number
-    of segments stays bounded (a few large ones and fewer than 8 small ones).
+    commit only merges segments of its own size class, so an update costs about what it
+    changes (each document is rewritten about once per tier over its life), and the number of
+    segments stays below ten per tier.
     """
     from whoosh.reading import SegmentReader
 
-    total = sum(s.doc_count_all() for s in segments)
-    limit = max(5000, total // SMALL_SEGMENT_SHARE)
-    small = [s for s in segments if s.doc_count_all() < limit]
-    if len(small) < SMALL_SEGMENTS_TO_MERGE:
-        return segments
-    for seg in small:
-        reader = SegmentReader(writer.storage, writer.schema, seg)
-        writer.add_reader(reader)
-        reader.close()
-    return [s for s in segments if s not in small]
+    tiers: dict[int, list] = {}
+    for seg in segments:
+        tiers.setdefault(len(str(max(1, seg.doc_count_all()))), []).append(seg)
+    for _tier, group in sorted(tiers.items()):
+        if len(group) >= SEGMENTS_PER_TIER:
+            for seg in group:
+                reader = SegmentReader(writer.storage, writer.schema, seg)
+                writer.add_reader(reader)
+                reader.close()
+            return [s for s in segments if s not in group]
+    return segments
+
 
 Progress = Callable[[Iterable, int], Iterable]
 

@@ -237,16 +237,14 @@ def index(state, paths, index_dir, rebuild, wait, as_json, procs, quiet):
 
     cfg = state.config
     path = state.index_path(index_dir)
-    if not paths and cfg.roots:
-        folder_roots = None
-        from .indexer import IndexFolder
+    if not paths and cfg.roots:  # the config's roots, unless the index remembers its own
+        from .store import IndexFolder
 
         try:
-            meta = IndexFolder(path).read_meta()
+            remembered = (IndexFolder(path).read_meta() or {}).get("roots")
         except CorpusSearchError:
-            meta = None
-        folder_roots = (meta or {}).get("roots")
-        if not folder_roots:
+            remembered = None
+        if not remembered:
             paths = tuple(str(p) for p in cfg.resolved_roots())
     progress = None
     if not quiet and sys.stderr.isatty():

@@ -222,3 +222,22 @@ def test_every_command_has_help():
         r = run(name, "--help")
         assert r.exit_code == 0 and "Usage: " in r.stdout
         assert f"corpus-search {name}" in (REPO / "README.md").read_text("utf-8"), name
+
+
+def test_config_roots_and_profiles(tmp_path):
+    """`index` with no paths walks the config's roots; a profile from the config is used."""
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "a.txt").write_text("MYSITE\nHeadline\nBy Jane Roe\n\nText about grain.\n\nBuy our app\n", "utf-8")
+    prof = tmp_path / "mysite.yaml"
+    prof.write_text("name: mysite\nsource: My Site\ndetect:\n  any: ['(?m)^MYSITE$']\n"
+                    "header:\n  - slot: marker\n    pattern: 'MYSITE'\n  - slot: title\n    pattern: '(?P<title>.+)'\n"
+                    "  - slot: author\n    pattern: 'By (?P<author>.+)'\n"
+                    "rules:\n  - name: promo\n    match: '^Buy our app'\n", "utf-8")
+    cfg = tmp_path / "corpus-search.yaml"
+    cfg.write_text(f"index: ix\nroots: [corpus]\nprofiles: [mysite.yaml]\n", "utf-8")
+    r = run("--config", cfg, "index", "--json")
+    assert r.exit_code == 0, r.stderr
+    assert json.loads(r.stdout)["added"] == 1
+    rec = json.loads(run("--config", cfg, "show", "a.txt", "--json").stdout)
+    assert (rec["source"], rec["author"], rec["body"]) == ("My Site", "Jane Roe", "Text about grain.")

@@ -235,7 +235,7 @@ def test_config_roots_and_profiles(tmp_path):
                     "  - slot: author\n    pattern: 'By (?P<author>.+)'\n"
                     "rules:\n  - name: promo\n    match: '^Buy our app'\n", "utf-8")
     cfg = tmp_path / "corpus-search.yaml"
-    cfg.write_text(f"index: ix\nroots: [corpus]\nprofiles: [mysite.yaml]\n", "utf-8")
+    cfg.write_text("index: ix\nroots: [corpus]\nprofiles: [mysite.yaml]\n", "utf-8")
     r = run("--config", cfg, "index", "--json")
     assert r.exit_code == 0, r.stderr
     assert json.loads(r.stdout)["added"] == 1

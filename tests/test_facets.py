@@ -6,7 +6,7 @@ from collections import Counter
 
 import pytest
 
-from corpus_search.errors import CorpusSearchError, QueryError
+from corpus_search.errors import CorpusSearchError
 from corpus_search.search import Filters
 
 

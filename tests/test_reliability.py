@@ -19,7 +19,7 @@ import pytest
 from click.testing import CliRunner
 
 from corpus_search.cli import cli
-from corpus_search.errors import CorpusSearchError, IndexDamagedError
+from corpus_search.errors import CorpusSearchError
 from corpus_search.indexer import IndexFolder, update_index
 from corpus_search.search import CorpusIndex
 

@@ -216,7 +216,6 @@ def test_tree():
 def test_wildcard_too_broad(tmp_path):
     from corpus_search.indexer import update_index
     from corpus_search.search import CorpusIndex
-    import corpus_search.search as search
 
     corpus = tmp_path / "c"
     corpus.mkdir()

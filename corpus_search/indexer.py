@@ -190,6 +190,7 @@ def update_index(
     max_bytes: int = DEFAULT_MAX_BYTES,
     wait: float = 5.0,
     batch_size: int = 5000,
+    commit_every: float = 60.0,
     procs: int = 0,
     progress: Progress | None = None,
     on_skip: Callable[[str, str], None] | None = None,
@@ -201,7 +202,8 @@ def update_index(
     ``paths`` default to the roots the index remembers. New files are added, changed ones
     (by content hash) replaced, gone ones removed; nothing changed means nothing written.
     With ``rebuild`` a fresh generation is built beside the current one and swapped in only
-    when complete. ``on_skip(path, reason)`` is called once per file that is not indexed,
+    when complete. Commits come every ``batch_size`` documents or ``commit_every`` seconds,
+    whichever is first. ``on_skip(path, reason)`` is called once per file that is not indexed,
     ``on_commit(n)`` after each commit with the documents this run has committed so far.
     """
     started = time.monotonic()
@@ -261,7 +263,8 @@ def update_index(
         try:
             _run(ix, folder, scopes, state, report, profiles, ignore, max_bytes, batch_size,
                  procs, progress, on_skip, on_warning, on_commit,
-                 retired=subsumed if target_is_live and meta is not None else set())
+                 retired=subsumed if target_is_live and meta is not None else set(),
+                 commit_every=commit_every)
         except BaseException:
             if not target_is_live:
                 shutil.rmtree(folder.path / gen_name, ignore_errors=True)
@@ -335,7 +338,8 @@ class _Todo:
 
 
 def _run(ix, folder, scopes, state, report, profiles, ignore, max_bytes, batch_size, procs,
-         progress, on_skip, on_warning, on_commit, retired=frozenset()) -> None:
+         progress, on_skip, on_warning, on_commit, retired=frozenset(),
+         commit_every: float = 60.0) -> None:
     def skip(path: str, reason: str) -> None:
         report.skipped += 1
         report.errors.append({"path": path, "reason": reason})
@@ -394,7 +398,7 @@ def _run(ix, folder, scopes, state, report, profiles, ignore, max_bytes, batch_s
 
     # 3. Write, committing in batches. The writer opens on the first change, so a run whose
     # only candidates are files that fail again writes nothing.
-    batch = _Batches(ix, folder, procs, batch_size, report, on_commit)
+    batch = _Batches(ix, folder, procs, batch_size, report, on_commit, commit_every)
     try:
         for doc_id in gone:
             batch.writer().delete_by_term("id", doc_id)
@@ -447,11 +451,13 @@ def _run(ix, folder, scopes, state, report, profiles, ignore, max_bytes, batch_s
 class _Batches:
     """Opens a writer when first needed and commits every ``size`` documents."""
 
-    def __init__(self, ix, folder, procs, size, report, on_commit):
+    def __init__(self, ix, folder, procs, size, report, on_commit, seconds=60.0):
         self.ix, self.folder, self.procs, self.size = ix, folder, procs, size
         self.report, self.on_commit = report, on_commit
+        self.seconds = seconds
         self._writer = None
         self.in_batch = 0
+        self.started = time.monotonic()
 
     def writer(self):
         if self._writer is None:
@@ -460,7 +466,7 @@ class _Batches:
 
     def added_one(self) -> None:
         self.in_batch += 1
-        if self.in_batch >= self.size:
+        if self.in_batch >= self.size or time.monotonic() - self.started >= self.seconds:
             self.commit()
 
     def commit(self) -> None:
@@ -470,6 +476,7 @@ class _Batches:
         _commit(writer, self.folder)
         self.report.committed += self.in_batch
         self.in_batch = 0
+        self.started = time.monotonic()
         if self.on_commit:
             self.on_commit(self.report.committed)
 

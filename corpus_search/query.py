@@ -36,7 +36,6 @@ FIELD_ALIASES = {
     "published": "published", "date": "published",
     "views": "views", "words": "words", "id": "id",
 }
-TEXT_FIELDS = ("title",)
 FACET_FIELDS = ("author", "category", "tag", "place", "source", "lang")
 NUMBER_FIELDS = ("views", "words")
 DATE_FIELDS = ("published",)
@@ -478,15 +477,6 @@ def parse_date_bounds(text: str, q: str | None = None, pos: int | None = 0,
 def parse_query(text: str) -> Node:
     """Parse a query string into a validated tree; raises :class:`QueryError`."""
     return _Parser(text).parse()
-
-
-def iter_nodes(node: Node):
-    yield node
-    if isinstance(node, (And, Or)):
-        for child in node.children:
-            yield from iter_nodes(child)
-    elif isinstance(node, Not):
-        yield from iter_nodes(node.child)
 
 
 def positive_nodes(node: Node):

@@ -44,6 +44,12 @@ class _State:
     def index_path(self, flag: str | None):
         return self.config.resolve_index(flag or self.index_dir)
 
+    def ignore_patterns(self):
+        """File name patterns that are not articles: the config's, else the defaults."""
+        from .articles import IGNORE_DEFAULT
+
+        return self.config.ignore if self.config.ignore is not None else IGNORE_DEFAULT
+
     def profiles(self):
         from .profiles import load_profiles
 
@@ -171,16 +177,14 @@ def parse(state, paths, as_json, explain):
     cfg = state.config
     walk_errors = []
     records = []
+    shown = 0
     failed = 0
     console = None
     if not as_json:
         from .render import make_console
 
         console = make_console()
-    ignore = cfg.ignore if cfg.ignore is not None else None
-    from .articles import IGNORE_DEFAULT
-
-    for path, root in iter_files(paths, ignore or IGNORE_DEFAULT, walk_errors):
+    for path, root in iter_files(paths, state.ignore_patterns(), walk_errors):
         try:
             article = parse_article(path, root=root, profiles=profiles, max_bytes=cfg.max_bytes)
         except CorpusSearchError as exc:
@@ -199,10 +203,10 @@ def parse(state, paths, as_json, explain):
         else:
             from .render import print_article
 
-            if records:
+            if shown:
                 console.rule()
             print_article(article.to_dict(), console, removed=article.removed if explain else None)
-            records.append(True)
+            shown += 1
     for exc in walk_errors:
         failed += 1
         _err(str(exc))
@@ -260,11 +264,9 @@ def index(state, paths, index_dir, rebuild, wait, as_json, procs, quiet):
         if not quiet:
             _warn(w)
 
-    from .articles import IGNORE_DEFAULT
-
     report = update_index(
         path, list(paths) or None, rebuild=rebuild, profiles=state.profiles(),
-        ignore=cfg.ignore if cfg.ignore is not None else IGNORE_DEFAULT,
+        ignore=state.ignore_patterns(),
         max_bytes=cfg.max_bytes, wait=wait, progress=progress, procs=procs or 0,
         on_skip=on_skip, on_warning=on_warning,
     )

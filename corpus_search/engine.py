@@ -142,7 +142,7 @@ class Evaluator:
         """(matching doc numbers, deleted ones possibly included; scoring parts or None)."""
         if isinstance(q, wq.Every):
             return set(self.live), None
-        if q is wq.NullQuery or isinstance(q, type(wq.NullQuery)):
+        if isinstance(q, type(wq.NullQuery)):
             return set(), None
         if isinstance(q, wq.Term):
             ids, tfs = self.postings(q.fieldname, q.text)

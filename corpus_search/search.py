@@ -371,16 +371,9 @@ class CorpusIndex:
 
     def _search(self, text, filters, sort, limit, page, facets, facet_limit, snippets,
                 count_only, timeout, started) -> SearchResult:
-        searcher = self._searcher
-        tree = q.parse_query(text)
-        translator = _Translator(searcher, text)
-        whoosh_q = translator.run(tree)
-        filter_q = filters.to_whoosh()
-        deadline = started + timeout
-        result = SearchResult(query=text, total=0, took_ms=0.0, page=page, limit=limit,
+        tree, translator, docs, scores = self._run_query(text, filters, started + timeout, timeout)
+        result = SearchResult(query=text, total=len(docs), took_ms=0.0, page=page, limit=limit,
                               sort=sort, filters=filters.to_dict())
-        docs, scores = self._evaluate(whoosh_q, filter_q, deadline, text, timeout)
-        result.total = len(docs)
         for name in facets:
             result.facets[name] = count_facet(name, self._cache, docs, limit=facet_limit)
         if not count_only and docs and (page - 1) * limit < len(docs):
@@ -389,6 +382,14 @@ class CorpusIndex:
             result.suggestion = self.suggest(text, tree)
         result.took_ms = round((time.perf_counter() - started) * 1000, 2)
         return result
+
+    def _run_query(self, text: str, filters: Filters, deadline: float, timeout: float):
+        """Parse, translate and evaluate: (tree, translator, matching docs, scoring parts)."""
+        tree = q.parse_query(text)
+        translator = _Translator(self._searcher, text)
+        docs, parts = self._evaluate(translator.run(tree), filters.to_whoosh(), deadline, text,
+                                     timeout)
+        return tree, translator, docs, parts
 
     def _evaluate(self, whoosh_q, filter_q, deadline, text, timeout):
         """Matching doc numbers (filters applied) and their scoring parts (None: unscored)."""
@@ -477,12 +478,9 @@ class CorpusIndex:
     def matching_docs(self, text: str = "", filters: Filters | None = None,
                       timeout: float = 10.0) -> set[int]:
         """Document numbers matching a query and filters (for facets and timelines)."""
-        started = time.perf_counter()
+        deadline = time.perf_counter() + timeout
         try:
-            tree = q.parse_query(text)
-            whoosh_q = _Translator(self._searcher, text).run(tree)
-            filter_q = (filters or Filters()).to_whoosh()
-            return self._evaluate(whoosh_q, filter_q, started + timeout, text, timeout)[0]
+            return self._run_query(text, filters or Filters(), deadline, timeout)[2]
         except _damage_errors() as exc:
             raise _damaged(self.path, exc) from None
 

@@ -241,3 +241,17 @@ def test_config_roots_and_profiles(tmp_path):
     assert json.loads(r.stdout)["added"] == 1
     rec = json.loads(run("--config", cfg, "show", "a.txt", "--json").stdout)
     assert (rec["source"], rec["author"], rec["body"]) == ("My Site", "Jane Roe", "Text about grain.")
+
+
+def test_config_ignore_list_applies_to_parse_and_index(tmp_path):
+    """`ignore: []` means no file is passed over, for parse as for index."""
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / ".draft.txt").write_text("Hidden draft\n\nStill an article.\n", "utf-8")
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text("ignore: []\n", "utf-8")
+    parsed = json.loads(run("--config", cfg, "parse", corpus, "--json").stdout)
+    assert [r["title"] for r in parsed] == ["Hidden draft"]
+    r = run("--config", cfg, "index", corpus, "--index", tmp_path / "ix", "--json")
+    assert json.loads(r.stdout)["added"] == 1
+    assert json.loads(run("parse", corpus, "--json").stdout) == []  # the default ignores it

@@ -68,7 +68,14 @@ class IndexVersionError(IndexError_):
 
 
 class IndexDamagedError(IndexError_):
-    pass
+    """Index files that cannot be read. Raised ``from`` the low-level error that showed it."""
+
+    @classmethod
+    def because(cls, path: str | Path, exc: BaseException) -> "IndexDamagedError":
+        text = str(exc).splitlines()[0] if str(exc) else ""
+        detail = f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+        return cls(f"the index at {path} is damaged ({detail[:160]}); "
+                   "run 'corpus-search index --rebuild' to repair it", path)
 
 
 class IndexLockedError(IndexError_):

@@ -29,31 +29,36 @@ PERIODS = ("year", "month", "week", "day")
 
 
 class ColumnCache:
-    """Per-document values of the facet columns of one reader, loaded on first use."""
+    """Per-document values of the facet columns of one snapshot, loaded on first use."""
 
-    def __init__(self, reader):
-        self.reader = reader
+    def __init__(self, snapshot):
+        self.snapshot = snapshot
         self._values: dict[str, list] = {}
 
     def values(self, column: str) -> list:
         vals = self._values.get(column)
-        if vals is None and column in ("day", "ts", "views", "words"):
-            from .engine import numeric_column
-
-            raw = numeric_column(self.reader, column)
-            vals = self._values[column] = [valid_day(d) for d in raw] if column == "day" else raw
         if vals is None:
-            raw = list(self.reader.column_reader(column))
-            if column in MULTI_VALUED:
-                vals = [tuple(v.split(SEP)) if v else () for v in raw]
-            elif column == "day":
-                vals = [valid_day(d) for d in raw]
-            elif column in ("ts", "views", "words"):
-                vals = raw
+            if column in NUMERIC_COLUMNS:
+                raw = self.snapshot.numeric(column)
+                vals = [valid_day(d) for d in raw] if column == "day" else raw
             else:
-                vals = [v or None for v in raw]
+                raw = self.snapshot.column(column)
+                if column in MULTI_VALUED:
+                    vals = [tuple(v.split(SEP)) if v else () for v in raw]
+                else:
+                    vals = [v or None for v in raw]
             self._values[column] = vals
         return vals
+
+    def derived(self, key: str, make) -> list:
+        """A list computed once from the columns (``make()``), cached under ``key``."""
+        vals = self._values.get(key)
+        if vals is None:
+            vals = self._values[key] = make()
+        return vals
+
+
+NUMERIC_COLUMNS = ("day", "ts", "views", "words", "fsize", "mtime")
 
 
 @dataclass
@@ -76,21 +81,18 @@ def _keyed(field: str, cache: ColumnCache, docs: Iterable[int]):
 
 def _per_doc(field: str, cache: ColumnCache) -> list[tuple]:
     """Each document's values of a facet as a tuple (cached with the columns)."""
-    key = f"facet:{field}"
-    vals = cache._values.get(key)
-    if vals is None:
+    def make() -> list[tuple]:
         column = FACET_COLUMNS[field]
         raw = cache.values(column)
         if field == "year":
-            vals = [(f"{v // 10000:04d}",) if v else () for v in raw]
-        elif field == "month":
-            vals = [(f"{v // 10000:04d}-{v // 100 % 100:02d}",) if v else () for v in raw]
-        elif column in MULTI_VALUED:
-            vals = raw
-        else:
-            vals = [(v,) if v else () for v in raw]
-        cache._values[key] = vals
-    return vals
+            return [(f"{v // 10000:04d}",) if v else () for v in raw]
+        if field == "month":
+            return [(f"{v // 10000:04d}-{v // 100 % 100:02d}",) if v else () for v in raw]
+        if column in MULTI_VALUED:
+            return raw
+        return [(v,) if v else () for v in raw]
+
+    return cache.derived(f"facet:{field}", make)
 
 
 def count_facet(field: str, cache: ColumnCache, docs: Iterable[int], *,

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import errno
+from collections import Counter
 import hashlib
 import os
 import shutil
@@ -27,8 +28,6 @@ from .store import (  # noqa: F401 - IndexFolder and open_index are part of this
     FORMAT,
     IndexFolder,
     IndexWriteError,
-    _damage_errors,
-    _damaged,
     open_index,
 )
 
@@ -157,27 +156,21 @@ def _scopes(paths: Iterable[str | Path], known_roots: list[str]) -> list[_Scope]
     return scopes
 
 
-def _existing_state(ix) -> dict[str, tuple[str, str, int, int]]:
-    """id -> (root, sha256, size, mtime_ns) of every live document, read from the columns
-    segment by segment (Whoosh's multi-segment column reader costs ~5 us a value)."""
-    from .engine import numeric_column
+def _existing_state(ix, where: Path) -> dict[str, tuple[str, str, int, int]]:
+    """id -> (root, sha256, size, mtime_ns) of every live document, read from the columns."""
+    from .postings import Snapshot
 
-    state: dict[str, tuple[str, str, int, int]] = {}
-    with ix.reader() as reader:
-        if reader.doc_count() == 0:
-            return state
-        leaves = reader.leaf_readers() if not reader.is_atomic() else [(reader, 0)]
-        for leaf, _offset in leaves:
-            ids = list(leaf.column_reader("id"))
-            roots = list(leaf.column_reader("root"))
-            shas = list(leaf.column_reader("sha"))
-            sizes = numeric_column(leaf, "fsize")
-            mtimes = numeric_column(leaf, "mtime")
-            deleted = leaf.deleted_docs_set if leaf.has_deletions() else ()
-            for docnum, doc_id in enumerate(ids):
-                if docnum not in deleted:
-                    state[doc_id] = (roots[docnum], shas[docnum], sizes[docnum], mtimes[docnum])
-    return state
+    snap = Snapshot(ix, where)
+    try:
+        if not snap.doc_count:
+            return {}
+        ids, roots, shas = snap.column("id"), snap.column("root"), snap.column("sha")
+        sizes, mtimes = snap.numeric("fsize"), snap.numeric("mtime")
+        deleted = snap.deleted
+        return {doc_id: (roots[d], shas[d], sizes[d], mtimes[d])
+                for d, doc_id in enumerate(ids) if d not in deleted}
+    finally:
+        snap.close()
 
 
 def update_index(
@@ -248,12 +241,9 @@ def update_index(
             else:
                 target_is_live = False
         else:
-            ix = folder._open_generation(folder.generation_path(meta))
+            ix = folder.open_generation(folder.generation_path(meta))
             gen_name = meta["generation"]
-            try:
-                state = _existing_state(ix)
-            except _damage_errors() as exc:
-                raise _damaged(folder.path, exc) from None
+            state = _existing_state(ix, folder.path)
             if subsumed:
                 retired = {doc_id for doc_id, (root, *_) in state.items() if root in subsumed}
                 state = {k: v for k, v in state.items() if k not in retired}
@@ -523,34 +513,26 @@ def _write_error(folder: IndexFolder, exc: OSError) -> IndexWriteError:
 
 def index_stats(index_path: str | Path) -> dict[str, Any]:
     """Documents, size on disk, version, roots, counts per source and language, date range."""
-    from .schema import valid_day
+
+    from .facets import ColumnCache
+    from .postings import Snapshot
 
     folder = IndexFolder(index_path)
     meta = folder.require_meta()
-    ix = folder.open()
     gen = folder.generation_path(meta)
-    size = sum(f.stat().st_size for f in gen.iterdir() if f.is_file())
-    by_source: dict[str, int] = {}
-    by_lang: dict[str, int] = {}
-    first = last = None
+    snap = Snapshot(folder.open_generation(gen), folder.path)
     try:
-        with ix.reader() as reader:
-            docs = reader.doc_count()
-            if docs:
-                sources = reader.column_reader("source")
-                langs = reader.column_reader("lang")
-                days = reader.column_reader("day")
-                for docnum in reader.all_doc_ids():
-                    s = sources[docnum] or None
-                    by_source[s or "(none)"] = by_source.get(s or "(none)", 0) + 1
-                    lang = langs[docnum] or "(none)"
-                    by_lang[lang] = by_lang.get(lang, 0) + 1
-                    d = valid_day(days[docnum])
-                    if d:
-                        first = d if first is None or d < first else first
-                        last = d if last is None or d > last else last
-    except _damage_errors() as exc:
-        raise _damaged(folder.path, exc) from None
+        size = sum(f.stat().st_size for f in gen.iterdir() if f.is_file())
+        cache = ColumnCache(snap)
+        live = sorted(snap.live())
+        sources, langs, days = (cache.values(c) for c in ("source", "lang", "day"))
+        by_source = Counter(sources[d] or "(none)" for d in live)
+        by_lang = Counter(langs[d] or "(none)" for d in live)
+        dated = [days[d] for d in live if days[d]]
+        first, last = (min(dated), max(dated)) if dated else (None, None)
+        docs = snap.doc_count
+    finally:
+        snap.close()
 
     def iso(d):
         return f"{d // 10000:04d}-{d // 100 % 100:02d}-{d % 100:02d}" if d else None

@@ -20,7 +20,7 @@ from whoosh import query as wq
 from . import query as q
 from .errors import CorpusSearchError, QueryError, QueryTimeout
 from .facets import FACET_NAMES, ColumnCache, FacetCount, Timeline, build_timeline, count_facet
-from .store import IndexFolder, _damage_errors, _damaged
+from .store import IndexFolder
 from .schema import exact_analyzer, stem, stored_to_record
 from .snippets import MatchSpec, Snippet, find_matches, make_snippets, mark_text
 
@@ -150,10 +150,9 @@ def _field(name: str | None) -> str:
 class _Translator:
     """Our query tree -> a Whoosh query, noting what to highlight in titles and bodies."""
 
-    def __init__(self, searcher, text: str):
-        self.searcher = searcher
-        self.reader = searcher.reader()
-        self.fieldnames = set(self.reader.indexed_field_names())
+    def __init__(self, snapshot, text: str, deadline: "Deadline"):
+        self.snapshot = snapshot
+        self.deadline = deadline
         self.text = text
         self.title = MatchSpec()
         self.body = MatchSpec()
@@ -175,8 +174,7 @@ class _Translator:
         if isinstance(node, q.Not):
             return wq.Not(self.run(node.child, False))
         if isinstance(node, q.Range):
-            column = "day" if node.field == "published" else node.field
-            return wq.NumericRange(column, node.low, node.high)
+            return _numeric_range(node)
         if isinstance(node, q.Phrase):
             return self.phrase(node, positive)
         return self.term(node, positive)
@@ -199,9 +197,11 @@ class _Translator:
             prefixes.add(target[:-1] + "y")
         seen = {word}
         for prefix in prefixes:
-            for n, term in enumerate(self._terms(fieldname, prefix)):
+            for n, term in enumerate(self.snapshot.iter_terms(fieldname, prefix)):
                 if n >= 5000:  # a very short stem: enough forms
                     break
+                if n % 256 == 0:
+                    self.deadline.check()
                 if term not in seen and stem(term) == target:
                     seen.add(term)
         found = self._forms[key] = sorted(seen)
@@ -267,7 +267,9 @@ class _Translator:
         prefix = re.split(r"[*?]", pattern, maxsplit=1)[0]
         found: list[tuple[str, str]] = []
         for f in fields:
-            for term in self._terms(f, prefix):
+            for n, term in enumerate(self.snapshot.iter_terms(f, prefix)):
+                if n % 256 == 0:
+                    self.deadline.check()
                 if regex.fullmatch(term):
                     found.append((f, term))
                     if len(found) > MAX_EXPANSION:
@@ -279,19 +281,12 @@ class _Translator:
                 spec.words.update(t for _, t in found)
         return self._any_of(found)
 
-    def _terms(self, fieldname: str, prefix: str):
-        if fieldname not in self.fieldnames:
-            return
-        terms = self.reader.expand_prefix(fieldname, prefix) if prefix else self.reader.lexicon(fieldname)
-        for t in terms:
-            yield t.decode("utf-8") if isinstance(t, bytes) else t
-
     def fuzzy(self, fields, word: str, node: q.Term, positive: bool):
         found = []
         for f in fields:
-            if f in self.fieldnames:
-                found.extend((f, t) for t in self.reader.terms_within(
-                    f, word, node.fuzzy, prefix=1 if len(word) > 3 else 0))
+            self.deadline.check()
+            found.extend((f, t) for t in self.snapshot.terms_within(
+                f, word, node.fuzzy, prefix=1 if len(word) > 3 else 0))
         if positive:
             for spec in self.specs_for(node.field):
                 spec.words.update(t for _, t in found)
@@ -305,23 +300,100 @@ class _Translator:
 
 
 # --------------------------------------------------------------------------------------------
+# Numbers and deadlines
+
+#: The largest value each numeric column holds (signed, by its width in bits).
+NUMERIC_MAX = {"day": 2**31 - 1, "words": 2**31 - 1, "views": 2**63 - 1}
+
+
+def _numeric_range(node: q.Range):
+    """A range over a numeric column; bounds past what the column holds match as the math
+    says (nothing above the largest value, everything up to it)."""
+    column = "day" if node.field == "published" else node.field
+    top = NUMERIC_MAX[column]
+    low, high = node.low, node.high
+    if low is not None and low > top:
+        return wq.NullQuery
+    if high is not None and high < -top - 1:
+        return wq.NullQuery
+    if high is not None and high > top:
+        high = None
+    if low is not None and low < -top - 1:
+        low = None
+    if low is None and high is None:
+        return wq.NumericRange(column, None, top)  # every document with a value or not
+    return wq.NumericRange(column, low, high)
+
+
+class Deadline:
+    """The time a query may take; :meth:`check` raises :class:`QueryTimeout` once it is past."""
+
+    def __init__(self, text: str, seconds: float):
+        self.text = text
+        self.seconds = seconds
+        self.at = time.perf_counter() + seconds
+
+    def expired(self) -> bool:
+        return time.perf_counter() > self.at
+
+    def check(self) -> None:
+        if time.perf_counter() > self.at:
+            raise QueryTimeout(self.text, self.seconds)
+
+
+MAX_SUGGESTED_WORDS = 3
+
+
+# --------------------------------------------------------------------------------------------
 # The index, opened for searching
 
 class CorpusIndex:
-    """An index opened for searching. Use as a context manager, or call :meth:`close`."""
+    """An index opened for searching. Use as a context manager, or call :meth:`close`.
 
-    def __init__(self, path: str | Path = "index"):
+    Each call answers from the index as last committed: before it runs, the index is reopened
+    if an indexing run has committed (or a rebuild swapped in) since the last call. With
+    ``follow=False`` the index stays as it was when opened (a fixed snapshot).
+    """
+
+    def __init__(self, path: str | Path = "index", *, follow: bool = True):
         self.folder = IndexFolder(path)
         self.path = self.folder.path
-        self._ix = self.folder.open()
-        try:
-            self._searcher = self._ix.searcher()
-        except _damage_errors() as exc:
-            raise _damaged(self.path, exc) from None
-        self._cache = ColumnCache(self._searcher.reader())
-        from .engine import Evaluator
+        self.follow = follow
+        self._snapshot = None
+        self._open()
 
-        self._engine = Evaluator(self._searcher)
+    def _open(self) -> None:
+        from .postings import Snapshot
+
+        meta = self.folder.require_meta()
+        gen = self.folder.generation_path(meta)
+        snapshot = Snapshot(self.folder.open_generation(gen), self.path)
+        if self._snapshot is not None:
+            self._snapshot.close()
+        self._snapshot = snapshot
+        self._generation = gen
+        self._cache = ColumnCache(snapshot)
+
+    def refresh(self) -> bool:
+        """Reopen if the index changed since it was opened; True if it did."""
+        meta = self.folder.require_meta()
+        if self.folder.generation_path(meta) != self._generation or self._snapshot.is_stale():
+            self._open()
+            return True
+        return False
+
+    def _call(self, fn):
+        """Run ``fn()`` on the current snapshot; reopen and run it again once if a newer
+        commit removed files it was reading."""
+        from .postings import SnapshotStale
+
+        if self.follow:
+            self.refresh()
+        try:
+            return fn()
+        except SnapshotStale:
+            self._open()
+            return fn()
 
     def __enter__(self) -> "CorpusIndex":
         return self
@@ -330,11 +402,12 @@ class CorpusIndex:
         self.close()
 
     def close(self) -> None:
-        self._searcher.close()
+        if self._snapshot is not None:
+            self._snapshot.close()
 
     @property
     def doc_count(self) -> int:
-        return self._searcher.doc_count()
+        return self._snapshot.doc_count
 
     # -- the main entry point -------------------------------------------------------------
 
@@ -363,15 +436,14 @@ class CorpusIndex:
             if f not in FACET_NAMES:
                 raise CorpusSearchError(f"unknown facet {f!r} (choose from {', '.join(FACET_NAMES)})")
         filters = filters or Filters()
-        try:
-            return self._search(text, filters, sort, limit, page, facets, facet_limit, snippets,
-                                count_only, timeout, started)
-        except _damage_errors() as exc:
-            raise _damaged(self.path, exc) from None
+        tree = q.parse_query(text)
+        return self._call(lambda: self._search(
+            text, tree, filters, sort, limit, page, facets, facet_limit, snippets, count_only,
+            Deadline(text, timeout), started))
 
-    def _search(self, text, filters, sort, limit, page, facets, facet_limit, snippets,
-                count_only, timeout, started) -> SearchResult:
-        tree, translator, docs, scores = self._run_query(text, filters, started + timeout, timeout)
+    def _search(self, text, tree, filters, sort, limit, page, facets, facet_limit, snippets,
+                count_only, deadline, started) -> SearchResult:
+        translator, docs, scores = self._run_query(text, tree, filters, deadline)
         result = SearchResult(query=text, total=len(docs), took_ms=0.0, page=page, limit=limit,
                               sort=sort, filters=filters.to_dict())
         for name in facets:
@@ -379,38 +451,35 @@ class CorpusIndex:
         if not count_only and docs and (page - 1) * limit < len(docs):
             result.hits = self._page(docs, scores, sort, limit, page, translator, snippets)
         if not result.total and not count_only:
-            result.suggestion = self.suggest(text, tree)
+            result.suggestion = self._suggest(text, tree, deadline)
         result.took_ms = round((time.perf_counter() - started) * 1000, 2)
         return result
 
-    def _run_query(self, text: str, filters: Filters, deadline: float, timeout: float):
-        """Parse, translate and evaluate: (tree, translator, matching docs, scoring parts)."""
-        tree = q.parse_query(text)
-        translator = _Translator(self._searcher, text)
-        docs, parts = self._evaluate(translator.run(tree), filters.to_whoosh(), deadline, text,
-                                     timeout)
-        return tree, translator, docs, parts
+    def _run_query(self, text: str, tree, filters: Filters, deadline: Deadline):
+        """Translate and evaluate: (translator, matching docs with filters applied, scoring
+        parts or None)."""
+        from .engine import Evaluator
 
-    def _evaluate(self, whoosh_q, filter_q, deadline, text, timeout):
-        """Matching doc numbers (filters applied) and their scoring parts (None: unscored)."""
-        engine = self._engine
-        docs, scores = engine.matches(whoosh_q)
-        if time.perf_counter() > deadline:
-            raise QueryTimeout(text, timeout)
+        translator = _Translator(self._snapshot, text, deadline)
+        whoosh_q = translator.run(tree)
+        engine = Evaluator(self._snapshot, deadline.check)
+        docs, parts = engine.matches(whoosh_q)
+        filter_q = filters.to_whoosh()
         if filter_q is not None and docs:
             allowed, _ = engine.evaluate(filter_q)
             docs &= allowed
-        if time.perf_counter() > deadline:
-            raise QueryTimeout(text, timeout)
-        return docs, scores
+        deadline.check()
+        return translator, docs, parts
 
     def _page(self, docs, parts, sort, limit, page, translator, snippets) -> list[Hit]:
         """The hits of one page: by score (ties: index order), or by a column's values."""
+        from .engine import Evaluator
+
         n = page * limit
         scores = None
         if sort == "relevance":
             if parts:
-                scores = self._engine.score(docs, parts)
+                scores = Evaluator(self._snapshot).score(docs, parts)
                 top = [d for d, _ in heapq.nlargest(n, scores.items(), key=itemgetter(1))]
             else:
                 top = heapq.nsmallest(n, docs)
@@ -420,11 +489,10 @@ class CorpusIndex:
                 top = heapq.nsmallest(n, docs, key=lambda d: (-column[d], d))
             else:
                 top = heapq.nsmallest(n, docs, key=lambda d: (column[d], d))
-        searcher = self._searcher
         hits = []
         start = (page - 1) * limit
         for rank, docnum in enumerate(top[start:start + limit], start=start + 1):
-            record = stored_to_record(searcher.stored_fields(docnum))
+            record = stored_to_record(self._snapshot.stored(docnum))
             body = record.pop("body")
             title = record["title"] or ""
             hits.append(Hit(
@@ -438,33 +506,47 @@ class CorpusIndex:
 
     # -- suggestions ----------------------------------------------------------------------
 
-    def suggest(self, text: str, tree) -> str | None:
+    def suggest(self, text: str, timeout: float = 1.0) -> str | None:
         """The query with unknown words replaced by the closest indexed words, if any."""
-        reader = self._searcher.reader()
+        tree = q.parse_query(text)
+        return self._call(lambda: self._suggest(text, tree, Deadline(text, timeout)))
+
+    def _suggest(self, text: str, tree, deadline: Deadline) -> str | None:
+        """At most :data:`MAX_SUGGESTED_WORDS` words replaced, found before the deadline;
+        None when there is nothing short to suggest or no time left (never an error)."""
+        snap = self._snapshot
+        if not snap.doc_count:
+            return None
+        words = [n for n in q.positive_nodes(tree)
+                 if isinstance(n, q.Term) and not n.wildcard and n.field in (None, "title")]
         replacements = []
-        for node in q.positive_nodes(tree):
-            if not isinstance(node, q.Term) or node.wildcard or node.field not in (None, "title"):
+        for node in words:
+            if deadline.expired() or len(replacements) >= MAX_SUGGESTED_WORDS:
+                break
+            found = _analyze(_WORDS, node.text)
+            if len(found) != 1:
                 continue
-            words = _analyze(_WORDS, node.text)
-            if len(words) != 1:
-                continue
-            word = words[0]
+            word = found[0]
             fieldname = _field(node.field)
-            if reader.doc_frequency(fieldname, word) > 0:
+            if snap.doc_frequency(fieldname, word) > 0:
                 continue
-            candidates = []
+            candidates: list[str] = []
             for dist in (1, 2):
-                candidates = list(reader.terms_within(fieldname, word, dist, prefix=1 if len(word) > 4 else 0))
+                if deadline.expired():
+                    break
+                candidates = snap.terms_within(fieldname, word, dist, prefix=1 if len(word) > 4 else 0)
                 if candidates:
                     break
             if not candidates:
                 continue
-            best = max(candidates, key=lambda t: reader.doc_frequency(fieldname, t))
+            best = max(candidates[:50], key=lambda t: snap.doc_frequency(fieldname, t))
             start = text.find(node.text, node.pos)
             if start >= 0:
                 replacements.append((start, start + len(node.text), best))
-        if not replacements:
+        if not replacements or deadline.expired():
             return None
+        if len(words) > 2 * MAX_SUGGESTED_WORDS:  # a long query: name the words, not all of it
+            return ", ".join(f"{text[a:b]} -> {w}" for a, b, w in sorted(replacements))
         out, pos = [], 0
         for start, end, word in sorted(replacements):
             out.append(text[pos:start])
@@ -475,44 +557,35 @@ class CorpusIndex:
 
     # -- other views ----------------------------------------------------------------------
 
-    def matching_docs(self, text: str = "", filters: Filters | None = None,
-                      timeout: float = 10.0) -> set[int]:
-        """Document numbers matching a query and filters (for facets and timelines)."""
-        deadline = time.perf_counter() + timeout
-        try:
-            return self._run_query(text, filters or Filters(), deadline, timeout)[2]
-        except _damage_errors() as exc:
-            raise _damaged(self.path, exc) from None
+    def _matching(self, text: str, filters: Filters | None, timeout: float) -> set[int]:
+        tree = q.parse_query(text)
+        return self._run_query(text, tree, filters or Filters(), Deadline(text, timeout))[1]
 
     def facet(self, name: str, text: str = "", filters: Filters | None = None, *,
-              limit: int | None = None, sort: str = "count") -> FacetCount:
+              limit: int | None = None, sort: str = "count", timeout: float = 10.0) -> FacetCount:
         """All values of one facet over the whole index (or a query's matches)."""
         if name not in FACET_NAMES:
             raise CorpusSearchError(f"unknown facet {name!r} (choose from {', '.join(FACET_NAMES)})")
-        docs = self.matching_docs(text, filters)
-        try:
-            return count_facet(name, self._cache, docs, limit=limit, sort=sort)
-        except _damage_errors() as exc:
-            raise _damaged(self.path, exc) from None
+        q.parse_query(text)
+        return self._call(lambda: count_facet(name, self._cache, self._matching(text, filters, timeout),
+                                              limit=limit, sort=sort))
 
     def timeline(self, text: str = "", filters: Filters | None = None, *, by: str | None = None,
-                 split: str | None = None) -> Timeline:
+                 split: str | None = None, timeout: float = 10.0) -> Timeline:
         from .facets import PERIODS
 
         if by is not None and by not in PERIODS:
             raise CorpusSearchError(f"unknown period {by!r} (choose from {', '.join(PERIODS)})")
         if split is not None and split not in FACET_NAMES:
             raise CorpusSearchError(f"unknown split field {split!r} (choose from {', '.join(FACET_NAMES)})")
-        docs = self.matching_docs(text, filters)
-        try:
-            return build_timeline(self._cache, docs, by, split)
-        except _damage_errors() as exc:
-            raise _damaged(self.path, exc) from None
+        q.parse_query(text)
+        return self._call(lambda: build_timeline(self._cache, self._matching(text, filters, timeout),
+                                                 by, split))
 
     def get(self, doc_id: str) -> dict[str, Any] | None:
         """The full record (body included) of one article by id, or None."""
-        try:
-            stored = self._searcher.document(id=doc_id)
-        except _damage_errors() as exc:
-            raise _damaged(self.path, exc) from None
-        return stored_to_record(stored) if stored else None
+        def find():
+            docnum = self._snapshot.docnum_of("id", doc_id)
+            return None if docnum is None else stored_to_record(self._snapshot.stored(docnum))
+
+        return self._call(find)

@@ -38,28 +38,6 @@ class IndexWriteError(CorpusSearchError):
     pass
 
 
-#: What reading a damaged index raises (truncated, missing or garbled files). Other exceptions
-#: (AttributeError, TypeError...) are bugs and are not reported as damage.
-DAMAGE_ERRORS: tuple[type[BaseException], ...] = (
-    OSError, EOFError, ValueError, IndexError, KeyError, OverflowError, MemoryError,
-)
-
-
-def _damage_errors() -> tuple[type[BaseException], ...]:
-    import pickle
-    import struct
-    import zlib
-
-    return DAMAGE_ERRORS + (struct.error, zlib.error, pickle.UnpicklingError)
-
-
-def _damaged(path: Path, exc: BaseException) -> IndexDamagedError:
-    detail = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-    return IndexDamagedError(
-        f"the index at {path} is damaged ({detail[:160]}); "
-        "run 'corpus-search index --rebuild' to repair it", path)
-
-
 class IndexFolder:
     """An index folder on disk; cheap to create, does no I/O until asked."""
 
@@ -76,7 +54,7 @@ class IndexFolder:
         except FileNotFoundError:
             return None
         except (OSError, ValueError) as exc:
-            raise _damaged(self.path, exc) from None
+            raise IndexDamagedError.because(self.path, exc) from exc
         if not isinstance(data, dict) or data.get("format") != FORMAT:
             raise NotAnIndexError(f"{self.path} holds something other than a corpus-search index",
                                   self.path)
@@ -119,20 +97,13 @@ class IndexFolder:
     def open(self):
         """Open the current generation for reading (a Whoosh index)."""
         meta = self.require_meta()
-        return self._open_generation(self.generation_path(meta))
+        return self.open_generation(self.generation_path(meta))
 
-    def _open_generation(self, gen: Path):
-        from . import _whoosh  # noqa: F401  - must precede the first Whoosh import
-        from whoosh.index import EmptyIndexError, open_dir
+    def open_generation(self, gen: Path):
+        """Open one generation folder (a Whoosh index); damage is reported as such."""
+        from .postings import open_whoosh
 
-        if not gen.is_dir():
-            raise _damaged(self.path, FileNotFoundError(f"missing folder {gen.name}"))
-        try:
-            return open_dir(str(gen))
-        except EmptyIndexError:
-            raise _damaged(self.path, FileNotFoundError("missing table of contents")) from None
-        except Exception as exc:  # noqa: BLE001 - unpickling a garbled TOC raises anything
-            raise _damaged(self.path, exc) from None
+        return open_whoosh(gen, self.path)
 
     @contextlib.contextmanager
     def lock(self, wait: float = 5.0) -> Iterator[None]:

@@ -375,19 +375,25 @@ def test_searches_during_indexing_and_rebuild(tmp_path):
     for i in range(300, 600):
         (corpus / f"b{i}.txt").write_text(f"Later {i}\n\nsanctions grain.\n", "utf-8")
     env = dict(os.environ, PYTHONPATH=str(REPO))
+    held = CorpusIndex(index, follow=False)  # a fixed snapshot: keeps answering from its commit
+    assert held.search("*").total == 300
+    following = CorpusIndex(index)  # follows each commit
     child = subprocess.Popen([sys.executable, "-c", textwrap.dedent(f"""
         from corpus_search.indexer import update_index
         update_index({str(index)!r}, batch_size=25)
         update_index({str(index)!r}, rebuild=True, batch_size=100)
     """)], env=env)
     totals = []
-    with CorpusIndex(index) as held:  # opened before: keeps answering from its commit
+    with held, following:
         while child.poll() is None:
             with CorpusIndex(index) as ix:
                 r = ix.search("*", limit=1)
                 assert r.total == ix.doc_count  # a consistent snapshot
                 totals.append(r.total)
             assert held.search("*").total == 300
+            r = following.search("*", limit=1)
+            assert r.total == following.doc_count
+            totals.append(r.total)
             time.sleep(0.02)
     assert child.returncode == 0
     assert totals == sorted(totals) and totals[0] >= 300 and all(t % 25 == 0 for t in totals)

@@ -1,0 +1,534 @@
+"""The one place that reads beneath Whoosh's public API: segments, posting blocks, columns,
+field lengths, stored fields, the multi-process writer and the files of a failed write.
+
+Everything else in corpus-search reads an index through :class:`Snapshot` (one commit of one
+generation, opened for reading) and writes through :func:`open_writer`. Whoosh's public API is
+the reference: ``tests/test_postings.py`` checks every method here against it on indexes of
+every shape (empty, one segment, many segments from one and from two writer processes,
+columns with no value in a whole segment, deletions, after a merge).
+
+Why read beneath it at all:
+
+* ``MultiReader.column_reader`` leaves out segments that have no file for a column (a segment
+  in which no document has, say, an author), so its values shift and run short. Columns are
+  read here segment by segment, a missing column giving the default for each document.
+* Whoosh's matchers cost about 6 us a posting; posting blocks are read whole here.
+* Whoosh's ``MpWriter`` loses a child's whole batch in silence when the child fails, leaves its
+  children waiting forever when the parent dies or cancels (they hold the index lock), and lets
+  Ctrl-C print a traceback per child. :class:`_ProcessWriter` fixes those three.
+
+Damage is named truthfully: only an error raised while reading index files becomes
+:class:`IndexDamagedError` (its cause chained); a file that vanished because a newer commit
+replaced it becomes :class:`SnapshotStale`, so that the caller reopens instead.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import functools
+import itertools
+import os
+import pickle
+import signal
+import struct
+import sys
+import zlib
+from array import array
+from pathlib import Path
+from typing import Any, Callable, Iterator, TypeVar
+
+from . import _whoosh  # noqa: F401  - must precede the first Whoosh import
+from whoosh.codec.whoosh3 import LENGTHS_COLUMN, W3LeafMatcher
+from whoosh.reading import TermNotFound
+
+from .errors import IndexDamagedError
+
+#: What reading a damaged index file raises (truncated, missing or garbled data).
+DAMAGE_ERRORS: tuple[type[BaseException], ...] = (
+    OSError, EOFError, ValueError, IndexError, KeyError, OverflowError, MemoryError,
+    struct.error, zlib.error, pickle.UnpicklingError,
+)
+
+T = TypeVar("T")
+
+
+class SnapshotStale(IndexDamagedError):
+    """A file of this snapshot vanished because a newer commit replaced it: reopen."""
+
+
+def damaged(path: Path | str, exc: BaseException) -> IndexDamagedError:
+    """The one message for an index whose files cannot be read (``raise ... from exc``)."""
+    return IndexDamagedError.because(path, exc)
+
+
+def _guarded(method: Callable[..., T]) -> Callable[..., T]:
+    """Run a read of index files; turn what damage raises into a truthful error."""
+
+    @functools.wraps(method)
+    def wrapper(self: "Snapshot", *args: Any, **kwargs: Any) -> T:
+        try:
+            return method(self, *args, **kwargs)
+        except IndexDamagedError:
+            raise
+        except DAMAGE_ERRORS as exc:
+            raise self._read_error(exc) from exc
+
+    return wrapper
+
+
+def open_whoosh(gen: Path, where: Path):
+    """Open the Whoosh index of one generation folder, or raise a truthful error."""
+    from whoosh.index import EmptyIndexError, IndexError as WhooshIndexError, open_dir
+
+    if not gen.is_dir():
+        raise damaged(where, FileNotFoundError(f"missing folder {gen.name}"))
+    try:
+        return open_dir(str(gen))
+    except EmptyIndexError as exc:
+        raise damaged(where, FileNotFoundError("missing table of contents")) from exc
+    except DAMAGE_ERRORS + (WhooshIndexError, AttributeError, TypeError, ImportError) as exc:
+        # unpickling a garbled table of contents can raise almost anything
+        raise damaged(where, exc) from exc
+
+
+class Snapshot:
+    """One commit of an index, open for reading. Document numbers are global (segment offset
+    plus the number inside the segment) and include deleted documents (see :attr:`deleted`).
+    """
+
+    def __init__(self, ix, where: Path):
+        self.where = where
+        self._ix = ix
+        try:
+            self.searcher = ix.searcher()
+        except DAMAGE_ERRORS as exc:
+            raise damaged(where, exc) from exc
+        self.reader = self.searcher.reader()
+        if type(self.reader).__name__ == "EmptyReader":  # no segment committed yet
+            self.leaves: list[tuple[Any, int]] = []
+        elif self.reader.is_atomic():
+            self.leaves = [(self.reader, 0)]
+        else:
+            self.leaves = list(self.reader.leaf_readers())
+        self.generation = self.reader.generation() if self.leaves else -1
+        self.doc_count_all = sum(leaf.doc_count_all() for leaf, _ in self.leaves)
+        self.doc_count = sum(leaf.doc_count() for leaf, _ in self.leaves)
+        self._deleted: set[int] | None = None
+        self._live: set[int] | None = None
+        self._lengths: dict[str, bytes] = {}
+        self._fields = set(self.reader.indexed_field_names()) if self.leaves else set()
+
+    def close(self) -> None:
+        with contextlib.suppress(Exception):
+            self.searcher.close()
+
+    def _read_error(self, exc: BaseException) -> IndexDamagedError:
+        if isinstance(exc, FileNotFoundError) and self.is_stale():
+            return SnapshotStale(f"the index at {self.where} changed while it was read",
+                                 self.where)
+        return damaged(self.where, exc)
+
+    def is_stale(self) -> bool:
+        """Whether a newer commit of this generation exists (one directory listing)."""
+        try:
+            return self._ix.latest_generation() != self.generation
+        except OSError:
+            return True
+
+    # -- documents ------------------------------------------------------------------------
+
+    @property
+    @_guarded
+    def deleted(self) -> set[int]:
+        """Deleted documents: they stay in postings and columns until a merge."""
+        if self._deleted is None:
+            deleted: set[int] = set()
+            for leaf, offset in self.leaves:
+                if leaf.has_deletions():
+                    deleted.update(d + offset for d in leaf.deleted_docs_set)
+            self._deleted = deleted
+        return self._deleted
+
+    def live(self) -> set[int]:
+        """Live document numbers (a shared set: do not change it)."""
+        if self._live is None:
+            self._live = set(range(self.doc_count_all)) - self.deleted
+        return self._live
+
+    @_guarded
+    def stored(self, docnum: int) -> dict[str, Any]:
+        """The stored fields of one document."""
+        for leaf, offset in reversed(self.leaves):
+            if docnum >= offset:
+                perdoc = leaf._perdoc
+                if "_stored" not in perdoc._readers and not perdoc.has_column("_stored"):
+                    raise FileNotFoundError(f"stored fields of segment {_name(leaf)}")
+                return leaf.stored_fields(docnum - offset)
+        raise IndexError(f"no document {docnum}")
+
+    @_guarded
+    def docnum_of(self, field: str, value: str) -> int | None:
+        """The live document whose unique ``field`` is ``value``, or None."""
+        if not self.leaves:
+            return None
+        docs = [d for d in self.postings(field, value)[0] if d not in self.deleted]
+        return docs[0] if docs else None
+
+    # -- terms ----------------------------------------------------------------------------
+
+    def has_field(self, field: str) -> bool:
+        return field in self._fields
+
+    @_guarded
+    def terms(self, field: str, prefix: str = "") -> list[str]:
+        """The indexed words of ``field`` that start with ``prefix``, in order."""
+        if field not in self._fields:
+            return []
+        raw = self.reader.expand_prefix(field, prefix) if prefix else self.reader.lexicon(field)
+        return [t.decode("utf-8") if isinstance(t, bytes) else t for t in raw]
+
+    def iter_terms(self, field: str, prefix: str = "") -> Iterator[str]:
+        """Like :meth:`terms`, lazily (for callers that stop early)."""
+        if field not in self._fields:
+            return
+        raw = self.reader.expand_prefix(field, prefix) if prefix else self.reader.lexicon(field)
+        try:
+            for t in raw:
+                yield t.decode("utf-8") if isinstance(t, bytes) else t
+        except DAMAGE_ERRORS as exc:
+            raise self._read_error(exc) from exc
+
+    @_guarded
+    def terms_within(self, field: str, word: str, maxdist: int, prefix: int = 0) -> list[str]:
+        if field not in self._fields:
+            return []
+        return list(self.reader.terms_within(field, word, maxdist, prefix=prefix))
+
+    @_guarded
+    def doc_frequency(self, field: str, word: str) -> int:
+        if field not in self._fields:
+            return 0
+        return self.reader.doc_frequency(field, word)
+
+    # -- postings -------------------------------------------------------------------------
+
+    @_guarded
+    def postings(self, field: str, text: str) -> tuple[list[int], list[float]]:
+        """Global doc numbers (deleted ones included) and term frequencies of one term."""
+        ids: list[int] = []
+        weights: list[float] = []
+        for leaf, offset in self.leaves:
+            try:
+                m = leaf._terms.matcher(field, leaf._text_to_bytes(field, text),
+                                        leaf.schema[field].format)
+            except (TermNotFound, KeyError):
+                continue
+            _read_all(m, ids, weights, offset)
+        return ids, weights
+
+    @_guarded
+    def docs_for_query(self, q) -> set[int]:
+        """Documents matching a Whoosh query (phrases, numeric ranges), deleted ones left out."""
+        if not self.leaves:
+            return set()
+        return set(self.searcher.docs_for_query(q))
+
+    # -- lengths (for BM25F) --------------------------------------------------------------
+
+    @_guarded
+    def lengths(self, field: str) -> bytes:
+        """Each document's length in ``field`` as Whoosh's one-byte code (see LENGTH_TABLE)."""
+        raw = self._lengths.get(field)
+        if raw is None:
+            parts = []
+            for leaf, _offset in self.leaves:
+                n = leaf.doc_count_all()
+                col = leaf._perdoc._cached_reader(f"_{field}_len", LENGTHS_COLUMN)
+                parts.append(_fixed_column_bytes(col, n, 1) if col is not None else bytes(n))
+            raw = self._lengths[field] = b"".join(parts)
+        return raw
+
+    @_guarded
+    def avg_length(self, field: str) -> float:
+        if not self.leaves:
+            return 1.0
+        return self.searcher.avg_field_length(field) or 1.0
+
+    # -- columns --------------------------------------------------------------------------
+
+    @_guarded
+    def column(self, field: str) -> list:
+        """Every document's value of a column, as the field translates it; a segment with no
+        file for the column gives the column's default for each of its documents."""
+        out: list = []
+        for leaf, _offset in self.leaves:
+            if not leaf._perdoc.has_column(field) and not _may_lack(leaf, field):
+                raise FileNotFoundError(f"column {field} of segment {_name(leaf)}")
+            out.extend(leaf.column_reader(field, translate=True))
+        return out
+
+    @_guarded
+    def numeric(self, field: str) -> list[int]:
+        """Every document's value of a numeric column, read in bulk segment by segment."""
+        fobj = self.reader.schema[field] if self.leaves else None
+        out: list[int] = []
+        if fobj is None:
+            return out
+        # NUMERIC columns hold "sortable" values (signed ones shifted up); plain columns raw ones
+        shift = (1 << (fobj.bits - 1)) if getattr(fobj, "signed", False) else 0
+        default = getattr(fobj, "default", 0) if hasattr(fobj, "bits") else fobj.column_type._default
+        for leaf, _offset in self.leaves:
+            n = leaf.doc_count_all()
+            if not leaf._perdoc.has_column(field):
+                if not _may_lack(leaf, field):
+                    raise FileNotFoundError(f"column {field} of segment {_name(leaf)}")
+                out.extend([default] * n)
+                continue
+            col = leaf.column_reader(field, translate=False)
+            width = getattr(col, "_fixedlen", None)
+            if width is None:  # another column layout: value by value
+                values = [col[d] for d in range(n)]
+                out.extend(v - shift for v in values) if shift else out.extend(values)
+                continue
+            values_a = array(col._typecode)
+            values_a.frombytes(_fixed_column_bytes(col, n, width))
+            if sys.byteorder == "little":
+                values_a.byteswap()  # stored big-endian
+            out.extend(v - shift for v in values_a) if shift else out.extend(values_a)
+        return out
+
+
+def _name(leaf) -> str:
+    return leaf._segment.segment_id()
+
+
+def _may_lack(leaf, field: str) -> bool:
+    """Whether a segment legitimately has no file for a column: Whoosh writes a column file
+    only when some document of the segment has a value; the segment's own files are there."""
+    storage = leaf._storage
+    segment = leaf._segment
+    return storage.file_exists(segment.make_filename(".trm"))
+
+
+LENGTH_TABLE: list[int] = []
+
+
+def length_table() -> list[int]:
+    """Whoosh's one-byte length code -> length."""
+    if not LENGTH_TABLE:
+        from whoosh.util.numeric import byte_to_length
+
+        LENGTH_TABLE.extend(byte_to_length(i) for i in range(256))
+    return LENGTH_TABLE
+
+
+def _read_all(m, ids: list[int], weights: list[float], offset: int) -> None:
+    """Append every posting of a leaf matcher, a whole block at a time."""
+    if isinstance(m, W3LeafMatcher):
+        while m.is_active():
+            if m._data is None:
+                m._read_data()
+            raw_ids, raw_weights = m._data[0], m._data[1]
+            n = m._blocklength
+            block_ids = raw_ids if m._byteids else itertools.accumulate(raw_ids)
+            ids.extend(d + offset for d in block_ids) if offset else ids.extend(block_ids)
+            if raw_weights is None:
+                weights.extend([1.0] * n)
+            elif isinstance(raw_weights, float):
+                weights.extend([raw_weights] * n)
+            else:
+                weights.extend(raw_weights)
+            m._next_block()
+        return
+    while m.is_active():  # any other matcher: one posting at a time
+        ids.append(m.id() + offset)
+        weights.append(m.weight())
+        m.next()
+
+
+def _fixed_column_bytes(col, doccount: int, width: int) -> bytes:
+    """The raw values of a fixed-width column reader in one read (defaults past its end)."""
+    count = min(col._count, doccount)
+    raw = col._dbfile.get(col._basepos, count * width)
+    if len(raw) != count * width:
+        raise EOFError(f"column file ends early ({len(raw)} of {count * width} bytes)")
+    if count < doccount:
+        raw += col._defaultbytes * (doccount - count)
+    return bytes(raw)
+
+
+# --------------------------------------------------------------------------------------------
+# Writing
+
+def open_writer(ix, procs: int, **kwargs):
+    """A Whoosh writer: a plain one, or with ``procs > 1`` one whose helper processes die with
+    their parent, ignore Ctrl-C, and report their failures instead of losing their batch."""
+    if procs > 1:
+        return _ProcessWriter(ix, procs=procs, multisegment=True, **kwargs)
+    return ix.writer(**kwargs)
+
+
+class WriterChildError(RuntimeError):
+    """A writer process failed; ``errno`` is set when it was an OSError (a full disk)."""
+
+    def __init__(self, message: str, err: int | None = None):
+        super().__init__(message)
+        self.errno = err
+
+
+def _die_with_parent(parent: int) -> None:
+    """Ask Linux to kill this process when its parent dies; elsewhere, watch the parent."""
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        PR_SET_PDEATHSIG = 1
+        libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+    except (OSError, AttributeError):  # not Linux: a thread that watches the parent
+        import threading
+        import time
+
+        def watch() -> None:
+            while os.getppid() == parent:
+                time.sleep(0.5)
+            os._exit(1)
+
+        threading.Thread(target=watch, daemon=True).start()
+    if os.getppid() != parent:  # the parent died before we asked
+        os._exit(1)
+
+
+def _make_task_class():
+    from whoosh.multiproc import SubWriterTask
+
+    class _Task(SubWriterTask):
+        """A writer child: dies with its parent, leaves Ctrl-C to it, reports its errors."""
+
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            self.parent = os.getpid()
+
+        def run(self) -> None:
+            _die_with_parent(self.parent)
+            signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent cancels the run
+            signal.signal(signal.SIGTERM, signal.SIG_DFL)
+            try:
+                super().run()
+            except BaseException as exc:  # noqa: BLE001 - reported to the parent, not printed
+                with contextlib.suppress(Exception):
+                    self.resultqueue.put(("error", f"{type(exc).__name__}: {exc}",
+                                          getattr(exc, "errno", None)), timeout=5)
+                os._exit(1)
+
+    return _Task
+
+
+def _make_process_writer():
+    from whoosh.multiproc import MpWriter
+
+    task_class = _make_task_class()
+
+    class ProcessWriter(MpWriter):
+        def _new_task(self):
+            task = task_class(self.storage, self.indexname, self.jobqueue, self.resultqueue,
+                              self.subargs, self.multisegment)
+            self.tasks.append(task)
+            task.start()
+            return task
+
+        def cancel(self):
+            for task in self.tasks:  # Whoosh only flags its own copy; stop the processes
+                with contextlib.suppress(Exception):
+                    task.kill()
+                    task.join(5)
+            self.tasks = []
+            super().cancel()
+
+        def _commit(self, mergetype, optimize, merge):
+            if self.docbuffer:
+                self._enqueue()
+            for _task in self.tasks:
+                self.jobqueue.put(None)
+            finalsegments = self._merge_segments(mergetype, optimize, merge)
+            results, failures = [], []
+            for task in self.tasks:
+                task.join()
+            while True:  # every child puts exactly one result or one error
+                try:
+                    item = self.resultqueue.get(timeout=1)
+                except Exception:  # noqa: BLE001 - queue.Empty: nothing more
+                    break
+                if item and item[0] == "error":
+                    failures.append(item)
+                else:
+                    results.append(item)
+            lost = len(self.tasks) - len(results) - len(failures)
+            if failures or lost:
+                message = failures[0][1] if failures else f"{lost} writer process(es) died"
+                err = failures[0][2] if failures else None
+                raise WriterChildError(message, err)
+            finalsegments += [s for _, _, s in results]
+            if self._added:
+                finalsegments.append(self._finalize_segment())
+            else:
+                self._close_segment()
+            self._commit_toc(finalsegments)
+            self._finish()
+
+    return ProcessWriter
+
+
+@functools.cache
+def _process_writer_class():
+    return _make_process_writer()
+
+
+def _ProcessWriter(ix, **kwargs):
+    return _process_writer_class()(ix, **kwargs)
+
+
+def segment_files_in_use(gen: Path) -> set[str] | None:
+    """The file names of the current commit of a generation folder, or None if unreadable."""
+    from whoosh.filedb.filestore import FileStorage
+    from whoosh.index import TOC
+
+    storage = FileStorage(str(gen))
+    try:
+        toc = TOC.read(storage, "MAIN")
+    except Exception:  # noqa: BLE001 - an unreadable TOC: keep everything
+        return None
+    names = {TOC._filename("MAIN", toc.generation)}
+    ids = {s.segment_id() for s in toc.segments}
+    for name in os.listdir(gen):
+        if any(name.startswith(i + ".") or name.startswith(i + "_") for i in ids):
+            names.add(name)
+    return names
+
+
+def remove_partial_files(gen: Path) -> int:
+    """Delete what failed or killed writes left in a generation folder: segment files no
+    commit refers to, temporary pools (``*.tmp``) and unfinished tables of contents. Call it
+    with the indexing lock held. Returns the bytes freed."""
+    import shutil
+
+    keep = segment_files_in_use(gen)
+    if keep is None:
+        return 0
+    freed = 0
+    for name in os.listdir(gen):
+        if name in keep or name.endswith("WRITELOCK") or name.startswith("."):
+            continue
+        p = gen / name
+        with contextlib.suppress(OSError):
+            if p.is_dir():
+                freed += sum(f.stat().st_size for f in p.rglob("*") if f.is_file())
+                shutil.rmtree(p, ignore_errors=True)
+            else:
+                freed += p.stat().st_size
+                p.unlink()
+    return freed
+
+
+def is_disk_full(exc: BaseException) -> bool:
+    return getattr(exc, "errno", None) in (errno.ENOSPC, errno.EDQUOT)

@@ -288,14 +288,17 @@ class Snapshot:
             col = leaf.column_reader(field, translate=False)
             width = getattr(col, "_fixedlen", None)
             if width is None:  # another column layout: value by value
-                values = [col[d] for d in range(n)]
-                out.extend(v - shift for v in values) if shift else out.extend(values)
-                continue
-            values_a = array(col._typecode)
-            values_a.frombytes(_fixed_column_bytes(col, n, width))
-            if sys.byteorder == "little":
-                values_a.byteswap()  # stored big-endian
-            out.extend(v - shift for v in values_a) if shift else out.extend(values_a)
+                values: Any = [col[d] for d in range(n)]
+            else:
+                values = array(col._typecode)
+                values.frombytes(_fixed_column_bytes(col, n, width))
+                if sys.byteorder == "little":
+                    values.byteswap()  # stored big-endian
+            if shift:  # a stored 0 is a document without a value: the default, as in a
+                # segment without the column (not the smallest number)
+                out.extend(default if v == 0 else v - shift for v in values)
+            else:
+                out.extend(values)
         return out
 
 

@@ -1,0 +1,186 @@
+"""Conformance: the adapter (postings.Snapshot, the engine's BM25F) against Whoosh's public API,
+on indexes of every shape. The public API is the plain reference; the adapter the fast one.
+
+Shapes: empty; one segment; many segments written by two processes, with columns that have no
+value in a whole segment; deleted documents; after a merge of small segments.
+"""
+
+from __future__ import annotations
+
+import math
+import shutil
+
+import pytest
+
+from corpus_search.indexer import update_index
+from corpus_search.postings import Snapshot, length_table
+from corpus_search.schema import day_number
+from corpus_search.store import IndexFolder
+
+from conftest import SAMPLE
+from corpora import write_corpus
+
+
+def _build(base, shape):
+    corpus, index = base / "corpus", base / "index"
+    if shape == "empty":
+        corpus.mkdir()
+        update_index(index, [corpus])
+    elif shape == "one-segment":
+        shutil.copytree(SAMPLE, corpus)
+        update_index(index, [corpus])
+    elif shape == "two-processes":
+        write_corpus(corpus, plain=1100, front=150, scraped=60)
+        update_index(index, [corpus])
+    elif shape == "deletions":
+        write_corpus(corpus, plain=300, front=100, scraped=50)
+        update_index(index, [corpus])
+        for p in sorted((corpus / "plain").iterdir())[::3]:
+            p.unlink()
+        for p in sorted((corpus / "politnavigator").iterdir())[:10]:
+            p.write_text(p.read_text("utf-8") + "\nsummit\n", "utf-8")
+        update_index(index)
+    elif shape == "merged":
+        write_corpus(corpus, plain=0, front=0, scraped=0)
+        for i in range(12):  # the eleventh commit merges the ten before it into its segment
+            write_corpus(corpus / f"b{i}", plain=20, front=10 if i % 2 else 0, scraped=5,
+                         seed=i, prefix=f"b{i}")
+            update_index(index, [corpus])
+    return index
+
+
+SHAPES = ["empty", "one-segment", "two-processes", "deletions", "merged"]
+
+
+@pytest.fixture(scope="module", params=SHAPES)
+def snap(request, tmp_path_factory):
+    index = _build(tmp_path_factory.mktemp(request.param), request.param)
+    folder = IndexFolder(index)
+    s = Snapshot(folder.open(), folder.path)
+    s.shape = request.param
+    yield s
+    s.close()
+
+
+def _public_live(s: Snapshot) -> list[int]:
+    return list(s.reader.all_doc_ids()) if s.leaves else []
+
+
+def test_shapes_are_what_they_say(snap):
+    n = len(snap.leaves)
+    expected = {"empty": n == 0, "one-segment": n == 1, "two-processes": n >= 2,
+                "deletions": bool(snap.deleted), "merged": n == 2}
+    assert expected[snap.shape], (snap.shape, n, len(snap.deleted))
+
+
+def test_counts_and_deletions(snap):
+    live = _public_live(snap)
+    assert sorted(snap.live()) == live
+    assert snap.doc_count == len(live) == (snap.reader.doc_count() if snap.leaves else 0)
+    assert snap.doc_count_all == (snap.reader.doc_count_all() if snap.leaves else 0)
+
+
+def test_columns_agree_with_stored_fields(snap):
+    ids, authors, places = snap.column("id"), snap.column("author"), snap.column("place")
+    sources, categories = snap.column("source"), snap.column("category")
+    views, words, days = snap.numeric("views"), snap.numeric("words"), snap.numeric("day")
+    assert len(ids) == len(authors) == len(views) == len(days) == snap.doc_count_all
+    for d in _public_live(snap):
+        stored = snap.reader.stored_fields(d)  # the public reference
+        assert ids[d] == stored["id"]
+        assert (authors[d] or None) == stored.get("author_s")
+        assert (places[d] or None) == stored.get("place_s")
+        assert (sources[d] or None) == stored.get("source_s")
+        assert (categories[d].split("\x1f") if categories[d] else []) == stored["categories"]
+        assert views[d] == (stored.get("views") or 0)
+        assert words[d] == stored.get("words")
+        assert days[d] == (day_number(stored.get("published")) or 0)
+        assert snap.stored(d) == stored
+
+
+def _public_postings(s, field, text):
+    if not s.leaves or (field, text) not in s.reader:
+        return [], []
+    m = s.reader.postings(field, text)
+    ids, weights = [], []
+    while m.is_active():
+        ids.append(m.id())
+        weights.append(m.weight())
+        m.next()
+    return ids, weights
+
+
+@pytest.mark.parametrize("field,text", [("text", "summit"), ("text", "the"), ("title", "plain"),
+                                        ("text", "absent-word"), ("author", "john smith"),
+                                        ("category", "скандал"), ("id", "plain/p00003.txt")])
+def test_postings_agree(snap, field, text):
+    """Ours include deleted documents (taken out later, as a set); Whoosh's matcher skips them."""
+    ids, weights = snap.postings(field, text)
+    live = [(d, w) for d, w in zip(ids, weights) if d not in snap.deleted]
+    assert live == list(zip(*_public_postings(snap, field, text))) or (not live and not ids)
+
+
+def test_lengths_agree(snap):
+    table = length_table()
+    for field in ("text", "title"):
+        codes = snap.lengths(field)
+        assert len(codes) == snap.doc_count_all
+        for d in _public_live(snap):
+            assert (table[codes[d]] if codes[d] else None) == snap.reader.doc_field_length(d, field)
+
+
+def test_terms_agree(snap):
+    if not snap.leaves:
+        assert snap.terms("text", "su") == [] and snap.doc_frequency("text", "summit") == 0
+        return
+    public = [t.decode() for t in snap.reader.expand_prefix("text", "su")]
+    assert snap.terms("text", "su") == public
+    assert list(snap.iter_terms("text", "su")) == public
+    assert snap.doc_frequency("text", "summit") == snap.reader.doc_frequency("text", "summit")
+
+
+@pytest.mark.parametrize("query", ["summit", "summit OR convoy", "summit AND grain", "plain",
+                                   "title:plain OR convoy", "sanctions", "absent"])
+def test_bm25f_scores_agree_with_whoosh(snap, query):
+    """Same documents and the same scores (to 1e-9) as searcher.search(..., limit=None)."""
+    from whoosh import query as wq
+
+    from corpus_search.engine import Evaluator
+
+    def term(w):
+        field, _, word = w.rpartition(":")
+        return wq.Term(field or "text", word)
+
+    if " OR " in query:
+        whoosh_q = wq.Or([term(w) for w in query.split(" OR ")])
+    elif " AND " in query:
+        whoosh_q = wq.And([term(w) for w in query.split(" AND ")])
+    else:
+        whoosh_q = term(query)
+    engine = Evaluator(snap)
+    docs, parts = engine.matches(whoosh_q)
+    ours = engine.score(docs, parts) if parts else {d: 0.0 for d in docs}
+    if not snap.leaves:
+        assert ours == {}
+        return
+    reference = {hit.docnum: hit.score for hit in snap.searcher.search(whoosh_q, limit=None)}
+    assert ours.keys() == reference.keys()
+    for d, score in reference.items():
+        assert math.isclose(ours[d], score, rel_tol=1e-9, abs_tol=1e-9), (d, ours[d], score)
+
+
+def test_docs_for_query_agrees(snap):
+    from whoosh import query as wq
+
+    q = wq.Phrase("text", ["summit", "gas"])
+    expected = set(snap.searcher.docs_for_query(q)) if snap.leaves else set()
+    assert snap.docs_for_query(q) == expected
+    r = wq.NumericRange("views", 100, 5000)
+    expected = set(snap.searcher.docs_for_query(r)) if snap.leaves else set()
+    assert snap.docs_for_query(r) == expected
+
+
+def test_docnum_of(snap):
+    for d in _public_live(snap)[:20]:
+        assert snap.docnum_of("id", snap.reader.stored_fields(d)["id"]) == d
+    assert snap.docnum_of("id", "no/such/id.txt") is None

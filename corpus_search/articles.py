@@ -16,6 +16,7 @@ import datetime as dt
 import hashlib
 import os
 import re
+import stat
 import unicodedata
 from collections import Counter
 from dataclasses import dataclass, field
@@ -101,8 +102,13 @@ _CYRILLIC = re.compile(r"[\u0400-\u04ff]")
 def read_bytes(path: str | Path, max_bytes: int = DEFAULT_MAX_BYTES) -> bytes:
     """Read a file's bytes, raising an :class:`ArticleError` that names the file on failure."""
     try:
-        with open(path, "rb") as fh:
-            size = os.fstat(fh.fileno()).st_size
+        # O_NONBLOCK: a FIFO that took a file's place must not block the run
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0))
+        with open(fd, "rb") as fh:
+            st = os.fstat(fh.fileno())
+            if not stat.S_ISREG(st.st_mode):
+                raise UnreadableError(path, f"is not a regular file ({_file_kind(st.st_mode)})")
+            size = st.st_size
             if max_bytes and size > max_bytes:
                 raise TooLargeError(
                     path, f"too large ({_human(size)}; the limit is {_human(max_bytes)}, "
@@ -121,6 +127,15 @@ def read_bytes(path: str | Path, max_bytes: int = DEFAULT_MAX_BYTES) -> bytes:
     if max_bytes and len(data) > max_bytes:  # grew while we read it
         raise TooLargeError(path, f"too large (over {_human(max_bytes)})")
     return data
+
+
+def _file_kind(mode: int) -> str:
+    for test, name in ((stat.S_ISFIFO, "a FIFO"), (stat.S_ISSOCK, "a socket"),
+                       (stat.S_ISCHR, "a character device"), (stat.S_ISBLK, "a block device"),
+                       (stat.S_ISDIR, "a folder")):
+        if test(mode):
+            return name
+    return "not a file"
 
 
 def _human(n: int) -> str:
@@ -254,13 +269,25 @@ def parse_article(
     return parse_bytes(data, path, root=root, profiles=profiles)
 
 
+def text_path(path: str | Path) -> str:
+    """A path as text that can always be stored and printed: a name that is not valid UTF-8
+    (bytes from another system's encoding) keeps those bytes as ``\\xNN`` escapes."""
+    text = str(path)
+    try:
+        text.encode("utf-8")
+        return text
+    except UnicodeEncodeError:
+        return os.fsencode(text).decode("utf-8", "backslashreplace")
+
+
 def article_id(path: Path, root: str | Path | None) -> str:
+    """A file's id: its path relative to its corpus root, as text (see :func:`text_path`)."""
     if root is not None:
         try:
-            return path.relative_to(root).as_posix()
+            return text_path(path.relative_to(root).as_posix())
         except ValueError:
             pass
-    return path.name
+    return text_path(path.name)
 
 
 def parse_bytes(
@@ -274,7 +301,7 @@ def parse_bytes(
     path = Path(path)
     profiles = profiles or load_profiles()
     text, encoding = decode_text(data, path)
-    article = Article(id=article_id(path, root), path=str(path))
+    article = Article(id=article_id(path, root), path=text_path(path))
     article.sha256 = hashlib.sha256(data).hexdigest()
     article.encoding = encoding
     lines = text.split("\n")
@@ -643,6 +670,9 @@ def iter_files(
                         subdirs.append(Path(entry.path))
                     elif entry.is_file():
                         yield Path(entry.path), root
+                    elif not entry.is_symlink() or os.path.exists(entry.path):
+                        report(entry.path, "is not a regular file ("
+                               f"{_file_kind(os.stat(entry.path).st_mode)}); not indexed")
                     elif entry.is_symlink():
                         try:
                             os.stat(entry.path)
@@ -651,7 +681,6 @@ def iter_files(
                                 report(entry.path, "is a symbolic link loop")
                             else:
                                 report(entry.path, "is a link to nothing (dangling link)")
-                    # sockets, fifos and devices are not articles
                 except OSError as exc:
                     if exc.errno == errno.ELOOP:
                         report(entry.path, "is a symbolic link loop")

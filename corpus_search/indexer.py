@@ -11,9 +11,8 @@ the generation searches are reading until it is complete.
 from __future__ import annotations
 
 import contextlib
-import errno
-from collections import Counter
 import hashlib
+from collections import Counter
 import os
 import shutil
 import time
@@ -21,9 +20,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterable
 
-from .articles import DEFAULT_MAX_BYTES, IGNORE_DEFAULT, iter_files, parse_bytes, read_bytes
+from .articles import (
+    DEFAULT_MAX_BYTES,
+    IGNORE_DEFAULT,
+    iter_files,
+    parse_bytes,
+    read_bytes,
+    text_path,
+)
 from .errors import ArticleError, ConfigError, IndexDamagedError, IndexLockedError
 from .profiles import ProfileSet, load_profiles
+from .postings import WriterChildError
 from .store import (  # noqa: F401 - IndexFolder and open_index are part of this module's API
     FORMAT,
     IndexFolder,
@@ -125,18 +132,29 @@ class _Scope:
     prefix: str         # ids below ``given``: "" (whole root), "sub/" or an exact id
     exact: bool = False
 
+    @property
+    def root_text(self) -> str:
+        return text_path(self.root)
+
     def covers(self, root: str, doc_id: str) -> bool:
-        if root != str(self.root):
+        if root != self.root_text:
             return False
         return doc_id == self.prefix if self.exact else doc_id.startswith(self.prefix)
 
 
 def _scopes(paths: Iterable[str | Path], known_roots: list[str]) -> list[_Scope]:
+    """What each given path means: a folder below a remembered root is part of that root; a
+    file is its own scope (its id is its name, its root the folder holding it); a missing
+    path is an error, before anything is written."""
+    folder_roots = [r for r in known_roots if not os.path.isfile(r)]
     scopes = []
     for p in paths:
         given = Path(os.path.abspath(p))
+        if not given.exists():
+            raise ConfigError(f"{text_path(p)} does not exist; to stop indexing a remembered "
+                              "folder, run 'corpus-search roots --forget PATH'")
         root = None
-        for r in known_roots:
+        for r in folder_roots:
             try:
                 rel = given.relative_to(r)
             except ValueError:
@@ -150,13 +168,28 @@ def _scopes(paths: Iterable[str | Path], known_roots: list[str]) -> list[_Scope]
         if prefix == ".":
             prefix = ""
         if given.is_file():
-            scopes.append(_Scope(root, given, prefix, exact=True))
+            scopes.append(_Scope(root, given, text_path(prefix), exact=True))
         else:
-            scopes.append(_Scope(root, given, prefix + "/" if prefix else ""))
+            scopes.append(_Scope(root, given, text_path(prefix + "/") if prefix else ""))
     return scopes
 
 
-def _existing_state(ix, where: Path) -> dict[str, tuple[str, str, int, int]]:
+def _remembered(scopes: list[_Scope], known: list[str]) -> list[str]:
+    """The roots an index remembers after a run: each scope's root folder, or the file itself
+    when a file outside every remembered root was given (so a later plain ``index`` reads
+    that file again, not its whole folder)."""
+    out = set()
+    for s in scopes:
+        inside = any(s.given != Path(r) and s.given.is_relative_to(r) for r in known
+                     if not os.path.isfile(r))
+        out.add(str(s.given) if s.exact and not inside else str(s.root))
+    return sorted(out)
+
+
+State = dict[str, tuple[str, str, int, int]]
+
+
+def _existing_state(ix, where: Path) -> State:
     """id -> (root, sha256, size, mtime_ns) of every live document, read from the columns."""
     from .postings import Snapshot
 
@@ -173,108 +206,284 @@ def _existing_state(ix, where: Path) -> dict[str, tuple[str, str, int, int]]:
         snap.close()
 
 
-def update_index(
-    index_path: str | Path,
-    paths: Iterable[str | Path] | None = None,
-    *,
-    rebuild: bool = False,
-    profiles: ProfileSet | None = None,
-    ignore: Iterable[str] = IGNORE_DEFAULT,
-    max_bytes: int = DEFAULT_MAX_BYTES,
-    wait: float = 5.0,
-    batch_size: int = 5000,
-    commit_every: float = 60.0,
-    procs: int = 0,
-    progress: Progress | None = None,
-    on_skip: Callable[[str, str], None] | None = None,
-    on_warning: Callable[[str], None] | None = None,
-    on_commit: Callable[[int], None] | None = None,
-) -> IndexReport:
+@dataclass
+class IndexOptions:
+    """How an indexing run reads files and writes the index."""
+
+    profiles: ProfileSet | None = None
+    ignore: Iterable[str] = IGNORE_DEFAULT
+    max_bytes: int = DEFAULT_MAX_BYTES
+    wait: float = 5.0
+    batch_size: int = 5000
+    commit_every: float = 60.0
+    procs: int = 0  # 0: two writer processes when over 1,000 files change, else one
+    progress: Progress | None = None
+    on_skip: Callable[[str, str], None] | None = None
+    on_warning: Callable[[str], None] | None = None
+    on_commit: Callable[[int], None] | None = None
+
+
+def update_index(index_path: str | Path, paths: Iterable[str | Path] | None = None, *,
+                 rebuild: bool = False, **options: Any) -> IndexReport:
     """Bring the index at ``index_path`` up to date with the files under ``paths``.
 
     ``paths`` default to the roots the index remembers. New files are added, changed ones
     (by content hash) replaced, gone ones removed; nothing changed means nothing written.
     With ``rebuild`` a fresh generation is built beside the current one and swapped in only
-    when complete. Commits come every ``batch_size`` documents or ``commit_every`` seconds,
-    whichever is first. ``on_skip(path, reason)`` is called once per file that is not indexed,
-    ``on_commit(n)`` after each commit with the documents this run has committed so far.
+    when complete. ``options`` are the fields of :class:`IndexOptions`: commits come every
+    ``batch_size`` documents or ``commit_every`` seconds; ``on_skip(path, reason)`` is called
+    once per file that is not indexed, ``on_commit(n)`` after each commit with the documents
+    this run has committed so far.
     """
-    started = time.monotonic()
-    folder = IndexFolder(index_path)
-    report = IndexReport(index=str(folder.path))
-    profiles = profiles or load_profiles()
-    folder.check_usable_folder()
-    with folder.lock(wait):
+    return IndexRun(IndexFolder(index_path), IndexOptions(**options)).run(paths, rebuild)
+
+
+@dataclass
+class _Todo:
+    path: Path
+    root: Path
+    doc_id: str
+    size: int
+    mtime_ns: int
+    data: bytes | None = None
+    replaces: bool = False
+
+
+@dataclass
+class _Plan:
+    """What a run will do, decided before anything is written."""
+
+    pending: list[_Todo] = field(default_factory=list)  # to parse and add (or replace)
+    gone: list[str] = field(default_factory=list)       # ids to remove
+    retired: set[str] = field(default_factory=set)      # ids re-added under a new root
+    seen: set[str] = field(default_factory=set)
+
+    def __bool__(self) -> bool:
+        return bool(self.pending or self.gone or self.retired)
+
+
+class IndexRun:
+    """One indexing run: lock, :meth:`plan` (walk and compare), :meth:`write` (in batches),
+    then record the roots. Nothing already committed is lost when it fails or is killed."""
+
+    def __init__(self, folder: IndexFolder, options: IndexOptions):
+        self.folder = folder
+        self.options = options
+        self.profiles = options.profiles or load_profiles()
+        self.report = IndexReport(index=str(folder.path))
+
+    # -- the run --------------------------------------------------------------------------
+
+    def run(self, paths: Iterable[str | Path] | None, rebuild: bool) -> IndexReport:
+        started = time.monotonic()
+        folder = self.folder
+        folder.check_usable_folder()
+        with folder.lock(self.options.wait):
+            meta = self._read_meta(rebuild, paths)
+            known = list(meta.get("roots", [])) if meta else []
+            paths = list(paths or []) or known
+            if not paths:
+                raise ConfigError("no corpus folder given and none remembered: "
+                                  "run 'corpus-search index PATH' (or set roots: in the config)")
+            scopes = _scopes(paths, [] if rebuild and paths != known else known)
+            roots = [s.root_text for s in scopes]
+            # A new root that contains a remembered one takes it over: the documents of the
+            # remembered root get ids relative to the new root, so they are removed and re-added.
+            subsumed = {r for r in known for sc in scopes
+                        if r != str(sc.root) and Path(r).is_relative_to(sc.root)}
+            remembered = _remembered(scopes, known)
+            roots_after = sorted(set(remembered) | (set() if rebuild else set(known) - subsumed))
+
+            fresh = meta is None or rebuild
+            if fresh:
+                ix, gen_name = _new_generation(folder)
+                state: State = {}
+                if meta is None:  # a first build commits into place batch by batch
+                    meta = _fresh_meta(gen_name, roots_after)
+                    folder.write_meta(meta)
+                    target_is_live = True
+                else:
+                    target_is_live = False
+            else:
+                gen_name = meta["generation"]
+                _remove_partial_files(folder.path / gen_name)  # what a killed run left
+                ix = folder.open_generation(folder.path / gen_name)
+                state = _existing_state(ix, folder.path)
+                target_is_live = True
+            retired: set[str] = set()
+            if subsumed and not fresh:
+                retired = {i for i, (root, *_) in state.items() if root in subsumed}
+                state = {k: v for k, v in state.items() if k not in retired}
+            try:
+                plan = self.plan(scopes, state, roots)
+                plan.retired = retired
+                self.write(ix, plan)
+            except BaseException:
+                if not target_is_live:
+                    shutil.rmtree(folder.path / gen_name, ignore_errors=True)
+                raise
+
+            if rebuild and not target_is_live:
+                old = meta.get("generation")
+                meta = dict(meta, generation=gen_name, roots=roots_after,
+                            schema_version=_version(), previous=old, updated=_now())
+                folder.write_meta(meta)
+                self.report.rebuilt = True
+                _clean_generations(folder, keep={gen_name, old})
+            elif self.report.changed or meta.get("roots") != roots_after:
+                meta = dict(meta, roots=roots_after, updated=_now())
+                folder.write_meta(meta)
+            with ix.reader() as reader:
+                self.report.documents = reader.doc_count()
+        self.report.elapsed = time.monotonic() - started
+        return self.report
+
+    def _read_meta(self, rebuild: bool, paths) -> dict[str, Any] | None:
+        folder = self.folder
         try:
             meta = folder.read_meta()
         except IndexDamagedError:
             if not rebuild:
                 raise
-            meta = None  # a rebuild starts afresh; it needs the corpus folders given again
             if not paths:
                 raise ConfigError(f"the index at {folder.path} is damaged and its list of corpus "
                                   "folders is lost: run 'corpus-search index --rebuild PATH...'") from None
+            return None  # a rebuild starts afresh
         if meta is not None and not rebuild:
             meta = folder.require_meta()  # refuses another schema version
-        known_roots = list(meta.get("roots", [])) if meta else []
-        paths = list(paths or [])
-        if not paths:
-            if not known_roots:
-                raise ConfigError("no corpus folder given and none remembered: "
-                                  "run 'corpus-search index PATH' (or set roots: in the config)")
-            paths = known_roots
-        scopes = _scopes(paths, [] if rebuild and paths != known_roots else known_roots)
-        # A new root that contains a remembered one takes it over: the documents of the
-        # remembered root get ids relative to the new root, so they are removed and re-added.
-        subsumed = {r for r in known_roots for sc in scopes
-                    if r != str(sc.root) and Path(r).is_relative_to(sc.root)}
-        roots_after = sorted({str(s.root) for s in scopes}
-                             | (set() if rebuild else set(known_roots) - subsumed))
+        return meta
 
-        if meta is None or rebuild:
-            ix, gen_name = _new_generation(folder, meta)
-            state: dict[str, tuple[str, str, int, int]] = {}
-            if meta is None:  # a first build commits into place batch by batch
-                meta = _fresh_meta(gen_name, roots_after)
-                folder.write_meta(meta)
-                target_is_live = True
-            else:
-                target_is_live = False
-        else:
-            ix = folder.open_generation(folder.generation_path(meta))
-            gen_name = meta["generation"]
-            state = _existing_state(ix, folder.path)
-            if subsumed:
-                retired = {doc_id for doc_id, (root, *_) in state.items() if root in subsumed}
-                state = {k: v for k, v in state.items() if k not in retired}
-                subsumed = retired
-            target_is_live = True
+    def skip(self, path: str, reason: str) -> None:
+        self.report.skipped += 1
+        self.report.errors.append({"path": text_path(path), "reason": reason})
+        if self.options.on_skip:
+            self.options.on_skip(text_path(path), reason)
+
+    # -- plan -----------------------------------------------------------------------------
+
+    def plan(self, scopes: list[_Scope], state: State, roots: list[str]) -> _Plan:
+        """Walk, and decide what is new, changed, unchanged and gone. Every file under the
+        scopes ends in the plan, as unchanged, or as a skip with its reason."""
+        report, opts = self.report, self.options
+        plan = _Plan()
+        walk_errors: list[ArticleError] = []
+        owner: dict[str, str] = {}  # id -> the file that has it in this run
+        todo: list[_Todo] = []
+        for scope in scopes:
+            for path, _ in iter_files([scope.given], opts.ignore, walk_errors):
+                doc_id = text_path(path.relative_to(scope.root).as_posix())
+                if doc_id in plan.seen:
+                    other = owner[doc_id]
+                    if other != text_path(path):
+                        self.skip(str(path), f"has the same id {doc_id!r} as {other}; ids are "
+                                  "paths relative to their corpus folder, so index the folder "
+                                  "that holds both instead")
+                    continue
+                try:
+                    st = path.stat()
+                except OSError as exc:
+                    self.skip(str(path), f"cannot be read ({exc.strerror})")
+                    continue
+                old = state.get(doc_id)
+                if old is not None and old[0] != scope.root_text and old[0] not in roots:
+                    self.skip(str(path), f"has the same id {doc_id!r} as a file under {old[0]}; "
+                                         "ids must be unique across corpus folders")
+                    continue
+                plan.seen.add(doc_id)
+                owner[doc_id] = text_path(path)
+                if old is not None and old[2] == st.st_size and old[3] == st.st_mtime_ns:
+                    report.unchanged += 1
+                    continue
+                todo.append(_Todo(path, scope.root, doc_id, st.st_size, st.st_mtime_ns,
+                                  replaces=old is not None))
+        for err in walk_errors:
+            self.skip(err.path, err.reason)
+        plan.gone = [doc_id for doc_id, (root, *_rest) in state.items()
+                     if doc_id not in plan.seen and any(s.covers(root, doc_id) for s in scopes)]
+        # Read what may have changed; a touched file with the same bytes is unchanged.
+        for item in todo:
+            if item.replaces:
+                try:
+                    item.data = read_bytes(item.path, opts.max_bytes)
+                except ArticleError as exc:
+                    self.skip(exc.path, exc.reason)
+                    plan.gone.append(item.doc_id)  # it was an article; it is not one any more
+                    continue
+                if hashlib.sha256(item.data).hexdigest() == state[item.doc_id][1]:
+                    report.unchanged += 1
+                    continue
+            plan.pending.append(item)
+        return plan
+
+    # -- write ----------------------------------------------------------------------------
+
+    def write(self, ix, plan: _Plan) -> None:
+        """Write the plan, committing in batches. The writer opens on the first change, so a
+        run whose only candidates are files that fail again writes nothing."""
+        if not plan:
+            return
+        report, opts = self.report, self.options
+        procs = opts.procs
+        if procs <= 0:  # automatic: the two-process writer pays off only for large batches
+            procs = 2 if len(plan.pending) > 1000 and (os.cpu_count() or 1) > 1 else 1
+        batch = _Batches(ix, self.folder, procs, opts.batch_size, report, opts.on_commit,
+                         opts.commit_every)
+        from .schema import article_document
 
         try:
-            _run(ix, folder, scopes, state, report, profiles, ignore, max_bytes, batch_size,
-                 procs, progress, on_skip, on_warning, on_commit,
-                 retired=subsumed if target_is_live and meta is not None else set(),
-                 commit_every=commit_every)
-        except BaseException:
-            if not target_is_live:
-                shutil.rmtree(folder.path / gen_name, ignore_errors=True)
+            for doc_id in plan.gone:
+                batch.writer().delete_by_term("id", doc_id)
+                report.removed += 1
+            for doc_id in plan.retired:  # under a root another root took over: re-added
+                batch.writer().delete_by_term("id", doc_id)
+                if doc_id not in plan.seen:
+                    report.removed += 1
+            items: Iterable[_Todo] = plan.pending
+            if opts.progress is not None:
+                items = opts.progress(plan.pending, len(plan.pending))
+            for item in items:
+                article = self._parse(item)
+                if article is None:
+                    if item.replaces:
+                        batch.writer().delete_by_term("id", item.doc_id)
+                        report.removed += 1
+                    continue
+                doc = article_document(article, item.size, item.mtime_ns)
+                doc["root"] = text_path(item.root)
+                writer = batch.writer()
+                if item.replaces:
+                    writer.delete_by_term("id", item.doc_id)
+                    report.updated += 1
+                else:
+                    report.added += 1
+                writer.add_document(**doc)
+                report.bytes_indexed += len(article.body.encode("utf-8"))
+                batch.added_one()
+            batch.commit()
+        except BaseException as exc:
+            batch.cancel()
+            if isinstance(exc, (OSError, WriterChildError)):
+                raise _write_error(self.folder, exc) from exc
             raise
 
-        if rebuild and not target_is_live:
-            old = meta.get("generation")
-            meta = dict(meta, generation=gen_name, roots=roots_after, schema_version=_version(),
-                        previous=old)
-            meta["updated"] = _now()
-            folder.write_meta(meta)
-            report.rebuilt = True
-            _clean_generations(folder, keep={gen_name, old})
-        elif report.changed or meta.get("roots") != roots_after:
-            meta = dict(meta, roots=roots_after, updated=_now())
-            folder.write_meta(meta)
-        with ix.reader() as reader:
-            report.documents = reader.doc_count()
-    report.elapsed = time.monotonic() - started
-    return report
+    def _parse(self, item: _Todo):
+        """The article of one planned file, or None (skipped with its reason)."""
+        opts = self.options
+        try:
+            data = item.data if item.data is not None else read_bytes(item.path, opts.max_bytes)
+            article = parse_bytes(data, item.path, root=item.root, profiles=self.profiles)
+        except ArticleError as exc:
+            self.skip(exc.path, exc.reason)
+            return None
+        except Exception as exc:  # noqa: BLE001 - one bad file never stops a run
+            self.skip(str(item.path), f"could not be parsed ({type(exc).__name__}: {exc})"[:300])
+            return None
+        item.data = None
+        for w in article.warnings:
+            self.report.warnings.append(w)
+            if opts.on_warning:
+                opts.on_warning(w)
+        return article
 
 
 def _version() -> int:
@@ -294,7 +503,7 @@ def _fresh_meta(gen_name: str, roots: list[str]) -> dict[str, Any]:
             "roots": roots, "created": _now(), "updated": _now()}
 
 
-def _new_generation(folder: IndexFolder, meta: dict[str, Any] | None):
+def _new_generation(folder: IndexFolder):
     from whoosh.index import create_in
 
     from .schema import build_schema
@@ -307,7 +516,8 @@ def _new_generation(folder: IndexFolder, meta: dict[str, Any] | None):
         gen.mkdir(parents=True)
         return create_in(str(gen), build_schema()), gen_name
     except OSError as exc:
-        raise IndexWriteError(f"cannot create the index in {folder.path} ({exc.strerror})") from None
+        shutil.rmtree(gen, ignore_errors=True)
+        raise _write_error(folder, exc) from exc
 
 
 def _clean_generations(folder: IndexFolder, keep: set) -> None:
@@ -316,126 +526,10 @@ def _clean_generations(folder: IndexFolder, keep: set) -> None:
             shutil.rmtree(p, ignore_errors=True)
 
 
-@dataclass
-class _Todo:
-    path: Path
-    root: Path
-    doc_id: str
-    size: int
-    mtime_ns: int
-    data: bytes | None = None
-    replaces: bool = False
+def _remove_partial_files(gen: Path) -> None:
+    from .postings import remove_partial_files
 
-
-def _run(ix, folder, scopes, state, report, profiles, ignore, max_bytes, batch_size, procs,
-         progress, on_skip, on_warning, on_commit, retired=frozenset(),
-         commit_every: float = 60.0) -> None:
-    def skip(path: str, reason: str) -> None:
-        report.skipped += 1
-        report.errors.append({"path": path, "reason": reason})
-        if on_skip:
-            on_skip(path, reason)
-
-    # 1. Walk, and decide what is new, changed, unchanged, gone.
-    walk_errors: list[ArticleError] = []
-    seen: set[str] = set()
-    todo: list[_Todo] = []
-    for scope in scopes:
-        for path, _ in iter_files([scope.given], ignore, walk_errors):
-            doc_id = path.relative_to(scope.root).as_posix()
-            if doc_id in seen:
-                continue
-            seen.add(doc_id)
-            try:
-                st = path.stat()
-            except OSError as exc:
-                skip(str(path), f"cannot be read ({exc.strerror})")
-                continue
-            old = state.get(doc_id)
-            if old is not None and old[0] != str(scope.root):
-                skip(str(path), f"has the same id {doc_id!r} as a file under {old[0]}; "
-                                "ids must be unique across corpus folders")
-                continue
-            if old is not None and old[2] == st.st_size and old[3] == st.st_mtime_ns:
-                report.unchanged += 1
-                continue
-            todo.append(_Todo(path, scope.root, doc_id, st.st_size, st.st_mtime_ns,
-                              replaces=old is not None))
-    for err in walk_errors:
-        skip(err.path, err.reason)
-    gone = [doc_id for doc_id, (root, *_rest) in state.items()
-            if doc_id not in seen and any(s.covers(root, doc_id) for s in scopes)]
-
-    # 2. Read what may have changed; a touched file with the same bytes is unchanged.
-    pending: list[_Todo] = []
-    for item in todo:
-        if item.replaces:
-            try:
-                item.data = read_bytes(item.path, max_bytes)
-            except ArticleError as exc:
-                skip(exc.path, exc.reason)
-                gone.append(item.doc_id)  # it was an article; it is not one any more
-                continue
-            if hashlib.sha256(item.data).hexdigest() == state[item.doc_id][1]:
-                report.unchanged += 1
-                continue
-        pending.append(item)
-
-    if not pending and not gone and not retired:
-        return
-    if procs <= 0:  # automatic: the two-process writer pays off only for large batches
-        procs = 2 if len(pending) > 1000 and (os.cpu_count() or 1) > 1 else 1
-
-    # 3. Write, committing in batches. The writer opens on the first change, so a run whose
-    # only candidates are files that fail again writes nothing.
-    batch = _Batches(ix, folder, procs, batch_size, report, on_commit, commit_every)
-    try:
-        for doc_id in gone:
-            batch.writer().delete_by_term("id", doc_id)
-            report.removed += 1
-        for doc_id in retired:  # under a root another root took over: re-added with new ids
-            batch.writer().delete_by_term("id", doc_id)
-            if doc_id not in seen:
-                report.removed += 1
-        items: Iterable[_Todo] = pending
-        if progress is not None:
-            items = progress(pending, len(pending))
-        from .schema import article_document
-
-        for item in items:
-            try:
-                data = item.data if item.data is not None else read_bytes(item.path, max_bytes)
-                article = parse_bytes(data, item.path, root=item.root, profiles=profiles)
-            except (ArticleError, Exception) as exc:  # noqa: BLE001 - one bad file never stops a run
-                if isinstance(exc, ArticleError):
-                    skip(exc.path, exc.reason)
-                else:
-                    skip(str(item.path), f"could not be parsed ({type(exc).__name__}: {exc})")
-                if item.replaces:
-                    batch.writer().delete_by_term("id", item.doc_id)
-                    report.removed += 1
-                continue
-            item.data = None
-            for w in article.warnings:
-                report.warnings.append(w)
-                if on_warning:
-                    on_warning(w)
-            doc = article_document(article, item.size, item.mtime_ns)
-            doc["root"] = str(item.root)
-            doc["path"] = str(item.root / item.doc_id)
-            writer = batch.writer()
-            if item.replaces:
-                writer.delete_by_term("id", item.doc_id)
-                report.updated += 1
-            else:
-                report.added += 1
-            writer.add_document(**doc)
-            report.bytes_indexed += len(article.body.encode("utf-8"))
-            batch.added_one()
-        batch.commit()
-    except BaseException:
-        batch.cancel()
-        raise
+    remove_partial_files(gen)
 
 
 class _Batches:
@@ -463,7 +557,11 @@ class _Batches:
         if self._writer is None:
             return
         writer, self._writer = self._writer, None
-        _commit(writer, self.folder)
+        try:
+            writer.commit(mergetype=merge_small_segments)
+        except BaseException:
+            self._writer = writer  # cancelled (and its files removed) by cancel()
+            raise
         self.report.committed += self.in_batch
         self.in_batch = 0
         self.started = time.monotonic()
@@ -471,41 +569,78 @@ class _Batches:
             self.on_commit(self.report.committed)
 
     def cancel(self) -> None:
+        """Stop the writer and its processes; delete what the failed batch wrote."""
         if self._writer is not None:
             with contextlib.suppress(Exception):
                 self._writer.cancel()
             self._writer = None
+        with contextlib.suppress(Exception):
+            _remove_partial_files(Path(self.ix.storage.folder))
 
 
 def _writer(ix, folder: IndexFolder, procs: int):
     from whoosh.index import LockError
 
+    from .postings import open_writer
     from .schema import IndexCodec
 
-    kwargs = dict(WRITER_ARGS, compound=False, codec=IndexCodec())
-    if procs > 1:
-        kwargs.update(procs=procs, multisegment=True)
     try:
-        return ix.writer(**kwargs)
+        return open_writer(ix, procs, **WRITER_ARGS, compound=False, codec=IndexCodec())
     except LockError:
-        raise IndexLockedError(f"the index at {folder.path} is locked by another writer", folder.path) from None
-    except OSError as exc:
-        raise _write_error(folder, exc) from None
+        raise IndexLockedError(f"the index at {folder.path} is locked by another writer",
+                               folder.path) from None
 
 
-def _commit(writer, folder: IndexFolder) -> None:
-    try:
-        writer.commit(mergetype=merge_small_segments)
-    except OSError as exc:
-        with contextlib.suppress(Exception):
-            writer.cancel()
-        raise _write_error(folder, exc) from None
+def _write_error(folder: IndexFolder, exc: BaseException) -> IndexWriteError:
+    from .postings import is_disk_full
 
-
-def _write_error(folder: IndexFolder, exc: OSError) -> IndexWriteError:
-    why = "the disk is full" if exc.errno == errno.ENOSPC else (exc.strerror or str(exc))
+    if is_disk_full(exc):
+        why = "the disk is full"
+    else:
+        why = getattr(exc, "strerror", None) or str(exc)
     return IndexWriteError(f"could not write the index at {folder.path}: {why}; "
                            "the index is unchanged since its last commit")
+
+
+def forget_roots(index_path: str | Path, paths: Iterable[str | Path], *,
+                 wait: float = 5.0) -> IndexReport:
+    """Stop indexing remembered roots: drop them from the index's list and remove their
+    documents. A path that is not a remembered root is an error naming the roots there are."""
+    folder = IndexFolder(index_path)
+    report = IndexReport(index=str(folder.path))
+    started = time.monotonic()
+    with folder.lock(wait):
+        meta = folder.require_meta()
+        known = list(meta.get("roots", []))
+        drop = []
+        for p in paths:
+            absolute = os.path.abspath(p)
+            if absolute not in known:
+                raise ConfigError(f"{text_path(p)} is not a remembered corpus folder (remembered: "
+                                  f"{', '.join(map(text_path, known)) or 'none'})")
+            drop.append(absolute)
+        ix = folder.open_generation(folder.generation_path(meta))
+        state = _existing_state(ix, folder.path)
+        folders = {root for root, *_ in state.values()}
+
+        def scope(entry: str) -> _Scope:  # a folder root, or a file given on its own
+            if text_path(entry) in folders:
+                return _Scope(Path(entry), Path(entry), "")
+            return _Scope(Path(entry).parent, Path(entry), text_path(Path(entry).name), exact=True)
+
+        keep = [r for r in known if r not in drop]
+        dropped, kept = [scope(r) for r in drop], [scope(r) for r in keep]
+        plan = _Plan(gone=[i for i, (root, *_) in state.items()
+                           if any(s.covers(root, i) for s in dropped)
+                           and not any(s.covers(root, i) for s in kept)])
+        run = IndexRun(folder, IndexOptions(wait=wait))
+        run.report = report
+        run.write(ix, plan)
+        folder.write_meta(dict(meta, roots=keep, updated=_now()))
+        with ix.reader() as reader:
+            report.documents = reader.doc_count()
+    report.elapsed = time.monotonic() - started
+    return report
 
 
 # --------------------------------------------------------------------------------------------

@@ -282,6 +282,42 @@ def index(state, paths, index_dir, rebuild, wait, as_json, procs, quiet):
 
 
 # --------------------------------------------------------------------------------------------
+# roots
+
+@cli.command()
+@index_option
+@click.option("--forget", multiple=True, metavar="PATH",
+              help="Stop indexing this remembered folder or file and remove its articles "
+                   "(repeatable).")
+@click.option("--wait", type=click.FloatRange(min=0), default=5.0, show_default=True,
+              metavar="SECONDS", help="How long to wait for an indexing run to finish.")
+@click.option("--json", "as_json", is_flag=True, help="Print the roots as JSON.")
+@click.pass_obj
+def roots(state, index_dir, forget, wait, as_json):
+    """List the corpus folders (and single files) the index remembers, or forget some.
+
+    A plain 'corpus-search index' walks these again. A remembered folder that no longer
+    exists stops the run with an error until it is forgotten here.
+    """
+    from .indexer import forget_roots, list_roots
+
+    path = state.index_path(index_dir)
+    if forget:
+        report = forget_roots(path, forget, wait=wait)
+        _err(f"forgot {len(forget)} root(s); removed {report.removed} article(s)")
+    listed = list_roots(path)
+    if as_json:
+        from .render import write_json
+
+        write_json(listed)
+    else:
+        for r in listed:
+            missing = "" if r["exists"] else "  (missing)"
+            click.echo(f"{r['root']}\t{r['kind']}\t{r['documents']}{missing}")
+    return Exit.OK
+
+
+# --------------------------------------------------------------------------------------------
 # stats
 
 @cli.command()

@@ -278,6 +278,7 @@ class IndexRun:
         started = time.monotonic()
         folder = self.folder
         folder.check_usable_folder()
+        _scopes(paths or [], [])  # a path that does not exist: an error before anything is written
         with folder.lock(self.options.wait):
             meta = self._read_meta(rebuild, paths)
             known = list(meta.get("roots", [])) if meta else []
@@ -369,7 +370,8 @@ class IndexRun:
         walk_errors: list[ArticleError] = []
         owner: dict[str, str] = {}  # id -> the file that has it in this run
         todo: list[_Todo] = []
-        for scope in scopes:
+        # in the order of their roots, so the same file wins an id whatever the order given
+        for scope in sorted(scopes, key=lambda s: (s.root_text, str(s.given))):
             for path, _ in iter_files([scope.given], opts.ignore, walk_errors):
                 doc_id = text_path(path.relative_to(scope.root).as_posix())
                 if doc_id in plan.seen:
@@ -600,6 +602,25 @@ def _write_error(folder: IndexFolder, exc: BaseException) -> IndexWriteError:
         why = getattr(exc, "strerror", None) or str(exc)
     return IndexWriteError(f"could not write the index at {folder.path}: {why}; "
                            "the index is unchanged since its last commit")
+
+
+def list_roots(index_path: str | Path) -> list[dict[str, Any]]:
+    """The remembered roots: ``{root, kind: folder|file, exists, documents}`` each."""
+    folder = IndexFolder(index_path)
+    meta = folder.require_meta()
+    state = _existing_state(folder.open_generation(folder.generation_path(meta)), folder.path)
+    per_root = Counter(root for root, *_ in state.values())
+    out = []
+    for r in meta.get("roots", []):
+        is_folder = text_path(r) in per_root or os.path.isdir(r)
+        if is_folder:
+            n = per_root.get(text_path(r), 0)
+        else:
+            n = int(text_path(Path(r).name) in state
+                    and state[text_path(Path(r).name)][0] == text_path(Path(r).parent))
+        out.append({"root": text_path(r), "kind": "folder" if is_folder else "file",
+                    "exists": os.path.exists(r), "documents": n})
+    return out
 
 
 def forget_roots(index_path: str | Path, paths: Iterable[str | Path], *,

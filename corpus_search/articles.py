@@ -32,6 +32,7 @@ from .errors import (
     UnreadableError,
 )
 from .profiles import Profile, ProfileSet, load_profiles
+from .vocab import CYRILLIC_RE
 
 DEFAULT_MAX_BYTES = 10 * 1024 * 1024
 
@@ -96,7 +97,7 @@ _BOMS = (
     (b"\xfe\xff", "utf-16"),
 )
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0e-\x1f\x7f]")
-_CYRILLIC = re.compile(r"[\u0400-\u04ff]")
+_CYRILLIC = CYRILLIC_RE
 
 
 def read_bytes(path: str | Path, max_bytes: int = DEFAULT_MAX_BYTES) -> bytes:

@@ -14,6 +14,7 @@ import sys
 
 import click
 
+from . import vocab
 from .errors import CorpusSearchError
 
 PROG = "corpus-search"
@@ -105,7 +106,6 @@ def _filters(kw):
     )
 
 
-FACET_CHOICES = ("category", "tag", "author", "place", "source", "lang", "year", "month")
 
 
 # --------------------------------------------------------------------------------------------
@@ -366,11 +366,11 @@ Exit codes: 0 hits, 1 no hits, 2 error (bad query, no index), 130 interrupted.
 @click.argument("query", nargs=-1)
 @index_option
 @filter_options
-@click.option("--facet", "facets", multiple=True, type=click.Choice(FACET_CHOICES),
+@click.option("--facet", "facets", multiple=True, type=click.Choice(vocab.FACETS),
               help="Count hits by this field (repeatable).")
 @click.option("--facet-limit", type=click.IntRange(min=1), default=10, show_default=True, metavar="N",
               help="Values shown per facet.")
-@click.option("--sort", type=click.Choice(["relevance", "date", "-date", "views", "-views"]),
+@click.option("--sort", type=click.Choice(vocab.SORTS),
               default="relevance", show_default=True, help="date: oldest first; -date: newest first.")
 @click.option("-n", "--limit", type=click.IntRange(min=1), default=10, show_default=True, help="Hits per page.")
 @click.option("--page", type=click.IntRange(min=1), default=1, show_default=True, help="Page to show.")
@@ -427,17 +427,15 @@ def search(state, query, index_dir, facets, facet_limit, sort, limit, page, as_j
     return code
 
 
-HIT_KEYS = ("id", "path", "score", "title", "author", "published", "place", "source",
-            "categories", "tags", "views", "language", "words", "snippets")
 
 
 def _field_list(fields):
     if not fields:
         return None
     names = [f.strip() for f in fields.split(",") if f.strip()]
-    bad = [f for f in names if f not in HIT_KEYS]
+    bad = [f for f in names if f not in vocab.HIT_KEYS]
     if bad:
-        raise CorpusSearchError(f"--fields: unknown key {bad[0]!r} (choose from {', '.join(HIT_KEYS)})")
+        raise CorpusSearchError(f"--fields: unknown key {bad[0]!r} (choose from {', '.join(vocab.HIT_KEYS)})")
     return names
 
 
@@ -480,7 +478,7 @@ def show(state, doc_id, index_dir, as_json):
 # facets
 
 @cli.command()
-@click.argument("field", type=click.Choice(FACET_CHOICES))
+@click.argument("field", type=click.Choice(vocab.FACETS))
 @index_option
 @click.option("--query", "query_text", default="", metavar="QUERY", help="Count over this query's matches only.")
 @filter_options
@@ -513,9 +511,9 @@ def facets(state, field, index_dir, query_text, sort, limit, as_json, **kw):
 @click.argument("query", nargs=-1)
 @index_option
 @filter_options
-@click.option("--by", type=click.Choice(["year", "month", "week", "day"]), default=None,
+@click.option("--by", type=click.Choice(vocab.PERIODS), default=None,
               help="Period (default: chosen from the span of the results).")
-@click.option("--split", type=click.Choice(FACET_CHOICES), default=None, help="One series per value of this field.")
+@click.option("--split", type=click.Choice(vocab.FACETS), default=None, help="One series per value of this field.")
 @click.option("--json", "as_json", is_flag=True, help="Print {by, total, buckets: [{period, count}]}.")
 @click.option("--csv", "as_csv", is_flag=True, help="Print CSV: period,count (with --split: period,value,count).")
 @click.pass_obj

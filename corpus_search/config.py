@@ -13,12 +13,12 @@ from pathlib import Path
 from typing import Any
 
 from .errors import ConfigError
+from .vocab import FACETS
 
 CONFIG_NAME = "corpus-search.yaml"
 INDEX_ENV = "CORPUS_SEARCH_INDEX"
 CONFIG_ENV = "CORPUS_SEARCH_CONFIG"
 DEFAULT_INDEX = "index"
-FACET_FIELDS = ("category", "tag", "author", "place", "source", "lang", "year", "month")
 
 
 @dataclass
@@ -124,8 +124,8 @@ def parse_config(text: str, path: Path) -> Config:
                 raise ConfigError(f"key {key!r} must be a list of text values", str(path))
         values[key] = value
     for f in values.get("facets", []):
-        if f not in FACET_FIELDS:
-            raise ConfigError(f"facets: unknown facet {f!r} (choose from {', '.join(FACET_FIELDS)})",
+        if f not in FACETS:
+            raise ConfigError(f"facets: unknown facet {f!r} (choose from {', '.join(FACETS)})",
                               str(path))
     for key in ("max_file_mb", "timeout"):
         if key in values and values[key] <= 0:

@@ -17,15 +17,10 @@ from collections import Counter
 from dataclasses import dataclass
 from typing import Any, Iterable
 
-from .schema import MULTI_VALUED, SEP, valid_day
+from .schema import valid_day
+from .vocab import FACET_COLUMNS, FACETS, MULTI_VALUED, PERIODS, SEP  # noqa: F401
 
-#: User-facing facet names -> column.
-FACET_COLUMNS = {
-    "category": "category", "tag": "tag", "author": "author", "place": "place",
-    "source": "source", "lang": "lang", "year": "day", "month": "day",
-}
-FACET_NAMES = tuple(FACET_COLUMNS)
-PERIODS = ("year", "month", "week", "day")
+FACET_NAMES = FACETS
 
 
 class ColumnCache:

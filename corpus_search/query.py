@@ -25,6 +25,7 @@ import re
 from dataclasses import dataclass
 from typing import Union
 
+from . import vocab
 from .errors import CorpusSearchError, QueryError
 
 #: Field names users may write, mapped to their canonical name.
@@ -36,7 +37,6 @@ FIELD_ALIASES = {
     "published": "published", "date": "published",
     "views": "views", "words": "words", "id": "id",
 }
-FACET_FIELDS = ("author", "category", "tag", "place", "source", "lang")
 NUMBER_FIELDS = ("views", "words")
 DATE_FIELDS = ("published",)
 MAX_CLAUSES = 1024
@@ -371,11 +371,11 @@ class _Parser:
         text = tok.text.strip()
         if field in NUMBER_FIELDS or field in DATE_FIELDS:
             raise self.error(f"{field} takes a number or date, not a phrase", tok.pos)
-        if field in FACET_FIELDS or field == "id":
+        if field in vocab.VALUE_FIELDS or field == "id":
             if not text:
                 raise self.error("empty phrase \"\"", tok.pos)
             return Term(text, field, pos=tok.pos)
-        words = tuple(w for w in re.findall(r"\w+(?:\.?\w+)*", text))
+        words = tuple(vocab.words(text))
         if not words:
             raise self.error(f"the phrase \"{text}\" has no words to search for", tok.pos)
         if len(words) == 1:
@@ -407,7 +407,7 @@ class _Parser:
             literal = text.replace("*", "").replace("?", "")
             if not re.search(r"\w", literal):
                 raise self.error(f"'{tok.text}' has no letters to match", tok.pos)
-        elif field not in FACET_FIELDS and field != "id" and not re.search(r"\w", text):
+        elif field not in vocab.VALUE_FIELDS and field != "id" and not re.search(r"\w", text):
             raise self.error(f"'{text}' has no letters or digits to search for", tok.pos)
         return Term(text, field, wildcard=wildcard, fuzzy=fuzzy, pos=tok.pos)
 

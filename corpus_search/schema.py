@@ -31,7 +31,6 @@ Whoosh pickles the schema into the index, so any change to a field or analyzer h
 from __future__ import annotations
 
 import datetime as dt
-import re
 import zlib
 from typing import TYPE_CHECKING, Any
 
@@ -40,19 +39,13 @@ from whoosh import columns, fields
 from whoosh.analysis import Filter, LowercaseFilter, RegexTokenizer
 from whoosh.codec.whoosh3 import W3Codec
 
+from .vocab import CYRILLIC_RE, MULTI_VALUED, SEP, WORD_PATTERN  # noqa: F401 - re-exported
+
 
 if TYPE_CHECKING:
     from .articles import Article
 
-SCHEMA_VERSION = 5
-SEP = "\x1f"
-WORD_PATTERN = r"\w+(?:\.?\w+)*"
-MULTI_VALUED = ("category", "tag")
-SINGLE_VALUED = ("author", "place", "source", "lang")
-FACET_FIELDS = MULTI_VALUED + SINGLE_VALUED
-
-
-_CYRILLIC = re.compile(r"[\u0400-\u04ff]")
+SCHEMA_VERSION = 6  # 6: a dot between two words splits them (vocab.WORD_PATTERN)
 _stemmers: dict[str, Any] = {}
 
 
@@ -70,7 +63,7 @@ _STEM_CACHE: dict[str, str] = {}
 
 
 def _stem_word(word: str) -> str:
-    if _CYRILLIC.match(word):
+    if CYRILLIC_RE.match(word):
         stem = _stemmers.get("ru")
         if stem is None:
             from whoosh.lang import stemmer_for_language

@@ -22,11 +22,11 @@ from .errors import CorpusSearchError, QueryError, QueryTimeout
 from .facets import FACET_NAMES, ColumnCache, FacetCount, Timeline, build_timeline, count_facet
 from .store import IndexFolder
 from .schema import exact_analyzer, stem, stored_to_record
+from .vocab import PERIODS, SORTS, VALUE_FIELDS, fold, fold_value
 from .snippets import MatchSpec, Snippet, find_matches, make_snippets, mark_text
 
 MAX_EXPANSION = 2000
-SORTS = ("relevance", "date", "-date", "views", "-views")
-FILTER_FIELDS = ("category", "tag", "author", "place", "source", "lang")
+FILTER_FIELDS = VALUE_FIELDS
 
 _WORDS = exact_analyzer()
 
@@ -35,9 +35,7 @@ def _analyze(analyzer, text: str) -> list[str]:
     return [t.text for t in analyzer(text)]
 
 
-def normalize_value(value: str) -> str:
-    """How facet values are indexed: trimmed, lower case, ё as е."""
-    return value.strip().lower().replace("ё", "е")
+normalize_value = fold_value
 
 
 # --------------------------------------------------------------------------------------------
@@ -236,13 +234,13 @@ class _Translator:
             if node.wildcard:
                 return self.expand(["id"], node, lambda s: s, False)
             return wq.Term("id", node.text)
-        if f in q.FACET_FIELDS:
+        if f in VALUE_FIELDS:
             if node.wildcard:
                 return self.expand([f], node, normalize_value, False)
             return wq.Term(f, normalize_value(node.text))
         fieldname = _field(f)
         if node.wildcard:
-            return self.expand([fieldname], node, lambda s: s.lower().replace("ё", "е"), positive)
+            return self.expand([fieldname], node, fold, positive)
         words = _analyze(_WORDS, node.text)
         if not words:
             raise QueryError(self.text, f"'{node.text}' has no words to search for", node.pos)
@@ -572,8 +570,6 @@ class CorpusIndex:
 
     def timeline(self, text: str = "", filters: Filters | None = None, *, by: str | None = None,
                  split: str | None = None, timeout: float = 10.0) -> Timeline:
-        from .facets import PERIODS
-
         if by is not None and by not in PERIODS:
             raise CorpusSearchError(f"unknown period {by!r} (choose from {', '.join(PERIODS)})")
         if split is not None and split not in FACET_NAMES:

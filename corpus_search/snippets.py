@@ -14,9 +14,10 @@ import re
 from dataclasses import dataclass, field
 from functools import lru_cache
 
-from .schema import WORD_PATTERN, stem as _stem
+from .schema import stem as _stem
+from .vocab import WORD_RE, fold
 
-_WORD = re.compile(WORD_PATTERN)
+_WORD = WORD_RE
 
 Piece = tuple[str, bool]
 Snippet = list[Piece]
@@ -39,8 +40,7 @@ class MatchSpec:
         self.phrases.extend(other.phrases)
 
 
-def _norm(word: str) -> str:
-    return word.lower().replace("ё", "е")
+_norm = fold
 
 
 def find_matches(text: str, spec: MatchSpec) -> list[tuple[int, int, str]]:
@@ -97,7 +97,12 @@ def _find_words(text: str, spec: MatchSpec) -> list[tuple[int, int, str]]:
         return []
     pattern = _heads_pattern(frozenset(heads))
     spans = []
-    for m in pattern.finditer(text):
+    pos = 0
+    for head in pattern.finditer(text):
+        if head.start() < pos:
+            continue
+        m = WORD_RE.match(text, head.start())  # the whole word, as the index tokenises it
+        pos = m.end()
         word = _norm(m.group())
         if word in spec.words:
             spans.append((m.start(), m.end(), word))
@@ -113,7 +118,7 @@ def _heads_pattern(heads: frozenset) -> re.Pattern:
     """Whole words (as the index tokenises them) that start with one of ``heads``."""
     alternatives = "|".join(sorted((re.escape(h) for h in heads), key=len, reverse=True))
     variants = alternatives.replace("е", "[её]").replace("Е", "[ЕЁ]")
-    return re.compile(rf"(?<![\w.])(?:{variants})\w*(?:\.?\w+)*", re.IGNORECASE)
+    return re.compile(rf"(?<!\w)(?:{variants})", re.IGNORECASE)
 
 
 def mark_text(text: str, spans: list[tuple[int, int, str]]) -> Snippet:

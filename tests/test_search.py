@@ -226,3 +226,26 @@ def test_wildcard_too_broad(tmp_path):
         with pytest.raises(QueryError, match="matches more than 2000 different words"):
             ix.search("w*")
         assert ix.search("w0001*").total == 1
+
+
+def test_words_glued_by_a_dot_are_two_words(tmp_path):
+    """Scraped text often loses the space after a full stop: 'Bradley.Еще' is two words, while
+    abbreviations (U.S.) and decimal numbers (3.5) stay one."""
+    from corpus_search.indexer import update_index
+    from corpus_search.search import CorpusIndex
+    from corpus_search.vocab import words
+
+    assert words("Bradley.Еще U.S.-led 3.5% e.g. B.Then 192.168.0.1 2021.Год") == [
+        "Bradley", "Еще", "U.S", "led", "3.5", "e.g", "B", "Then", "192.168.0.1", "2021", "Год"]
+    corpus = tmp_path / "c"
+    corpus.mkdir()
+    (corpus / "a.txt").write_text("Glued\n\nThe talks ended with Bradley.Еще one U.S. envoy "
+                                  "left with 3.5 billion.\n", "utf-8")
+    update_index(tmp_path / "ix", [corpus])
+    with CorpusIndex(tmp_path / "ix") as ix:
+        for query in ("bradley", "ещё", "еще", '"U.S."', "3.5", '"bradley еще"'):
+            r = ix.search(query)
+            assert r.total == 1, query
+        assert ix.search("u").total == 0  # an abbreviation is not split into letters
+        snippet = ix.search("ещё").hits[0].to_dict()["snippets"][0]
+        assert "Bradley.[[Еще]] one" in snippet

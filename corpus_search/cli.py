@@ -109,6 +109,62 @@ def _filters(kw):
 
 
 # --------------------------------------------------------------------------------------------
+# Commands that take a QUERY
+
+class QueryCommand(click.Command):
+    """A command whose QUERY words may start with ``-`` (``search -russia``, ``search
+    -nuclear gas``): an argument that is not one of the command's options, spelled exactly,
+    is a query word. Options and their values are recognised as usual, anywhere."""
+
+    def parse_args(self, ctx, args):
+        return super().parse_args(ctx, split_query_words(self, args))
+
+
+def split_query_words(command: click.Command, args: list[str]) -> list[str]:
+    """Reorder ``args`` as options first, then ``--`` and the query words in order."""
+    takes_value: dict[str, click.Option] = {}
+    flags: set[str] = set()
+    for param in command.params:
+        if isinstance(param, click.Option):
+            for name in param.opts + param.secondary_opts:
+                (flags.add(name) if param.is_flag or param.count else
+                 takes_value.__setitem__(name, param))
+    options: list[str] = []
+    words: list[str] = []
+    i = 0
+    while i < len(args):
+        arg = args[i]
+        if arg == "--":
+            words.extend(args[i + 1:])
+            break
+        name = arg.split("=", 1)[0] if arg.startswith("--") else arg
+        if name in flags or name in ("-h", "--help"):
+            options.append(arg)
+        elif name in takes_value:
+            options.append(arg)
+            if "=" not in arg and i + 1 < len(args):
+                options.append(args[i + 1])
+                i += 1
+        elif (len(arg) > 2 and arg[:2] in takes_value and not arg.startswith("--")
+              and _converts(takes_value[arg[:2]], arg[2:])):
+            options.append(arg)  # -n5: a short option with its value attached
+        elif arg.startswith("--") and len(arg) > 2:
+            options.append(arg)  # an unknown long option: click names it
+        else:
+            words.append(arg)
+        i += 1
+    return options + (["--"] + words if words else [])
+
+
+def _converts(option: click.Option, value: str) -> bool:
+    try:
+        option.type.convert(value, option, None)
+        return True
+    except click.BadParameter:
+        return False
+
+
+# --------------------------------------------------------------------------------------------
 # The group
 
 class Interrupted(Exception):
@@ -362,7 +418,7 @@ Exit codes: 0 hits, 1 no hits, 2 error (bad query, no index), 130 interrupted.
 """
 
 
-@cli.command(help=QUERY_HELP)
+@cli.command(cls=QueryCommand, help=QUERY_HELP)
 @click.argument("query", nargs=-1)
 @index_option
 @filter_options
@@ -507,7 +563,7 @@ def facets(state, field, index_dir, query_text, sort, limit, as_json, **kw):
 # --------------------------------------------------------------------------------------------
 # timeline
 
-@cli.command()
+@cli.command(cls=QueryCommand)
 @click.argument("query", nargs=-1)
 @index_option
 @filter_options

@@ -10,6 +10,11 @@ from __future__ import annotations
 from pathlib import Path
 
 
+def shorten(text: str, limit: int = 80) -> str:
+    """A value quoted in a message: at most ``limit`` characters, the cut marked."""
+    return text if len(text) <= limit else text[:limit - 1] + "…"
+
+
 class CorpusSearchError(Exception):
     """Base class: ``str(err)`` is a one-line message naming what is wrong."""
 
@@ -94,7 +99,7 @@ class QueryError(CorpusSearchError):
         self.detail = message
         self.position = position
         where = f" at column {position + 1}" if position is not None else ""
-        super().__init__(f"bad query {query!r}{where}: {message}")
+        super().__init__(f"bad query {shorten(query)!r}{where}: {message}")
 
 
 class QueryTimeout(CorpusSearchError):
@@ -102,6 +107,6 @@ class QueryTimeout(CorpusSearchError):
         self.query = query
         self.seconds = seconds
         super().__init__(
-            f"query {query!r} took longer than {seconds:g}s and was stopped; "
+            f"query {shorten(query)!r} took longer than {seconds:g}s and was stopped; "
             "narrow it (fewer wildcards, a filter) or raise --timeout"
         )

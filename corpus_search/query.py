@@ -40,6 +40,7 @@ FIELD_ALIASES = {
 NUMBER_FIELDS = ("views", "words")
 DATE_FIELDS = ("published",)
 MAX_CLAUSES = 1024
+MAX_DEPTH = 64  # parentheses and NOT/- nested in one another
 MAX_FUZZY = 2
 FIELD_LIST = "title, author, category, tag, place, source, lang, published, views, words, id"
 
@@ -213,6 +214,13 @@ class _Parser:
         self.toks = _tokenize(q)
         self.i = 0
         self.clauses = 0
+        self.depth = 0
+
+    def deeper(self, tok: "_Tok") -> None:
+        self.depth += 1
+        if self.depth > MAX_DEPTH:
+            raise self.error(f"the query is nested deeper than {MAX_DEPTH} levels "
+                             "(parentheses, NOT or -)", tok.pos)
 
     def peek(self) -> _Tok | None:
         return self.toks[self.i] if self.i < len(self.toks) else None
@@ -265,7 +273,10 @@ class _Parser:
             self.take()
             if self.peek() is None or self.peek().kind in ("RPAREN", "OR", "AND"):
                 raise self.error(f"'{tok.text}' needs a term after it", tok.pos)
-            return Not(self.unary(field))
+            self.deeper(tok)
+            node = Not(self.unary(field))
+            self.depth -= 1
+            return node
         if tok.kind == "PLUS":
             self.take()
         return self.primary(field)
@@ -280,7 +291,9 @@ class _Parser:
                 raise self.error("unbalanced '(': no ')' closes it", tok.pos)
             if self.peek().kind == "RPAREN":
                 raise self.error("empty parentheses '()'", tok.pos)
+            self.deeper(tok)
             node = self.or_expr(field)
+            self.depth -= 1
             close = self.peek()
             if close is None or close.kind != "RPAREN":
                 raise self.error("unbalanced '(': no ')' closes it", tok.pos)

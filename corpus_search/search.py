@@ -339,7 +339,8 @@ class Deadline:
             raise QueryTimeout(self.text, self.seconds)
 
 
-MAX_SUGGESTED_WORDS = 3
+MAX_SUGGESTED_WORDS = 3  # words replaced in a suggestion
+MAX_SUGGESTION_LOOKUPS = 12  # query words looked up for one (the first ones)
 
 
 # --------------------------------------------------------------------------------------------
@@ -517,6 +518,7 @@ class CorpusIndex:
             return None
         words = [n for n in q.positive_nodes(tree)
                  if isinstance(n, q.Term) and not n.wildcard and n.field in (None, "title")]
+        words = words[:MAX_SUGGESTION_LOOKUPS]
         replacements = []
         for node in words:
             if deadline.expired() or len(replacements) >= MAX_SUGGESTED_WORDS:

@@ -184,3 +184,14 @@ def test_docnum_of(snap):
     for d in _public_live(snap)[:20]:
         assert snap.docnum_of("id", snap.reader.stored_fields(d)["id"]) == d
     assert snap.docnum_of("id", "no/such/id.txt") is None
+
+
+@pytest.mark.parametrize("word,dist,prefix", [("summit", 1, 1), ("sumit", 1, 1), ("sumit", 2, 0),
+                                              ("gas", 1, 0), ("plian", 2, 1), ("скандал", 1, 1),
+                                              ("convoi", 1, 0), ("zzzz", 2, 0)])
+def test_terms_within_agrees(snap, word, dist, prefix):
+    if not snap.leaves:
+        assert snap.terms_within("text", word, dist, prefix) == []
+        return
+    expected = sorted(snap.reader.terms_within("text", word, dist, prefix=prefix))
+    assert snap.terms_within("text", word, dist, prefix) == expected

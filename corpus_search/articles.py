@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any, Iterable, Iterator
 
 from .errors import (
+    shorten,
     ArticleError,
     BinaryFileError,
     DecodeError,
@@ -310,7 +311,9 @@ def parse_bytes(
     front = _split_front_matter(lines, path)
     if front is not None:
         meta, body_start = front
-        profile = profiles.for_source(meta.get("source")) or profiles.detect(text) or profiles.generic
+        source = meta.get("source")
+        profile = (profiles.for_source(source) if isinstance(source, str) else None) \
+            or profiles.detect(text) or profiles.generic
         _apply_front_matter(article, meta)
         body_lines = lines[body_start:]
         offset = body_start
@@ -320,6 +323,12 @@ def parse_bytes(
         _apply_header_fields(article, profile, fields)
         body_lines = lines[offset:]
     article.profile = profile.name
+    for name in ("title", "author", "place", "source"):
+        value = getattr(article, name)
+        if value and len(value) > MAX_VALUE_CHARS:
+            article.warnings.append(f"{article.path}: {name}: longer than {MAX_VALUE_CHARS} "
+                                    "characters, cut")
+            setattr(article, name, value[:MAX_VALUE_CHARS])
 
     paragraphs, tags = _clean_body(body_lines, offset, profile, article.removed)
     if tags and not article.tags:
@@ -403,25 +412,49 @@ def _apply_header_fields(article: Article, profile: Profile, fields: dict[str, s
                 local = local.replace(tzinfo=tz)
             article.published = local.isoformat()
     if "views" in fields:
-        raw = fields["views"].strip()
-        digits = re.sub(r"[\s\u00a0\u202f,.']", "", raw)
-        if digits.isdigit():
-            article.views = int(digits)
-        else:
-            warn("views", f"not a number ({raw!r}), left empty")
+        article.views = _views(fields["views"].strip(), warn)
     if "categories" in fields:
-        article.categories = _split_list(fields["categories"], profile.list_separator)
+        article.categories = _split_list(fields["categories"], profile.list_separator, warn, "categories")
     if "tags" in fields:
-        article.tags = _split_list(fields["tags"], profile.list_separator)
+        article.tags = _split_list(fields["tags"], profile.list_separator, warn, "tags")
 
 
-def _split_list(raw: str, sep: str) -> list[str]:
-    seen: list[str] = []
+MAX_LIST_VALUES = 1000  # categories or tags kept per article
+MAX_VALUE_CHARS = 2000  # characters kept of one header value
+MAX_VIEWS = 2**63 - 1  # what the index's views column holds
+MAX_FRONT_MATTER = 256 * 1024  # characters of YAML front matter read
+
+
+def _split_list(raw: str, sep: str, warn=None, name: str = "") -> list[str]:
+    """Distinct trimmed values in order (linear time), at most MAX_LIST_VALUES."""
+    seen: dict[str, None] = {}
     for item in raw.split(sep):
         item = item.strip()
-        if item and item not in seen:
-            seen.append(item)
-    return seen
+        if item:
+            seen.setdefault(item[:MAX_VALUE_CHARS], None)
+            if len(seen) > MAX_LIST_VALUES:
+                if warn:
+                    warn(name, f"more than {MAX_LIST_VALUES} values; the first {MAX_LIST_VALUES} kept")
+                break
+    return list(seen)[:MAX_LIST_VALUES]
+
+
+def _views(raw: Any, warn) -> int | None:
+    """A view count, or None with a warning for what is not one."""
+    if isinstance(raw, bool):
+        value = None
+    elif isinstance(raw, int):
+        value = raw
+    else:
+        digits = re.sub(r"[\s\u00a0\u202f,.']", "", str(raw))
+        value = int(digits) if digits.isdigit() and len(digits) < 40 else None
+    if value is None or value < 0:
+        warn("views", f"not a number ({shorten(str(raw))!r}), left empty")
+        return None
+    if value > MAX_VIEWS:
+        warn("views", f"{shorten(str(raw))} is too large to be a view count, left empty")
+        return None
+    return value
 
 
 # --------------------------------------------------------------------------------------------
@@ -442,8 +475,13 @@ def _split_front_matter(lines: list[str], path: Path):
     import yaml
 
     block = "\n".join(lines[1:end])
+    if len(block) > MAX_FRONT_MATTER:
+        raise ArticleError(path, f"front matter is larger than {MAX_FRONT_MATTER // 1024} KB")
     try:
-        meta = yaml.safe_load(block) if block.strip() else {}
+        meta = yaml.load(block, Loader=_front_matter_loader()) if block.strip() else {}
+    except _AliasError:
+        raise ArticleError(path, "front matter uses YAML aliases (*name), which are not "
+                                 "allowed in article headers") from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" (line {mark.line + 2})" if mark is not None else ""
@@ -453,13 +491,41 @@ def _split_front_matter(lines: list[str], path: Path):
     return meta, end + 1
 
 
+class _AliasError(Exception):
+    pass
+
+
+_LOADER = None
+
+
+def _front_matter_loader():
+    """YAML's safe loader without aliases (an alias bomb of a few hundred bytes expands to
+    gigabytes) and without implicit timestamps (an impossible date such as 2021-02-30 would
+    fail the whole file; as text it becomes a warning and an empty date)."""
+    global _LOADER
+    if _LOADER is None:
+        import yaml
+
+        class Loader(yaml.SafeLoader):
+            def compose_node(self, parent, index):
+                if self.check_event(yaml.AliasEvent):
+                    raise _AliasError()
+                return super().compose_node(parent, index)
+
+        Loader.yaml_implicit_resolvers = {
+            key: [(tag, rx) for tag, rx in resolvers if tag != "tag:yaml.org,2002:timestamp"]
+            for key, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()}
+        _LOADER = Loader
+    return _LOADER
+
+
 def _apply_front_matter(article: Article, meta: dict) -> None:
     def warn(name: str, message: str) -> None:
         article.warnings.append(f"{article.path}: {name}: {message}")
 
     for key in meta:
         if str(key) not in _FRONT_KEYS:
-            warn(str(key), "unknown front-matter key, ignored")
+            warn(shorten(str(key)), "unknown front-matter key, ignored")
 
     def text(key: str) -> str | None:
         value = meta.get(key)
@@ -469,6 +535,9 @@ def _apply_front_matter(article: Article, meta: dict) -> None:
             warn(key, "expected text, got a list or mapping; left empty")
             return None
         value = str(value).strip()
+        if len(value) > MAX_VALUE_CHARS:
+            warn(key, f"longer than {MAX_VALUE_CHARS} characters, cut")
+            value = value[:MAX_VALUE_CHARS]
         return value or None
 
     def listing(*keys: str) -> list[str]:
@@ -477,9 +546,9 @@ def _apply_front_matter(article: Article, meta: dict) -> None:
             if value is None:
                 continue
             if isinstance(value, str):
-                return _split_list(value, ",")
+                return _split_list(value, ",", warn, key)
             if isinstance(value, list):
-                return _split_list(",".join(str(v) for v in value if v is not None), ",") \
+                return _split_list(",".join(str(v) for v in value if v is not None), ",", warn, key) \
                     if all(isinstance(v, (str, int, float)) or v is None for v in value) \
                     else _bad_list(warn, key)
             return _bad_list(warn, key)
@@ -493,22 +562,18 @@ def _apply_front_matter(article: Article, meta: dict) -> None:
     if lang:
         article.language = lang.lower()[:2] if re.fullmatch(r"[A-Za-z]{2}([-_].*)?", lang) else None
         if article.language is None:
-            warn("language", f"not an ISO 639-1 code ({lang!r}), detected instead")
+            warn("language", f"not an ISO 639-1 code ({shorten(lang)!r}), detected instead")
     article.categories = listing("categories", "category")
     article.tags = listing("tags", "tag")
     views = meta.get("views")
     if views is not None:
-        if isinstance(views, int) and not isinstance(views, bool) and views >= 0:
-            article.views = views
-        elif isinstance(views, str) and re.sub(r"[\s,]", "", views).isdigit():
-            article.views = int(re.sub(r"[\s,]", "", views))
-        else:
-            warn("views", f"not a number ({views!r}), left empty")
+        article.views = _views(views, warn) if isinstance(views, (int, str)) else \
+            _views(repr(views)[:80], warn)
     published = meta.get("published", meta.get("date"))
     if published is not None:
         value = normalise_datetime(published)
         if value is None:
-            warn("published", f"not a date ({str(published)!r}), left empty")
+            warn("published", f"not a date ({shorten(str(published))!r}), left empty")
         article.published = value
 
 
@@ -567,8 +632,8 @@ def _clean_body(lines: list[str], offset: int, profile: Profile, removed: list[R
         removed.append(Removed(lineno, line, rule.name))
         if rule.action == "tags":
             m = rule.pattern.search(line)
-            tags.extend(t for t in _split_list(m.group("tags") or "", profile.list_separator)
-                        if t not in tags)
+            tags = _split_list(profile.list_separator.join(
+                tags + [m.group("tags") or ""]), profile.list_separator)
         elif rule.action == "drop-rest":
             rest_rule = rule.name
         kept.append((lineno, ""))  # a removed line also ends a paragraph

@@ -58,8 +58,11 @@ class _State:
 
 
 def _one_line(message: str) -> str:
-    """Messages are one line each, even when a file name holds a line break."""
-    return message.replace("\n", "\\n").replace("\r", "\\r")
+    """Messages are one line each, even when a file name holds a line break, and show the
+    control characters a hostile file name may hold instead of obeying them."""
+    from .render import visible
+
+    return visible(message.replace("\n", "\\n").replace("\r", "\\r"))
 
 
 def _err(message: str) -> None:
@@ -463,8 +466,10 @@ def search(state, query, index_dir, facets, facet_limit, sort, limit, page, as_j
     if count_only:
         click.echo(result.total)
     elif files_only:
+        from .render import visible
+
         for hit in result.hits:
-            click.echo(hit.record["path"])
+            click.echo(visible(hit.record["path"]) if sys.stdout.isatty() else hit.record["path"])
     elif jsonl:
         from .render import write_jsonl
 

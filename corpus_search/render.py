@@ -8,6 +8,7 @@ colour, matches are shown between the ``--mark`` markers so they stay visible in
 from __future__ import annotations
 
 import json
+import re
 import os
 import sys
 from typing import Any, Iterable, TextIO
@@ -75,6 +76,24 @@ def write_timeline_csv(timeline, stream: TextIO | None = None) -> None:
 # --------------------------------------------------------------------------------------------
 # People
 
+_CONTROLS = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+
+
+def _show_control(m: re.Match) -> str:
+    code = ord(m.group())
+    if code < 0x20:
+        return chr(0x2400 + code)  # a control picture: ESC shows as ␛
+    if code == 0x7f:
+        return "\u2421"
+    return f"<U+{code:04X}>"
+
+
+def visible(text: str) -> str:
+    """Text safe to print on a terminal: control characters (escape sequences that could
+    clear the screen or retitle the window) and bidirectional overrides are shown, not obeyed.
+    Line breaks and tabs are kept. JSON output keeps the text as it is (escaped by JSON)."""
+    return _CONTROLS.sub(_show_control, text) if _CONTROLS.search(text) else text
+
 def make_console(stderr: bool = False):
     """A rich console: colour only on a terminal and without NO_COLOR; soft wrap when piped."""
     from rich.console import Console
@@ -97,11 +116,11 @@ def _marked(pieces, console, open_mark: str, close_mark: str, base_style: str = 
     for piece, matched in pieces:
         if matched:
             if styled:
-                text.append(piece, style="bold black on yellow")
+                text.append(visible(piece), style="bold black on yellow")
             else:
-                text.append(f"{open_mark}{piece}{close_mark}")
+                text.append(f"{open_mark}{visible(piece)}{close_mark}")
         else:
-            text.append(piece)
+            text.append(visible(piece))
     return text
 
 
@@ -118,9 +137,9 @@ def print_search(result, console, open_mark: str = "[[", close_mark: str = "]]")
     if result.hits:
         head.append(f" (showing {first}-{last}")
         head.append(f", page {result.page} of {result.pages})" if result.pages > 1 else ")")
-    head.append(f" for {result.query or '*'!r} in {result.took_ms:.0f} ms")
+    head.append(f" for {visible(repr(result.query or '*'))} in {result.took_ms:.0f} ms")
     if result.filters:
-        head.append("  filters: " + ", ".join(f"{k}={v}" for k, v in result.filters.items()))
+        head.append(visible("  filters: " + ", ".join(f"{k}={v}" for k, v in result.filters.items())))
     console.print(head)
     for hit in result.hits:
         r = hit.record
@@ -132,10 +151,10 @@ def print_search(result, console, open_mark: str = "[[", close_mark: str = "]]")
         console.print(line)
         meta = [r["published"][:16].replace("T", " ") if r["published"] else None, r["author"],
                 r["source"], r["place"], f"{r['views']} views" if r["views"] is not None else None]
-        lines = [Text(" · ".join(m for m in meta if m), style="green" if styled else "")]
+        lines = [Text(visible(" · ".join(m for m in meta if m)), style="green" if styled else "")]
         if r["categories"]:
-            lines.append(Text(", ".join(r["categories"]), style="magenta" if styled else ""))
-        lines.append(Text(r["id"], style="dim" if styled else ""))
+            lines.append(Text(visible(", ".join(r["categories"])), style="magenta" if styled else ""))
+        lines.append(Text(visible(r["id"]), style="dim" if styled else ""))
         lines.extend(_marked(snip, console, open_mark, close_mark) for snip in hit.snippets)
         for line in lines:
             if console.is_terminal:  # indented under the title, wrapped lines too
@@ -161,7 +180,7 @@ def print_facets(facets, console) -> None:
         top = max((c for _, c in fc.values), default=1)
         for value, count in fc.values:
             bar = "█" * max(1, round(20 * count / top))
-            table.add_row(value, str(count), Text(bar, style="blue" if styled else ""))
+            table.add_row(visible(value), str(count), Text(bar, style="blue" if styled else ""))
         if fc.other:
             table.add_row(f"(+{fc.other} more values)", "", "")
         if fc.missing:
@@ -186,7 +205,7 @@ def print_timeline(timeline, console) -> None:
         bar = "█" * round(40 * b["count"] / top) if b["count"] else ""
         extra = ""
         if timeline.split and b.get("series"):
-            extra = "  " + ", ".join(f"{s['value']} {s['count']}" for s in b["series"][:4])
+            extra = "  " + visible(", ".join(f"{s['value']} {s['count']}" for s in b["series"][:4]))
         table.add_row(b["period"], str(b["count"]),
                       Text(bar, style="blue" if styled else "") + Text(extra, style="dim" if styled else ""))
     console.print(table)
@@ -196,7 +215,7 @@ def print_article(record: dict[str, Any], console, *, removed=None, warnings=Non
     from rich.text import Text
 
     styled = uses_style(console)
-    console.print(Text(record.get("title") or "(no title)", style="bold cyan" if styled else ""))
+    console.print(Text(visible(record.get("title") or "(no title)"), style="bold cyan" if styled else ""))
     rows = [
         ("id", record.get("id")), ("source", record.get("source")),
         ("author", record.get("author")), ("published", record.get("published")),
@@ -208,21 +227,21 @@ def print_article(record: dict[str, Any], console, *, removed=None, warnings=Non
     ]
     for key, value in rows:
         line = Text(f"  {key:<11}", style="dim" if styled else "")
-        line.append(value if value is not None else "-")
+        line.append(visible(value) if value is not None else "-")
         console.print(line)
     console.print()
     for para in (record.get("body") or "").split("\n\n"):
         if para:
-            console.print(para)
+            console.print(Text(visible(para)))
             console.print()
     for w in warnings or ():
-        console.print(Text(f"  warning: {w}", style="yellow" if styled else ""))
+        console.print(Text(visible(f"  warning: {w}"), style="yellow" if styled else ""))
     if removed is not None:
         console.print(Text(f"removed lines ({len(removed)}):", style="bold" if styled else ""))
         for r in removed:
             line = Text(f"  {r.line:>4}  ", style="dim" if styled else "")
             line.append(f"[{r.rule}] ", style="red" if styled else "")
-            line.append(r.text if len(r.text) < 120 else r.text[:117] + "...")
+            line.append(visible(r.text if len(r.text) < 120 else r.text[:117] + "..."))
             console.print(line)
 
 
@@ -261,7 +280,7 @@ def print_stats(stats: dict[str, Any], console) -> None:
     ]
     for key, value in rows:
         line = Text(f"{key:<15}", style="bold" if styled else "")
-        line.append(value)
+        line.append(visible(value))
         console.print(line)
 
 

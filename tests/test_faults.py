@@ -288,3 +288,100 @@ def test_a_fifo_in_place_of_a_listed_file_does_not_hang(tmp_path, monkeypatch):
     report = update_index(tmp_path / "ix", [corpus])
     assert report.added == 2
     assert report.errors == [{"path": str(target), "reason": "is not a regular file (a FIFO)"}]
+
+
+# --------------------------------------------------------------------------------------------
+# Bugs are not damage; damage is named with its cause
+
+def test_a_bug_is_an_internal_error_not_damage(sample_index, monkeypatch):
+    import corpus_search.search as search
+
+    def broken(*a, **kw):
+        return {}["no such key"]  # a programming error inside a read path
+
+    monkeypatch.setattr(search, "count_facet", broken)
+    r = CliRunner().invoke(cli, ["search", "*", "--facet", "author", "--index", str(sample_index)])
+    assert r.exit_code == 2
+    assert r.stderr.startswith("corpus-search: internal error: KeyError: 'no such key'")
+    assert "damaged" not in r.stderr and "--rebuild" not in r.stderr
+    r = CliRunner().invoke(cli, ["--debug", "search", "*", "--facet", "author", "--index",
+                                 str(sample_index)])
+    assert "in broken" in r.stderr  # --debug shows where it came from
+
+
+def test_damage_is_chained_to_its_cause(tmp_path):
+    from conftest import SAMPLE
+    from corpus_search.errors import IndexDamagedError
+    from corpus_search.search import CorpusIndex
+
+    import shutil
+
+    shutil.copytree(SAMPLE, tmp_path / "c")
+    index = tmp_path / "ix"
+    update_index(index, [tmp_path / "c"])
+    gen = index / json.loads((index / "corpus-search.json").read_text())["generation"]
+    for p in gen.glob("*._stored.col"):
+        with open(p, "r+b") as fh:
+            fh.truncate(p.stat().st_size // 3)
+    with pytest.raises(IndexDamagedError) as err:
+        with CorpusIndex(index) as ix:
+            ix.search("sanctions")
+    assert err.value.__cause__ is not None
+    assert "run 'corpus-search index --rebuild'" in str(err.value)
+    r = CliRunner().invoke(cli, ["--debug", "search", "sanctions", "--index", str(index)])
+    assert "The above exception was the direct cause" in r.stderr
+
+
+# --------------------------------------------------------------------------------------------
+# A reader open across every kind of write
+
+def _segments(index) -> int:
+    from corpus_search.postings import Snapshot
+
+    folder = IndexFolder(index)
+    snap = Snapshot(folder.open(), folder.path)
+    n = len(snap.leaves)
+    snap.close()
+    return n
+
+
+def _small_commits(corpus, index, n):
+    for i in range(n):
+        write_corpus(corpus / f"b{i}", plain=8, front=2, scraped=0, seed=i, prefix=f"b{i}")
+        update_index(index, [corpus])
+
+
+@pytest.mark.parametrize("follow", [True, False], ids=["following", "fixed"])
+def test_a_reader_survives_every_kind_of_write(tmp_path, follow):
+    from corpus_search.search import CorpusIndex
+
+    corpus, index = tmp_path / "c", tmp_path / "ix"
+    corpus.mkdir()
+    _small_commits(corpus, index, 10)  # ten small segments: the next commit merges them
+    reader = CorpusIndex(index, follow=follow)
+
+    def check(expected_now):
+        expected = expected_now if follow else None
+        r = reader.search("*", limit=200, facets=["author"])
+        got = sorted(h.record["id"] for h in r.hits)
+        if expected is not None:
+            assert got == expected
+        assert r.total == len(got) == reader.doc_count  # a consistent view, old or new
+        for doc_id in got[:5]:
+            assert reader.get(doc_id) is not None
+
+    check(all_ids(corpus))
+    assert _segments(index) == 10
+    steps = [
+        lambda: write_corpus(corpus / "add", plain=5, front=0, scraped=0, prefix="add"),  # add
+        lambda: (corpus / "b0" / "plain" / "b0p00001.txt").write_text("Changed\n\nnew\n"),
+        lambda: (corpus / "b1" / "plain" / "b1p00002.txt").unlink(),               # remove
+    ]
+    for step in steps:
+        step()
+        update_index(index)  # the first of these merges the ten small segments
+        check(all_ids(corpus))
+    assert _segments(index) < 10
+    update_index(index, rebuild=True)
+    check(all_ids(corpus))
+    reader.close()

@@ -250,6 +250,7 @@ def test_damaged_index_is_reported_and_rebuild_repairs_it(tmp_path, how):
     for args in COMMANDS:
         r = run(*args, "--index", index)
         assert "Traceback" not in r.stderr, (how, args, r.stderr)
+        assert "internal error" not in r.stderr, (how, args, r.stderr)
         if r.exit_code == 2:
             assert r.stderr.count("\n") == 1, (how, args, r.stderr)
             if "damaged" in r.stderr:

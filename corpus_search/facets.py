@@ -17,10 +17,14 @@ from collections import Counter
 from dataclasses import dataclass
 from typing import Any, Iterable
 
-from .schema import valid_day
 from .vocab import FACET_COLUMNS, FACETS, MULTI_VALUED, PERIODS, SEP  # noqa: F401
 
 FACET_NAMES = FACETS
+
+
+def valid_day(value: Any) -> int | None:
+    """A ``day`` column value, or None for a document without a date."""
+    return value if isinstance(value, int) and 10000101 <= value <= 99991231 else None
 
 
 class ColumnCache:

@@ -241,6 +241,21 @@ class Snapshot:
         return ids, weights
 
     @_guarded
+    def phrase_docs(self, field: str, groups: list[list[str]], slop: int) -> set[int]:
+        """Documents where a word of each group follows one of the group before, at most
+        ``slop`` words between them (positions from Whoosh's phrase matcher)."""
+        from whoosh import query as wq
+
+        if not self.leaves or not all(groups):
+            return set()
+        if all(len(g) == 1 for g in groups):
+            q = wq.Phrase(field, [g[0] for g in groups], slop=slop + 1)
+        else:
+            q = wq.Sequence([wq.Term(field, g[0]) if len(g) == 1 else
+                             wq.Or([wq.Term(field, w) for w in g]) for g in groups], slop=slop + 1)
+        return set(self.searcher.docs_for_query(q))
+
+    @_guarded
     def docs_for_query(self, q) -> set[int]:
         """Documents matching a Whoosh query (phrases, numeric ranges), deleted ones left out."""
         if not self.leaves:
@@ -282,15 +297,17 @@ class Snapshot:
         return out
 
     @_guarded
-    def numeric(self, field: str) -> list[int]:
-        """Every document's value of a numeric column, read in bulk segment by segment."""
+    def numeric(self, field: str) -> list:
+        """Every document's value of a numeric column, read in bulk segment by segment. For a
+        NUMERIC field a document without a value gives None; for a plain integer column, the
+        column's default."""
         fobj = self.reader.schema[field] if self.leaves else None
-        out: list[int] = []
+        out: list = []
         if fobj is None:
             return out
         # NUMERIC columns hold "sortable" values (signed ones shifted up); plain columns raw ones
         shift = (1 << (fobj.bits - 1)) if getattr(fobj, "signed", False) else 0
-        default = getattr(fobj, "default", 0) if hasattr(fobj, "bits") else fobj.column_type._default
+        default = None if hasattr(fobj, "bits") else fobj.column_type._default
         for leaf, _offset in self.leaves:
             n = leaf.doc_count_all()
             if not leaf._perdoc.has_column(field):

@@ -39,47 +39,15 @@ from whoosh import columns, fields
 from whoosh.analysis import Filter, LowercaseFilter, RegexTokenizer
 from whoosh.codec.whoosh3 import W3Codec
 
-from .vocab import CYRILLIC_RE, MULTI_VALUED, SEP, WORD_PATTERN  # noqa: F401 - re-exported
+from .facets import valid_day  # noqa: F401 - the day column's reading
+from .languages import stem  # noqa: F401 - kept importable from here
+from .vocab import MULTI_VALUED, SEP, WORD_PATTERN  # noqa: F401
 
 
 if TYPE_CHECKING:
     from .articles import Article
 
 SCHEMA_VERSION = 6  # 6: a dot between two words splits them (vocab.WORD_PATTERN)
-_stemmers: dict[str, Any] = {}
-
-
-def stem(word: str) -> str:
-    """The stem of a (lower-case) word, cached."""
-    s = _STEM_CACHE.get(word)
-    if s is None:
-        if len(_STEM_CACHE) > 500_000:
-            _STEM_CACHE.clear()
-        s = _STEM_CACHE[word] = _stem_word(word)
-    return s
-
-
-_STEM_CACHE: dict[str, str] = {}
-
-
-def _stem_word(word: str) -> str:
-    if CYRILLIC_RE.match(word):
-        stem = _stemmers.get("ru")
-        if stem is None:
-            from whoosh.lang import stemmer_for_language
-
-            stem = _stemmers["ru"] = stemmer_for_language("ru")
-        return stem(word)
-    if word.isascii() and word.isalpha():
-        stem = _stemmers.get("en")
-        if stem is None:
-            from whoosh.lang.porter import stem
-
-            _stemmers["en"] = stem
-        return stem(word)
-    return word
-
-
 class YoFilter(Filter):
     """Folds Russian ``ё`` to ``е`` (texts and readers use both)."""
 
@@ -227,11 +195,6 @@ def build_schema() -> fields.Schema:
         fsize=IntColumn(),
         mtime=IntColumn(),
     )
-
-
-def valid_day(value) -> int | None:
-    """A ``day`` column value, or None for a document without a date (the column's default)."""
-    return value if isinstance(value, int) and 10000101 <= value <= 99991231 else None
 
 
 def day_number(published: str | None) -> int | None:

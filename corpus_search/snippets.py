@@ -14,7 +14,7 @@ import re
 from dataclasses import dataclass, field
 from functools import lru_cache
 
-from .schema import stem as _stem
+from .languages import stem as _stem
 from .vocab import WORD_RE, fold
 
 _WORD = WORD_RE

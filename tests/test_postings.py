@@ -1,4 +1,4 @@
-"""Conformance: the adapter (postings.Snapshot, the engine's BM25F) against Whoosh's public API,
+"""Conformance: the adapter (postings.Snapshot) and matching's BM25F against Whoosh's public API,
 on indexes of every shape. The public API is the plain reference; the adapter the fast one.
 
 Shapes: empty; one segment; many segments written by two processes, with columns that have no
@@ -92,9 +92,9 @@ def test_columns_agree_with_stored_fields(snap):
         assert (places[d] or None) == stored.get("place_s")
         assert (sources[d] or None) == stored.get("source_s")
         assert (categories[d].split("\x1f") if categories[d] else []) == stored["categories"]
-        assert views[d] == (stored.get("views") or 0)
+        assert views[d] == stored.get("views")
         assert words[d] == stored.get("words")
-        assert days[d] == (day_number(stored.get("published")) or 0)
+        assert days[d] == day_number(stored.get("published"))
         assert snap.stored(d) == stored
 
 
@@ -139,27 +139,34 @@ def test_terms_agree(snap):
     assert snap.doc_frequency("text", "summit") == snap.reader.doc_frequency("text", "summit")
 
 
-@pytest.mark.parametrize("query", ["summit", "summit OR convoy", "summit AND grain", "plain",
-                                   "title:plain OR convoy", "sanctions", "absent"])
+@pytest.mark.parametrize("query", ['"summit"', '"summit" OR "convoy"', '"summit" "grain"',
+                                   '"plain"', 'title:"plain" OR "convoy"', '"sanctions"',
+                                   '"absent"', '"summit" -"grain"'])
 def test_bm25f_scores_agree_with_whoosh(snap, query):
-    """Same documents and the same scores (to 1e-9) as searcher.search(..., limit=None)."""
+    """Our matching of our query tree gives the same documents and the same scores (to 1e-9)
+    as Whoosh's searcher.search(..., limit=None) on the equivalent Whoosh query."""
     from whoosh import query as wq
 
-    from corpus_search.engine import Evaluator
+    from corpus_search.facets import ColumnCache
+    from corpus_search.matching import Deadline, Matcher
+    from corpus_search.query import parse_query
 
     def term(w):
         field, _, word = w.rpartition(":")
-        return wq.Term(field or "text", word)
+        return wq.Term("title" if field == "title" else "text", word.strip('"'))
 
     if " OR " in query:
         whoosh_q = wq.Or([term(w) for w in query.split(" OR ")])
-    elif " AND " in query:
-        whoosh_q = wq.And([term(w) for w in query.split(" AND ")])
+    elif " -" in query:
+        a, b = query.split(" -")
+        whoosh_q = wq.AndNot(term(a), term(b))
+    elif " " in query:
+        whoosh_q = wq.And([term(w) for w in query.split(" ")])
     else:
         whoosh_q = term(query)
-    engine = Evaluator(snap)
-    docs, parts = engine.matches(whoosh_q)
-    ours = engine.score(docs, parts) if parts else {d: 0.0 for d in docs}
+    matcher = Matcher(snap, ColumnCache(snap), query, Deadline(query, 60))
+    docs, parts = matcher.matches(parse_query(query))
+    ours = matcher.score(docs, parts) if parts else {d: 0.0 for d in docs}
     if not snap.leaves:
         assert ours == {}
         return
@@ -167,6 +174,34 @@ def test_bm25f_scores_agree_with_whoosh(snap, query):
     assert ours.keys() == reference.keys()
     for d, score in reference.items():
         assert math.isclose(ours[d], score, rel_tol=1e-9, abs_tol=1e-9), (d, ours[d], score)
+
+
+def test_numeric_ranges_from_columns_agree_with_whoosh(snap):
+    from whoosh import query as wq
+
+    from corpus_search.facets import ColumnCache
+    from corpus_search.matching import Deadline, Matcher
+    from corpus_search.query import parse_query
+
+    for ours, theirs in (("views:[100 TO 5000]", wq.NumericRange("views", 100, 5000)),
+                         ("words:<45", wq.NumericRange("words", None, 44)),
+                         ("published:2021", wq.NumericRange("day", 20210101, 20211231))):
+        matcher = Matcher(snap, ColumnCache(snap), ours, Deadline(ours, 60))
+        docs, _ = matcher.matches(parse_query(ours))
+        expected = set(snap.searcher.docs_for_query(theirs)) if snap.leaves else set()
+        assert docs == expected, ours
+
+
+def test_phrases_agree_with_whoosh(snap):
+    from whoosh import query as wq
+
+    got = snap.phrase_docs("text", [["summit"], ["gas"]], 0)
+    expected = set(snap.searcher.docs_for_query(wq.Phrase("text", ["summit", "gas"]))) if snap.leaves else set()
+    assert got == expected
+    got = snap.phrase_docs("text", [["summit", "convoy"], ["gas"]], 1)
+    q = wq.Sequence([wq.Or([wq.Term("text", "summit"), wq.Term("text", "convoy")]),
+                     wq.Term("text", "gas")], slop=2)
+    assert got == (set(snap.searcher.docs_for_query(q)) if snap.leaves else set())
 
 
 def test_docs_for_query_agrees(snap):

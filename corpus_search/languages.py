@@ -1,0 +1,43 @@
+"""Languages: which stemmer a word gets. Stemming is done at query time (see
+:mod:`corpus_search.matching`): Porter for Latin-script words, Snowball for Cyrillic ones, the
+word itself otherwise. Whoosh's stemmers (pure functions, no index) are imported on first use.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable
+
+from .vocab import CYRILLIC_RE
+
+_stemmers: dict[str, Callable[[str], str]] = {}
+
+
+def stem(word: str) -> str:
+    """The stem of a (lower-case) word, cached."""
+    s = _STEM_CACHE.get(word)
+    if s is None:
+        if len(_STEM_CACHE) > 500_000:
+            _STEM_CACHE.clear()
+        s = _STEM_CACHE[word] = _stem_word(word)
+    return s
+
+
+_STEM_CACHE: dict[str, str] = {}
+
+
+def _stem_word(word: str) -> str:
+    if CYRILLIC_RE.match(word):
+        stem = _stemmers.get("ru")
+        if stem is None:
+            from whoosh.lang import stemmer_for_language
+
+            stem = _stemmers["ru"] = stemmer_for_language("ru")
+        return stem(word)
+    if word.isascii() and word.isalpha():
+        stem = _stemmers.get("en")
+        if stem is None:
+            from whoosh.lang.porter import stem
+
+            _stemmers["en"] = stem
+        return stem(word)
+    return word

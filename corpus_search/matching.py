@@ -1,0 +1,362 @@
+"""Matching: our query tree (see :mod:`corpus_search.query`) -> the set of matching documents,
+their BM25F scores, and what to highlight. No Whoosh here: postings, phrases and words come
+from :class:`corpus_search.postings.Snapshot`, numbers and dates from the columns.
+
+Evaluation is set algebra over whole posting lists: AND is an intersection, OR a union, NOT
+a difference (Whoosh's matchers move one posting at a time through several layers of Python
+objects, about 6 us a posting, and a top-N search cannot give an exact total). Scores use
+Whoosh's BM25F formula (its idf, k1=1.2, b=0.75, its one-byte field lengths), computed only for
+the documents kept, so rankings agree with Whoosh's (``tests/test_postings.py`` checks it).
+
+Stemming happens here, at query time: a word is expanded to the indexed words with its stem
+(``sanctions`` -> sanction, sanctions, sanctioned...), and so are wildcards and fuzzy words.
+Every step checks the query's :class:`Deadline`.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import time
+from dataclasses import dataclass, field
+from typing import Callable, Iterable
+
+from . import query as q
+from .errors import QueryError, QueryTimeout
+from .facets import ColumnCache
+from .languages import stem
+from .snippets import MatchSpec
+from .vocab import VALUE_FIELDS, fold, fold_value, words
+
+MAX_EXPANSION = 2000  # different words one wildcard or fuzzy word may match
+MAX_FORMS_SCANNED = 5000  # indexed words looked at for a word's stem forms
+K1 = 1.2
+B = 0.75
+SCORED_FIELDS = ("text", "title")
+
+Docs = set[int]
+Scores = dict[int, float]
+
+
+class Deadline:
+    """The time a query may take; :meth:`check` raises :class:`QueryTimeout` once it is past."""
+
+    def __init__(self, text: str, seconds: float):
+        self.text = text
+        self.seconds = seconds
+        self.at = time.perf_counter() + seconds
+
+    def expired(self) -> bool:
+        return time.perf_counter() > self.at
+
+    def check(self) -> None:
+        if time.perf_counter() > self.at:
+            raise QueryTimeout(self.text, self.seconds)
+
+
+class Part:
+    """One scored word: its field, idf and term frequency per document."""
+
+    __slots__ = ("field", "idf", "tfs")
+
+    def __init__(self, field: str, idf: float, tfs: dict[int, float]):
+        self.field, self.idf, self.tfs = field, idf, tfs
+
+
+Parts = list[Part] | None  # None: the clause does not score
+
+
+@dataclass
+class Filters:
+    """Narrow a search without changing scores. Several values of one field mean any of them;
+    different fields must all hold. Dates are compared with each article's own local date."""
+
+    category: list[str] = field(default_factory=list)
+    tag: list[str] = field(default_factory=list)
+    author: list[str] = field(default_factory=list)
+    place: list[str] = field(default_factory=list)
+    source: list[str] = field(default_factory=list)
+    lang: list[str] = field(default_factory=list)
+    since: str | None = None
+    until: str | None = None
+    min_views: int | None = None
+
+    def __post_init__(self) -> None:
+        from .errors import CorpusSearchError
+
+        # Checked now, so a bad one is reported before any search runs.
+        self.first_day = q.parse_date_bounds(self.since, None, None, "--since")[0] if self.since else None
+        self.last_day = q.parse_date_bounds(self.until, None, None, "--until")[1] if self.until else None
+        if self.first_day and self.last_day and self.first_day > self.last_day:
+            raise CorpusSearchError(f"--since {self.since} is after --until {self.until}: "
+                                    "no date is in that range")
+        if self.min_views is not None and self.min_views < 0:
+            raise CorpusSearchError("--min-views must be 0 or more")
+
+    def __bool__(self) -> bool:
+        return bool(any(getattr(self, f) for f in VALUE_FIELDS) or self.since or self.until
+                    or self.min_views is not None)
+
+    def to_dict(self) -> dict:
+        out: dict = {f: list(getattr(self, f)) for f in VALUE_FIELDS if getattr(self, f)}
+        if self.since:
+            out["since"] = self.since
+        if self.until:
+            out["until"] = self.until
+        if self.min_views is not None:
+            out["min_views"] = self.min_views
+        return out
+
+
+def _field(name: str | None) -> str:
+    """The index field a text clause searches: ``title:`` the title, else title and body."""
+    return "title" if name == "title" else "text"
+
+
+class Matcher:
+    """Evaluates query trees against one snapshot; notes what to highlight in titles and
+    bodies (:attr:`title`, :attr:`body`)."""
+
+    def __init__(self, snapshot, columns: ColumnCache, text: str, deadline: Deadline):
+        self.snap = snapshot
+        self.columns = columns
+        self.text = text
+        self.deadline = deadline
+        self.title = MatchSpec()
+        self.body = MatchSpec()
+        self._forms: dict[tuple[str, str], list[str]] = {}
+
+    # -- entry points ---------------------------------------------------------------------
+
+    def matches(self, tree: q.Node, filters: Filters | None = None) -> tuple[Docs, Parts]:
+        """(live matching documents, their scoring parts or None)."""
+        if not self.snap.doc_count_all:  # an empty index: nothing matches
+            return set(), None
+        docs, parts = self.run(tree, True)
+        docs = docs - self.snap.deleted if self.snap.deleted else docs
+        if filters and docs:
+            docs &= self.filtered(filters)
+        self.deadline.check()
+        return docs, parts
+
+    def filtered(self, f: Filters) -> Docs:
+        """The live documents that pass the filters."""
+        docs: Docs | None = None
+        for name in VALUE_FIELDS:
+            values = getattr(f, name)
+            if values:
+                allowed = set().union(*(self.postings(name, fold_value(v))[0] for v in values))
+                docs = allowed if docs is None else docs & allowed
+        if f.first_day is not None or f.last_day is not None:
+            docs = self._range("day", f.first_day, f.last_day, docs)
+        if f.min_views is not None:
+            docs = self._range("views", f.min_views, None, docs)
+        return self.snap.live() if docs is None else docs
+
+    def score(self, docs: Docs, parts: list[Part]) -> Scores:
+        """BM25F scores of ``docs``: the sum over the matched words of Whoosh's formula."""
+        from .postings import length_table
+
+        k1p1 = K1 + 1
+        norm = K1 * (1 - B)
+        table = length_table()
+        scores: Scores = {}
+        for part in parts:
+            lengths = self.snap.lengths(part.field)
+            per = K1 * B / self.snap.avg_length(part.field)
+            idf = part.idf * k1p1
+            tfs = part.tfs
+            if len(tfs) > len(docs) or not docs.issuperset(tfs.keys()):
+                tfs = {d: tfs[d] for d in docs & tfs.keys()}
+            get = scores.get
+            for d, tf in tfs.items():
+                scores[d] = get(d, 0.0) + idf * tf / (tf + norm + per * table[lengths[d]])
+        if len(scores) < len(docs):  # matched only through clauses that do not score
+            for d in docs - scores.keys():
+                scores[d] = 0.0
+        return scores
+
+    # -- the tree -------------------------------------------------------------------------
+
+    def run(self, node: q.Node, positive: bool) -> tuple[Docs, Parts]:
+        """(matching documents, deleted ones possibly included; scoring parts or None)."""
+        if isinstance(node, q.MatchAll):
+            return set(self.snap.live()), None
+        if isinstance(node, q.And):
+            return self._intersection(node.children, positive)
+        if isinstance(node, q.Or):
+            docs: Docs = set()
+            parts: Parts = None
+            for child in node.children:
+                d, p = self.run(child, positive)
+                docs |= d
+                if p is not None:
+                    parts = (parts or []) + p
+            return docs, parts
+        if isinstance(node, q.Not):
+            return self.snap.live() - self.run(node.child, False)[0], None
+        if isinstance(node, q.Range):
+            column = "day" if node.field == "published" else node.field
+            return self._range(column, node.low, node.high), None
+        if isinstance(node, q.Phrase):
+            return self.phrase(node, positive)
+        return self.term(node, positive)
+
+    def _intersection(self, children: Iterable[q.Node], positive: bool) -> tuple[Docs, Parts]:
+        children = list(children)
+        negative = [c.child for c in children if isinstance(c, q.Not)]
+        found = [self.run(c, positive) for c in children if not isinstance(c, q.Not)]
+        if found:
+            found.sort(key=lambda p: len(p[0]))
+            docs = set(found[0][0])
+            for d, _ in found[1:]:
+                docs &= d
+                if not docs:
+                    break
+        else:
+            docs = set(self.snap.live())
+        for n in negative:
+            if not docs:
+                break
+            docs -= self.run(n, False)[0]
+        scored = [p for _, p in found if p is not None]
+        return docs, ([x for p in scored for x in p] if scored else None)
+
+    def _range(self, column: str, low: int | None, high: int | None,
+               within: Docs | None = None) -> Docs:
+        """Documents whose column value lies in [low, high] (None: open); no value, no match."""
+        self.deadline.check()
+        values = self.columns.values(column)
+        docs = within if within is not None else self.snap.live()
+        lo = -math.inf if low is None else low
+        hi = math.inf if high is None else high
+        return {d for d in docs if values[d] is not None and lo <= values[d] <= hi}
+
+    # -- words ----------------------------------------------------------------------------
+
+    def postings(self, field: str, word: str) -> tuple[list[int], list[float]]:
+        self.deadline.check()
+        return self.snap.postings(field, word)
+
+    def words_of(self, field: str, found: Iterable[str]) -> tuple[Docs, Parts]:
+        """Documents with any of ``found`` in ``field``, scored in text fields."""
+        docs: Docs = set()
+        parts: list[Part] = []
+        scored = field in SCORED_FIELDS
+        n = self.snap.doc_count_all
+        for word in found:
+            ids, tfs = self.postings(field, word)
+            if not ids:
+                continue
+            if scored:
+                tf_of = dict(zip(ids, tfs))
+                docs.update(tf_of)
+                parts.append(Part(field, math.log(n / (len(ids) + 1)) + 1, tf_of))  # Whoosh's idf
+            else:
+                docs.update(ids)
+        return docs, (parts if scored else None)
+
+    def specs_for(self, field_name: str | None) -> tuple[MatchSpec, ...]:
+        return (self.title,) if field_name == "title" else (self.title, self.body)
+
+    def forms(self, fieldname: str, word: str) -> list[str]:
+        """The indexed words of ``fieldname`` that share ``word``'s stem (the word included).
+
+        Stems (Porter, Snowball) only rewrite a word's ending, so the forms are found among the
+        words that start with the stem (or, for Porter's y -> i, with the stem ending in y).
+        """
+        key = (fieldname, word)
+        found = self._forms.get(key)
+        if found is not None:
+            return found
+        target = stem(word)
+        prefixes = {target}
+        if target.endswith("i"):
+            prefixes.add(target[:-1] + "y")
+        seen = {word}
+        for prefix in prefixes:
+            for n, term in enumerate(self.snap.iter_terms(fieldname, prefix)):
+                if n >= MAX_FORMS_SCANNED:  # a very short stem: enough forms
+                    break
+                if n % 256 == 0:
+                    self.deadline.check()
+                if term not in seen and stem(term) == target:
+                    seen.add(term)
+        found = self._forms[key] = sorted(seen)
+        return found
+
+    def term(self, node: q.Term, positive: bool) -> tuple[Docs, Parts]:
+        f = node.field
+        if f == "id":
+            found = self.expand("id", node, lambda s: s) if node.wildcard else [node.text]
+            return self.words_of("id", found)
+        if f in VALUE_FIELDS:
+            found = self.expand(f, node, fold_value) if node.wildcard else [fold_value(node.text)]
+            return self.words_of(f, found)
+        fieldname = _field(f)
+        if node.wildcard:
+            found = self.expand(fieldname, node, fold)
+            if positive:
+                for spec in self.specs_for(f):
+                    spec.words.update(found)
+            return self.words_of(fieldname, found)
+        written = [fold(w) for w in words(node.text)]
+        if not written:
+            raise QueryError(self.text, f"'{node.text}' has no words to search for", node.pos)
+        if len(written) > 1:  # "U.S.-led", "covid-19": the words in a row
+            return self.phrase(q.Phrase(tuple(written), f, 0, node.pos), positive)
+        word = written[0]
+        if node.fuzzy:
+            found = self.fuzzy(fieldname, word, node)
+            if positive:
+                for spec in self.specs_for(f):
+                    spec.words.update(found)
+            return self.words_of(fieldname, found)
+        if node.exact:
+            if positive:
+                for spec in self.specs_for(f):
+                    spec.words.add(word)
+            return self.words_of(fieldname, [word])
+        if positive:
+            for spec in self.specs_for(f):
+                spec.stems.add(stem(word))
+        return self.words_of(fieldname, self.forms(fieldname, word))
+
+    def phrase(self, node: q.Phrase, positive: bool) -> tuple[Docs, Parts]:
+        written = [fold(w) for part in node.words for w in words(part)]
+        fieldname = _field(node.field)
+        if positive:
+            for spec in self.specs_for(node.field):
+                spec.phrases.append((tuple(stem(w) for w in written), node.slop))
+        groups = [self.forms(fieldname, w) for w in written]
+        self.deadline.check()
+        docs = self.snap.phrase_docs(fieldname, groups, node.slop)
+        parts: list[Part] = []
+        for group in groups:
+            parts += self.words_of(fieldname, group)[1] or []
+        return docs, parts
+
+    def expand(self, fieldname: str, node: q.Term, norm: Callable[[str], str]) -> list[str]:
+        """The indexed words a wildcard matches (at most MAX_EXPANSION)."""
+        pattern = norm(node.text)
+        regex = re.compile(re.escape(pattern).replace(r"\*", ".*").replace(r"\?", "."), re.S)
+        prefix = re.split(r"[*?]", pattern, maxsplit=1)[0]
+        found: list[str] = []
+        for n, term in enumerate(self.snap.iter_terms(fieldname, prefix)):
+            if n % 256 == 0:
+                self.deadline.check()
+            if regex.fullmatch(term):
+                found.append(term)
+                if len(found) > MAX_EXPANSION:
+                    raise QueryError(self.text, f"'{node.text}' matches more than "
+                                     f"{MAX_EXPANSION} different words; make it more specific",
+                                     node.pos)
+        return found
+
+    def fuzzy(self, fieldname: str, word: str, node: q.Term) -> list[str]:
+        self.deadline.check()
+        found = self.snap.terms_within(fieldname, word, node.fuzzy, prefix=1 if len(word) > 3 else 0)
+        if len(found) > MAX_EXPANSION:
+            raise QueryError(self.text, f"'{node.text}' matches more than {MAX_EXPANSION} "
+                                        "different words; make it more specific", node.pos)
+        return found

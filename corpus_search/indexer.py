@@ -38,39 +38,6 @@ from .store import (  # noqa: F401 - IndexFolder and open_index are part of this
     open_index,
 )
 
-WRITER_ARGS = {"limitmb": 256}
-SEGMENTS_PER_TIER = 10
-MAX_MERGE_TIER = 3  # only segments under 1,000 documents are merged automatically
-
-
-def merge_small_segments(writer, segments):
-    """Merge policy for commits: segments are grouped in tiers by size (a power of ten of
-    documents), and a tier is merged into one segment once it holds ten segments.
-
-    Whoosh's MERGE_SMALL merged everything into one segment when no "fibonacci" merge point
-    was found: adding 100 files to a 100,000-article index rewrote all of it (190 s). Here a
-    commit only merges segments of its own size class, and only small ones (under 1,000
-    documents): merging is slow in Whoosh (about 4 ms a document; a 25,000-document merge
-    took 100 s), so larger segments are left as they are, and ``index --rebuild``, which is
-    faster than merging, compacts the index. Small updates fold into 1,000-document segments.
-    """
-    from whoosh.reading import SegmentReader
-
-    tiers: dict[int, list] = {}
-    for seg in segments:
-        tier = len(str(max(1, seg.doc_count_all())))
-        if tier <= MAX_MERGE_TIER:
-            tiers.setdefault(tier, []).append(seg)
-    for _tier, group in sorted(tiers.items()):
-        if len(group) >= SEGMENTS_PER_TIER:
-            for seg in group:
-                reader = SegmentReader(writer.storage, writer.schema, seg)
-                writer.add_reader(reader)
-                reader.close()
-            return [s for s in segments if s not in group]
-    return segments
-
-
 Progress = Callable[[Iterable, int], Iterable]
 
 
@@ -506,8 +473,7 @@ def _fresh_meta(gen_name: str, roots: list[str]) -> dict[str, Any]:
 
 
 def _new_generation(folder: IndexFolder):
-    from whoosh.index import create_in
-
+    from .postings import create_index
     from .schema import build_schema
 
     existing = [p.name for p in folder.path.glob("gen-*")]
@@ -516,7 +482,7 @@ def _new_generation(folder: IndexFolder):
     gen = folder.path / gen_name
     try:
         gen.mkdir(parents=True)
-        return create_in(str(gen), build_schema()), gen_name
+        return create_index(gen, build_schema()), gen_name
     except OSError as exc:
         shutil.rmtree(gen, ignore_errors=True)
         raise _write_error(folder, exc) from exc
@@ -560,7 +526,7 @@ class _Batches:
             return
         writer, self._writer = self._writer, None
         try:
-            writer.commit(mergetype=merge_small_segments)
+            writer.commit()  # with our merge policy (postings.merge_small_segments)
         except BaseException:
             self._writer = writer  # cancelled (and its files removed) by cancel()
             raise
@@ -577,20 +543,15 @@ class _Batches:
                 self._writer.cancel()
             self._writer = None
         with contextlib.suppress(Exception):
-            _remove_partial_files(Path(self.ix.storage.folder))
+            from .postings import folder_of
+
+            _remove_partial_files(folder_of(self.ix))
 
 
 def _writer(ix, folder: IndexFolder, procs: int):
-    from whoosh.index import LockError
-
     from .postings import open_writer
-    from .schema import IndexCodec
 
-    try:
-        return open_writer(ix, procs, **WRITER_ARGS, compound=False, codec=IndexCodec())
-    except LockError:
-        raise IndexLockedError(f"the index at {folder.path} is locked by another writer",
-                               folder.path) from None
+    return open_writer(ix, procs, folder.path)
 
 
 def _write_error(folder: IndexFolder, exc: BaseException) -> IndexWriteError:

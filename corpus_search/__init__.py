@@ -9,12 +9,15 @@ The library API, usable without the CLI::
     with CorpusIndex("index") as ix:
         result = ix.search('sanctions "open skies"', facets=["category"])
 
-Names are imported lazily, so importing the package does not load Whoosh.
+Every function and class here returns corpus-search's own objects (records, reports, results),
+never Whoosh ones. Names are imported lazily, so importing the package does not load Whoosh.
 """
 
 from __future__ import annotations
 
-__version__ = "0.1.0"
+from typing import TYPE_CHECKING, Any
+
+__version__ = "0.2.0"
 
 _EXPORTS = {
     "Article": "articles", "parse_article": "articles", "parse_bytes": "articles",
@@ -22,17 +25,39 @@ _EXPORTS = {
     "load_profiles": "profiles",
     "Config": "config", "load_config": "config",
     "update_index": "indexer", "index_stats": "indexer", "IndexReport": "indexer",
-    "open_index": "indexer",
-    "CorpusIndex": "search", "Filters": "search", "SearchResult": "search", "Hit": "search",
+    "list_roots": "indexer", "forget_roots": "indexer",
+    "CorpusIndex": "search", "SearchResult": "search", "Hit": "search",
+    "Filters": "matching", "FacetCount": "facets", "Timeline": "facets",
     "parse_query": "query",
     "CorpusSearchError": "errors", "ArticleError": "errors", "QueryError": "errors",
-    "ConfigError": "errors",
+    "QueryTimeout": "errors", "ConfigError": "errors", "IndexDamagedError": "errors",
+    "IndexLockedError": "errors", "NoIndexError": "errors",
 }
 
 __all__ = sorted(_EXPORTS) + ["__version__"]
 
+if TYPE_CHECKING:  # what type checkers see; at run time the names load on first use
+    from .articles import Article, decode_text, iter_files, parse_article, parse_bytes
+    from .config import Config, load_config
+    from .errors import (
+        ArticleError,
+        ConfigError,
+        CorpusSearchError,
+        IndexDamagedError,
+        IndexLockedError,
+        NoIndexError,
+        QueryError,
+        QueryTimeout,
+    )
+    from .facets import FacetCount, Timeline
+    from .indexer import IndexReport, forget_roots, index_stats, list_roots, update_index
+    from .matching import Filters
+    from .profiles import load_profiles
+    from .query import parse_query
+    from .search import CorpusIndex, Hit, SearchResult
 
-def __getattr__(name: str):
+
+def __getattr__(name: str) -> Any:
     module = _EXPORTS.get(name)
     if module is None:
         raise AttributeError(f"module 'corpus_search' has no attribute {name!r}")

@@ -31,11 +31,10 @@ from .articles import (
 from .errors import ArticleError, ConfigError, IndexDamagedError, IndexLockedError
 from .profiles import ProfileSet, load_profiles
 from .postings import WriterChildError
-from .store import (  # noqa: F401 - IndexFolder and open_index are part of this module's API
+from .store import (
     FORMAT,
     IndexFolder,
     IndexWriteError,
-    open_index,
 )
 
 Progress = Callable[[Iterable, int], Iterable]

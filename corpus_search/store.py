@@ -130,10 +130,3 @@ class IndexFolder:
             yield
         finally:
             os.close(fd)  # closing releases the lock
-
-
-def open_index(path: str | Path):
-    """Open the index at ``path`` for searching. Raises a clear error if there is none."""
-    return IndexFolder(path).open()
-
-

@@ -1,0 +1,57 @@
+"""Indexes depend on class locations: Whoosh pickles the schema (our field, analyzer and codec
+classes) into every index. tests/data/index-v6 is a small index of the current schema version
+kept in the repository; if a class it names moves or is renamed, opening it fails here (keep
+an alias in corpus_search.schema where the class moves).
+
+When SCHEMA_VERSION changes, make the new fixture (and delete the old one)::
+
+    python -c "from corpus_search.indexer import update_index; update_index('tests/data/index-vN', ['sample_corpus/wire'])"
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+from pathlib import Path
+
+from click.testing import CliRunner
+
+from corpus_search.cli import cli
+from corpus_search.schema import SCHEMA_VERSION
+from corpus_search.search import CorpusIndex
+
+KEPT = Path(__file__).parent / "data" / f"index-v{SCHEMA_VERSION}"
+
+
+def _copy(tmp_path) -> Path:
+    dest = tmp_path / "ix"
+    shutil.copytree(KEPT, dest)
+    return dest
+
+
+def test_a_kept_index_of_this_schema_version_opens(tmp_path):
+    assert KEPT.is_dir(), f"no kept index for schema version {SCHEMA_VERSION}: make one (see above)"
+    with CorpusIndex(_copy(tmp_path)) as ix:
+        assert ix.doc_count == 4
+        r = ix.search("sanctions", facets=["category", "author"])
+        assert r.total >= 1 and r.hits[0].record["title"]
+        assert ix.get("wire/2023-grain-deal.txt")["body"]
+        sources = ix.facet("source")
+        assert sum(c for _, c in sources.values) + sources.missing == 4
+
+
+def test_every_pickled_name_is_importable_where_the_index_says():
+    import importlib
+
+    names = set()
+    for f in (KEPT / "gen-000001").iterdir():
+        names.update(re.findall(rb"(corpus_search\.[a-z_.]+)\n(\w+)\n", f.read_bytes()))
+        names.update(re.findall(rb"(corpus_search\.[a-z_.]+)\x94\x8c.(\w+)", f.read_bytes()))
+    assert names, "the fixture names none of our classes"
+    for module, cls in names:
+        assert hasattr(importlib.import_module(module.decode()), cls.decode()), (module, cls)
+
+
+def test_the_cli_reads_a_kept_index(tmp_path):
+    r = CliRunner().invoke(cli, ["stats", "--index", str(_copy(tmp_path)), "--json"])
+    assert r.exit_code == 0 and '"documents": 4' in r.stdout

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import codecs
+import dataclasses
 import json
 import re
+from pathlib import Path
 
 import pytest
 
@@ -19,78 +21,117 @@ from corpus_search.errors import ConfigError
 
 from conftest import CORPORA, SAMPLE, SEED
 
-SEED_CATEGORIES = ["Author column", "Zen", "Kazakhstan", "China", "Society", "Policy",
-                   "Political sabotage", "Russia", "Russophobia", "Скандал", "USA"]
+FIXTURE = Path(__file__).parent / "data" / "seed-layout.txt"
 
 
-def seed_bytes() -> bytes:
-    if not SEED.exists():
-        pytest.skip(f"the seed article is not at {SEED}")
-    return SEED.read_bytes()
+@dataclasses.dataclass
+class SeedCase:
+    """An article in the scraped PolitNavigator layout and what its record must be."""
+
+    path: Path
+    title: str
+    author: str
+    published: str
+    place: str
+    views: int
+    categories: list[str]
+    paragraphs: int
+    first: str  # the first real paragraph starts so
+    caption: str  # a photo caption: a short real paragraph that must stay
+    last: str  # the last real paragraph starts so
+    words: int
+    teaser_line: int
 
 
-def _seed_paragraphs(raw: str) -> list[str]:
-    """The seed's real paragraphs, listed by hand from the file (lines 11-54)."""
+CASES = [SeedCase(
+    FIXTURE, "Grain ferries wait in Aktau while insurers hesitate", "Aigerim Sadykova",
+    "2022-05-17T18:05:00+03:00", "Aktau", 4210,
+    ["Author column", "Kazakhstan", "Economy", "Transport", "Caspian Sea", "Скандал", "Ports"],
+    8, "Just before the ferry season opened", "Harbour master Erlan Dzhaksybekov at the press conference in Aktau",
+    "In this situation, every effort", 179, 15)]
+if SEED.exists():  # the real article as scraped, an extra check where ../shared is laid out
+    CASES.append(SeedCase(
+        SEED, "Kazakhstan applauds the American ambassador's plans to break the republic away "
+        "from Russia", "Ainur Kurmanov", "2021-07-02T23:14:00+03:00", "Almaty", 5913,
+        ["Author column", "Zen", "Kazakhstan", "China", "Society", "Policy", "Political sabotage",
+         "Russia", "Russophobia", "Скандал", "USA"],
+        20, "Just before Valentina Matvienko’s arrival", "Foreign Minister of Kazakhstan Mukhtar Tleuberdi",
+        "In this situation, every effort", 1293, 15))
+
+
+def _real_paragraphs(raw: str, case: SeedCase) -> list[str]:
+    """The real paragraphs, read from the file by hand-written rules independent of the
+    cleaner: from the first to the last real paragraph, minus the teaser and subscribe lines."""
     lines = [l.strip() for l in raw.replace("\r\n", "\n").split("\n")]
-    start = lines.index(next(l for l in lines if l.startswith("Just before Valentina")))
-    end = lines.index(next(l for l in lines if l.startswith("In this situation, every effort")))
+    start = lines.index(next(l for l in lines if l.startswith(case.first)))
+    end = lines.index(next(l for l in lines if l.startswith(case.last)))
     paras = [l for l in lines[start:end + 1] if l]
-    boiler = [p for p in paras if p.endswith("where...") or p.startswith("Subscribe to")]
-    return [p for p in paras if p not in boiler]
+    return [p for p in paras if not p.endswith("where...") and not p.startswith("Subscribe to")]
+
+
+@pytest.fixture(params=CASES, ids=lambda c: c.path.name)
+def case(request) -> SeedCase:
+    return request.param
+
+
+def test_the_fixture_has_the_seeds_byte_level_traits():
+    data = FIXTURE.read_bytes()
+    assert not data.endswith(b"\n")  # no final newline
+    assert data.count("\u00a0".encode()) >= 4  # no-break spaces in the header and calendar
+    text = data.decode("utf-8")
+    assert "“" in text and "’" in text and "Скандал" in text and "Tags: , ," in text
 
 
 class TestSeed:
-    def test_record_fields(self):
-        a = parse_bytes(seed_bytes(), SEED, root=SEED.parent)
-        assert a.title == ("Kazakhstan applauds the American ambassador's plans to break the "
-                           "republic away from Russia")
-        assert a.author == "Ainur Kurmanov"
-        assert a.published == "2021-07-02T23:14:00+03:00"
-        assert a.place == "Almaty"
-        assert a.views == 5913
-        assert a.categories == SEED_CATEGORIES
+    def test_record_fields(self, case):
+        a = parse_bytes(case.path.read_bytes(), case.path, root=case.path.parent)
+        assert a.title == case.title
+        assert a.author == case.author
+        assert a.published == case.published
+        assert a.place == case.place
+        assert a.views == case.views
+        assert a.categories == case.categories
         assert a.tags == []
         assert a.source == "PolitNavigator"
         assert a.language == "en"
-        assert a.id == SEED.name
+        assert a.id == case.path.name
         assert list(a.to_dict()) == list(RECORD_FIELDS)
 
-    def test_every_real_paragraph_once_and_nothing_else(self):
-        data = seed_bytes()
-        a = parse_bytes(data, SEED)
-        expected = _seed_paragraphs(data.decode("utf-8"))
+    def test_every_real_paragraph_once_and_nothing_else(self, case):
+        data = case.path.read_bytes()
+        a = parse_bytes(data, case.path)
         body = a.body.split("\n\n")
-        assert body == expected
-        assert len(body) == 20
-        assert body[0].startswith("Just before Valentina Matvienko’s arrival")
-        assert "Foreign Minister of Kazakhstan Mukhtar Tleuberdi" in body  # the photo caption
-        assert a.words == len(re.findall(r"\w+", a.body)) == 1293
+        assert body == _real_paragraphs(data.decode("utf-8"), case)
+        assert len(body) == case.paragraphs
+        assert body[0].startswith(case.first)
+        assert any(p.startswith(case.caption) for p in body)
+        assert a.words == len(re.findall(r"\w+", a.body)) == case.words
 
     @pytest.mark.parametrize("gone", [
         "where...", "Subscribe to PolitNavigator", "If you find an error", "Tags:",
-        "Dear Readers", "Roskomnadzor", "Placing links", "May 2024", "Mon Tues Wed",
+        "Dear Readers", "Roskomnadzor", "Placing links", "Mon Tues Wed",
         "13141516171819", "Thank you!", "Now the editors are aware",
     ])
-    def test_boilerplate_removed(self, gone):
-        a = parse_bytes(seed_bytes(), SEED)
+    def test_boilerplate_removed(self, case, gone):
+        a = parse_bytes(case.path.read_bytes(), case.path)
         assert gone not in a.body
 
-    def test_explain_names_the_rules(self):
-        a = parse_bytes(seed_bytes(), SEED)
+    def test_explain_names_the_rules(self, case):
+        a = parse_bytes(case.path.read_bytes(), case.path)
         rules = {r.rule for r in a.removed}
         assert {"teaser (truncated repeat of a paragraph)", "subscribe prompt",
                 "error report prompt", "tag line", "comment policy", "calendar widget",
                 "feedback widget"} <= rules
         teaser = [r for r in a.removed if r.rule.startswith("teaser")]
-        assert len(teaser) == 1 and teaser[0].line == 15
+        assert len(teaser) == 1 and teaser[0].line == case.teaser_line
 
-    def test_crlf_and_bom_variants_give_the_same_record(self):
-        data = seed_bytes()
-        base = parse_bytes(data, SEED).to_dict()
+    def test_crlf_and_bom_variants_give_the_same_record(self, case):
+        data = case.path.read_bytes()
+        base = parse_bytes(data, case.path).to_dict()
         for variant in (data.replace(b"\n", b"\r\n"), codecs.BOM_UTF8 + data,
                         data.replace(b"\n", b"\r"),
                         codecs.BOM_UTF16_LE + data.decode("utf-8").encode("utf-16-le")):
-            rec = parse_bytes(variant, SEED).to_dict()
+            rec = parse_bytes(variant, case.path).to_dict()
             assert {k: v for k, v in rec.items() if k != "sha256"} == \
                    {k: v for k, v in base.items() if k != "sha256"}
 
@@ -178,19 +219,33 @@ class TestOtherLayouts:
         a = parse_article(SAMPLE / "wire/2022-ceasefire-brief.txt", root=SAMPLE)
         assert a.title.startswith("Ceasefire talks") and a.body == "" and a.words == 0
 
-    @pytest.mark.skipif(not (CORPORA / "bbc-news-2225").exists(), reason="shared corpora absent")
-    def test_bbc_latin1_file(self):
-        p = CORPORA / "bbc-news-2225" / "sport" / "199.txt"
-        a = parse_article(p, root=CORPORA / "bbc-news-2225")
-        assert a.encoding in ("cp1252", "latin-1") and "£" in a.body
-        assert a.id == "sport/199.txt" and a.language == "en"
+    def test_windows_1252_file_with_pound_signs(self, tmp_path):
+        """As in the BBC corpus: cp1252 bytes, a £ sign in the body."""
+        p = tmp_path / "sport" / "199.txt"
+        p.parent.mkdir()
+        p.write_bytes("Chelsea seal £15m deal\n\nThe club paid £15m for the striker, "
+                      "the board said on Tuesday.\n".encode("cp1252"))
+        checks = [(p, tmp_path)]
+        bbc = CORPORA / "bbc-news-2225"
+        if bbc.exists():  # and the real file, where ../shared is laid out
+            checks.append((bbc / "sport" / "199.txt", bbc))
+        for path, root in checks:
+            a = parse_article(path, root=root)
+            assert a.encoding in ("cp1252", "latin-1") and "£" in a.body
+            assert a.id == "sport/199.txt" and a.language == "en"
 
-    @pytest.mark.skipif(not (CORPORA / "meduza-golunov-ru").exists(), reason="shared corpora absent")
-    def test_meduza_one_line_russian(self):
+    def test_one_line_russian_files(self, tmp_path):
+        """As in the Meduza corpus: the whole article on one line, no metadata."""
+        p = tmp_path / "a.txt"
+        p.write_text("Журналиста задержали в Москве. Полиция утверждает, что нашла у него "
+                     "запрещённые вещества, коллеги считают это провокацией и требуют "
+                     "освобождения.", "utf-8")
+        files = [(p, tmp_path)]
         folder = CORPORA / "meduza-golunov-ru" / "corpus"
-        files = sorted(p for p in folder.iterdir() if p.stat().st_size > 0)[:5]
-        for p in files:
-            a = parse_article(p, root=folder)
+        if folder.exists():
+            files += [(f, folder) for f in sorted(x for x in folder.iterdir() if x.stat().st_size > 0)[:5]]
+        for path, root in files:
+            a = parse_article(path, root=root)
             assert a.language == "ru" and a.title
 
 

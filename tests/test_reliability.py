@@ -331,7 +331,7 @@ def test_searches_during_indexing_and_rebuild(tmp_path):
 # --------------------------------------------------------------------------------------------
 # Hostile queries, filters and configs
 
-hypothesis = pytest.importorskip("hypothesis")
+import hypothesis  # noqa: E402,F401 - a test dependency (pip install -e .[test])
 from hypothesis import HealthCheck, given, settings, strategies as st  # noqa: E402
 
 QUERY_PIECES = st.sampled_from([

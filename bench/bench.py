@@ -36,17 +36,25 @@ sys.path.insert(0, str(HERE.parent))
 # ------------------------------------------------------------------------------------------
 # Synthetic corpus
 
-SYLLABLES = ("ka ra to mi sa ne lo vi da re pa ku ti mo na li be sho zu ga fe ro den tal mar "
-             "ven ost ist ung ter pro con dis ment tion al ic ous ive ate ure").split()
-RU_SYLLABLES = "ка ра то ми са не ло ви да ре па ку ти мо на ли бе шо зу га ве ст ни ов ой ая ие".split()
-COMMON = ("the of and to in a is that for on was with as by at from it this be are have has "
-          "said not but which its after were had been their more will would about than also "
-          "who they or an new one two over").split()
-DOMAIN = ("year people government country minister sanctions years sanction governments ministry "
-          "election elections pipeline gas "
-          "border security military troops president parliament opposition protest protests "
-          "economy inflation bank banks export exports grain wheat energy oil nuclear treaty "
-          "alliance summit ambassador embassy diplomat diplomats referendum region regional").split()
+SYLLABLES = (
+    "ka ra to mi sa ne lo vi da re pa ku ti mo na li be sho zu ga fe ro den tal mar "
+    "ven ost ist ung ter pro con dis ment tion al ic ous ive ate ure"
+).split()
+RU_SYLLABLES = (
+    "ка ра то ми са не ло ви да ре па ку ти мо на ли бе шо зу га ве ст ни ов ой ая ие".split()
+)
+COMMON = (
+    "the of and to in a is that for on was with as by at from it this be are have has "
+    "said not but which its after were had been their more will would about than also "
+    "who they or an new one two over"
+).split()
+DOMAIN = (
+    "year people government country minister sanctions years sanction governments ministry "
+    "election elections pipeline gas "
+    "border security military troops president parliament opposition protest protests "
+    "economy inflation bank banks export exports grain wheat energy oil nuclear treaty "
+    "alliance summit ambassador embassy diplomat diplomats referendum region regional"
+).split()
 RU_COMMON = "и в не на что с по как это он из за то к но от а для о же так его".split()
 RU_DOMAIN = "санкции санкций правительство министр выборы граница газ нефть экономика банк".split()
 
@@ -66,13 +74,27 @@ class Generator:
         self.ru = _vocab(rng, 12000, RU_SYLLABLES)
         self.en_cum = list(itertools.accumulate(1 / (i + 1) ** 1.05 for i in range(len(self.en))))
         self.ru_cum = list(itertools.accumulate(1 / (i + 1) ** 1.05 for i in range(len(self.ru))))
-        self.domain_cum = {name: list(itertools.accumulate(1 / (i + 1) for i in range(len(words))))
-                           for name, words in (("en", DOMAIN), ("ru", RU_DOMAIN))}
-        self.authors = [f"{rng.choice(['Ainur', 'Oleg', 'Dmitry', 'Marat', 'Dana', 'Inga', 'Peeter', 'Olga', 'Ivan', 'Aigul'])} "
-                        f"{rng.choice(self.en).capitalize()}ov" for _ in range(60)]
-        self.categories = ([w.capitalize() for w in rng.sample(self.en[:3000], 80)]
-                           + ["Скандал", "Политика", "Экономика", "Россия", "Украина", "Казахстан",
-                              "Общество", "Армия", "Выборы", "Санкции"])
+        self.domain_cum = {
+            name: list(itertools.accumulate(1 / (i + 1) for i in range(len(words))))
+            for name, words in (("en", DOMAIN), ("ru", RU_DOMAIN))
+        }
+        self.authors = [
+            f"{rng.choice(['Ainur', 'Oleg', 'Dmitry', 'Marat', 'Dana', 'Inga', 'Peeter', 'Olga', 'Ivan', 'Aigul'])} "
+            f"{rng.choice(self.en).capitalize()}ov"
+            for _ in range(60)
+        ]
+        self.categories = [w.capitalize() for w in rng.sample(self.en[:3000], 80)] + [
+            "Скандал",
+            "Политика",
+            "Экономика",
+            "Россия",
+            "Украина",
+            "Казахстан",
+            "Общество",
+            "Армия",
+            "Выборы",
+            "Санкции",
+        ]
         self.places = [w.capitalize() for w in rng.sample(self.en[:5000], 40)]
 
     def words(self, n: int, ru: bool) -> list[str]:
@@ -93,7 +115,7 @@ class Generator:
         w = self.words(n, ru)
         if not ru and self.rng.random() < 0.04:
             k = self.rng.randrange(0, n - 2)
-            w[k:k + 2] = ["open", "skies"]
+            w[k : k + 2] = ["open", "skies"]
         text = " ".join(w)
         return text[0].upper() + text[1:] + "."
 
@@ -106,8 +128,13 @@ class Generator:
         date = f"{rng.randint(1, 28):02d}.{rng.randint(1, 12):02d}.{year} {rng.randint(0, 23):02d}:{rng.randint(0, 59):02d}"
         cats = ", ".join(rng.sample(self.categories, rng.randint(2, 7)))
         nb = "\u00a0"
-        lines = [title, "", f"{rng.choice(self.authors)}.{nb} {nb} ", date,
-                 f"{nb} {nb} (Moscow time), {rng.choice(self.places)}"]
+        lines = [
+            title,
+            "",
+            f"{rng.choice(self.authors)}.{nb} {nb} ",
+            date,
+            f"{nb} {nb} (Moscow time), {rng.choice(self.places)}",
+        ]
         if rng.random() < 0.9:
             lines.append(f"Views: {int(rng.paretovariate(1.2) * 300)}")
         lines += [nb, cats, "", ""]
@@ -118,13 +145,33 @@ class Generator:
             if k == teaser_at:
                 body += [paras[0][: len(paras[0]) // 2].rsplit(" ", 1)[0] + "...", ""]
             if k == 2:
-                body += ["Subscribe to PolitNavigator news at ThereThere, Yandex Zen, Telegram.", "", ""]
-        body += ["If you find an error, please select a piece of text and press Ctrl + Enter.", "",
-                 "Tags: , ,", "", "", "",
-                 "Dear Readers, At the request of Roskomnadzor, the rules for publishing comments are being tightened.", "",
-                 "Placing links to third-party resources prohibited!", "", "",
-                 "  • May 2024", "    Mon Tues Wed Thurs Fri Sat Total", "    12345", "    6789101112",
-                 "  • Subscribe to Politnavigator news", "", "  • Thank you!", "", "    Now the editors are aware."]
+                body += [
+                    "Subscribe to PolitNavigator news at ThereThere, Yandex Zen, Telegram.",
+                    "",
+                    "",
+                ]
+        body += [
+            "If you find an error, please select a piece of text and press Ctrl + Enter.",
+            "",
+            "Tags: , ,",
+            "",
+            "",
+            "",
+            "Dear Readers, At the request of Roskomnadzor, the rules for publishing comments are being tightened.",
+            "",
+            "Placing links to third-party resources prohibited!",
+            "",
+            "",
+            "  • May 2024",
+            "    Mon Tues Wed Thurs Fri Sat Total",
+            "    12345",
+            "    6789101112",
+            "  • Subscribe to Politnavigator news",
+            "",
+            "  • Thank you!",
+            "",
+            "    Now the editors are aware.",
+        ]
         name = f"{year}/{i // 1000:03d}/{i:06d}.txt"
         return name, "\n".join(lines + body).encode("utf-8")
 
@@ -140,6 +187,7 @@ def generate(folder: Path, n: int, seed: int = 20211) -> None:
 
 # ------------------------------------------------------------------------------------------
 # Helpers
+
 
 def timed(fn, *a, **kw):
     t = time.perf_counter()
@@ -159,11 +207,12 @@ def pct(values, q):
 
 def build_in_child(index: Path, corpus: Path) -> dict:
     """A full build in a child process, so its peak RSS can be measured on its own."""
-    code = ("import json,sys; sys.path.insert(0, %r)\n"
-            "from corpus_search.indexer import update_index\n"
-            "r = update_index(%r, [%r])\n"
-            "print(json.dumps(r.to_dict() | {'bytes_indexed': r.bytes_indexed}))\n") % (
-        str(HERE.parent), str(index), str(corpus))
+    code = (
+        "import json,sys; sys.path.insert(0, %r)\n"
+        "from corpus_search.indexer import update_index\n"
+        "r = update_index(%r, [%r])\n"
+        "print(json.dumps(r.to_dict() | {'bytes_indexed': r.bytes_indexed}))\n"
+    ) % (str(HERE.parent), str(index), str(corpus))
     before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     t = time.perf_counter()
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
@@ -195,6 +244,7 @@ def query_mix(custom: list[str] | None):
 
 # ------------------------------------------------------------------------------------------
 # corpus-search
+
 
 def bench_corpus_search(corpus: Path, work: Path, mix, repeats: int) -> dict:
     from corpus_search.indexer import update_index
@@ -298,6 +348,7 @@ def bench_corpus_search(corpus: Path, work: Path, mix, repeats: int) -> dict:
 # ------------------------------------------------------------------------------------------
 # Peers
 
+
 def bench_ripgrep(corpus: Path, mix, repeats: int) -> dict | None:
     rg = shutil.which("rg")
     if not rg:
@@ -311,24 +362,33 @@ def bench_ripgrep(corpus: Path, mix, repeats: int) -> dict | None:
         for _ in range(max(3, repeats // 4)):
             t0 = time.perf_counter()
             # files containing all the words: chain rg -l over the previous file list
-            out = subprocess.run([rg, "-l", "-i", "-w", "-F", words[0], str(corpus)],
-                                 capture_output=True, text=True).stdout.split("\n")
+            out = subprocess.run(
+                [rg, "-l", "-i", "-w", "-F", words[0], str(corpus)], capture_output=True, text=True
+            ).stdout.split("\n")
             for w in words[1:]:
                 files = [f for f in out if f]
                 if not files:
                     break
                 out = []
                 for k in range(0, len(files), 2000):  # stay under the argument-list limit
-                    out += subprocess.run([rg, "-l", "-i", "-w", "-F", w, *files[k:k + 2000]],
-                                          capture_output=True, text=True).stdout.split("\n")
+                    out += subprocess.run(
+                        [rg, "-l", "-i", "-w", "-F", w, *files[k : k + 2000]],
+                        capture_output=True,
+                        text=True,
+                    ).stdout.split("\n")
             times.append((time.perf_counter() - t0) * 1000)
-        res["queries"][label] = {"median_ms": statistics.median(times),
-                                 "hits": len([f for f in out if f])}
+        res["queries"][label] = {
+            "median_ms": statistics.median(times),
+            "hits": len([f for f in out if f]),
+        }
         all_times.extend(times)
     res["query_median_ms"] = statistics.median(all_times)
     word = "zuvenost"
-    t = [timed(subprocess.run, [rg, "-l", "-i", "-w", word, str(corpus)], capture_output=True)[0] * 1000
-         for _ in range(5)]
+    t = [
+        timed(subprocess.run, [rg, "-l", "-i", "-w", word, str(corpus)], capture_output=True)[0]
+        * 1000
+        for _ in range(5)
+    ]
     res["single_word_ms"] = statistics.median(t)
     return res
 
@@ -382,8 +442,10 @@ def bench_fts5(corpus: Path, work: Path, mix, repeats: int) -> dict:
         fq = fts_query(words or [], label)
         if not fq:
             continue
-        sql = ("SELECT rowid, title, snippet(docs, 1, '[[', ']]', '…', 24) FROM docs "
-               "WHERE docs MATCH ? ORDER BY bm25(docs, 2.0, 1.0) LIMIT 10")
+        sql = (
+            "SELECT rowid, title, snippet(docs, 1, '[[', ']]', '…', 24) FROM docs "
+            "WHERE docs MATCH ? ORDER BY bm25(docs, 2.0, 1.0) LIMIT 10"
+        )
         count_sql = "SELECT count(*) FROM docs WHERE docs MATCH ?"
         db.execute(sql, (fq,)).fetchall()
         times = []
@@ -403,6 +465,7 @@ def bench_fts5(corpus: Path, work: Path, mix, repeats: int) -> dict:
 
 # ------------------------------------------------------------------------------------------
 
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--docs", type=int, default=20000, help="synthetic articles to generate")
@@ -412,7 +475,9 @@ def main() -> None:
     ap.add_argument("--repeats", type=int, default=40, help="runs per query")
     ap.add_argument("--queries", nargs="*", help="a custom query mix")
     ap.add_argument("--skip-peers", action="store_true")
-    ap.add_argument("--json", type=Path, help="write the figures here (default: WORK/result-N.json)")
+    ap.add_argument(
+        "--json", type=Path, help="write the figures here (default: WORK/result-N.json)"
+    )
     args = ap.parse_args()
 
     work = args.work
@@ -430,10 +495,17 @@ def main() -> None:
     mix = query_mix(args.queries)
 
     result = {
-        "machine": {"python": platform.python_version(), "cpus": os.cpu_count(),
-                    "platform": platform.platform(), "processor": platform.machine()},
-        "corpus": {"path": str(corpus), "files": sum(1 for p in corpus.rglob("*") if p.is_file()),
-                   "mb": folder_bytes(corpus) / 1e6},
+        "machine": {
+            "python": platform.python_version(),
+            "cpus": os.cpu_count(),
+            "platform": platform.platform(),
+            "processor": platform.machine(),
+        },
+        "corpus": {
+            "path": str(corpus),
+            "files": sum(1 for p in corpus.rglob("*") if p.is_file()),
+            "mb": folder_bytes(corpus) / 1e6,
+        },
         "corpus_search": bench_corpus_search(corpus, work, mix, args.repeats),
     }
     out = args.json or work / f"result-{result['corpus']['files']}.json"
@@ -457,7 +529,10 @@ def main() -> None:
         ("remove 100 files (s)", cs["remove_100_s"]),
         ("query mix median (ms)", cs["query_median_ms"]),
         ("query mix p95 (ms)", cs["query_p95_ms"]),
-        (f"facets cat+author+month, {cs['facet_query_hits']} hits (ms)", cs["facet_query_median_ms"]),
+        (
+            f"facets cat+author+month, {cs['facet_query_hits']} hits (ms)",
+            cs["facet_query_median_ms"],
+        ),
         ("  of which facet counting (ms)", cs["facet_only_median_ms"]),
         ("CLI search WORD --json, fresh process (ms)", cs["cli_search_median_ms"]),
         ("  empty python start (ms)", cs["python_startup_ms"]),
@@ -467,15 +542,19 @@ def main() -> None:
     for name, v in rows:
         print(f"{name:<50}{v:>12.3f}")
     print()
-    print(f"{'per query (ms)':<24}{'corpus-search':>14}{'fts5':>10}{'rg':>10}{'cs/fts5':>10}{'hits cs/fts5/rg':>20}")
+    print(
+        f"{'per query (ms)':<24}{'corpus-search':>14}{'fts5':>10}{'rg':>10}{'cs/fts5':>10}{'hits cs/fts5/rg':>20}"
+    )
     for label, _q, _w in mix:
         c = cs["queries"][label]
         f = (result.get("fts5") or {}).get("queries", {}).get(label)
         g = ((result.get("ripgrep") or {}).get("queries") or {}).get(label)
-        print(f"{label:<24}{c['median_ms']:>14.2f}{(f['median_ms'] if f else float('nan')):>10.2f}"
-              f"{(g['median_ms'] if g else float('nan')):>10.2f}"
-              f"{(c['median_ms'] / f['median_ms'] if f else float('nan')):>10.1f}"
-              f"{c['hits']:>8}/{(f['hits'] if f else '-')}/{(g['hits'] if g else '-')}")
+        print(
+            f"{label:<24}{c['median_ms']:>14.2f}{(f['median_ms'] if f else float('nan')):>10.2f}"
+            f"{(g['median_ms'] if g else float('nan')):>10.2f}"
+            f"{(c['median_ms'] / f['median_ms'] if f else float('nan')):>10.1f}"
+            f"{c['hits']:>8}/{(f['hits'] if f else '-')}/{(g['hits'] if g else '-')}"
+        )
     if not args.skip_peers:
         fts = result["fts5"]
         print()
@@ -486,13 +565,17 @@ def main() -> None:
             "build corpus-search / FTS5 with our parsing": cs["build_s"] / fts["build_parsed_s"],
         }
         if result.get("ripgrep"):
-            ratios["CLI search / rg -l -i -w WORD"] = cs["cli_search_median_ms"] / result["ripgrep"]["single_word_ms"]
+            ratios["CLI search / rg -l -i -w WORD"] = (
+                cs["cli_search_median_ms"] / result["ripgrep"]["single_word_ms"]
+            )
         result["ratios"] = ratios
         for k, v in ratios.items():
             print(f"{k:<50}{v:>12.2f}")
         print(f"{'FTS5 build raw (s)':<50}{fts['build_raw_s']:>12.2f}")
         print(f"{'FTS5 build with parsing (s)':<50}{fts['build_parsed_s']:>12.2f}")
-        print(f"{'FTS5 query median / p95 (ms)':<50}{fts['query_median_ms']:>6.2f} / {fts['query_p95_ms']:.2f}")
+        print(
+            f"{'FTS5 query median / p95 (ms)':<50}{fts['query_median_ms']:>6.2f} / {fts['query_p95_ms']:.2f}"
+        )
         if result.get("ripgrep"):
             print(f"{'rg -l -i -w WORD (ms)':<50}{result['ripgrep']['single_word_ms']:>12.1f}")
     out.write_text(json.dumps(result, indent=2, ensure_ascii=False))

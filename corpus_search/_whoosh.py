@@ -35,19 +35,19 @@ def _variations(word):  # pragma: no cover - only Variations queries call it
 def _import_whoosh() -> None:
     if "whoosh" in sys.modules:
         return
-    standins = {}
+    standins: dict[str, types.ModuleType] = {}
     if "cached_property" not in sys.modules:
         cp = types.ModuleType("cached_property")
-        cp.cached_property = functools.cached_property
+        cp.cached_property = functools.cached_property  # type: ignore[attr-defined]
         standins["cached_property"] = cp
     if "whoosh.lang.morph_en" not in sys.modules:
         # English morphology for Variations queries (never used here): a 15 ms regex compile
         me = types.ModuleType("whoosh.lang.morph_en")
-        me.variations = _variations
+        me.variations = _variations  # type: ignore[attr-defined]
         standins["whoosh.lang.morph_en"] = me
     if "urllib.request" not in sys.modules:
         ur = types.ModuleType("urllib.request")
-        ur.urlretrieve = _urlretrieve
+        ur.urlretrieve = _urlretrieve  # type: ignore[attr-defined]
         standins["urllib.request"] = ur
     sys.modules.update(standins)
     try:

@@ -19,18 +19,19 @@ import re
 import stat
 import unicodedata
 from collections import Counter
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable, Iterator
+from typing import Any
 
 from .errors import (
-    shorten,
     ArticleError,
     BinaryFileError,
     DecodeError,
     EmptyFileError,
     TooLargeError,
     UnreadableError,
+    shorten,
 )
 from .profiles import Profile, ProfileSet, load_profiles
 from .vocab import CYRILLIC_RE
@@ -39,8 +40,20 @@ DEFAULT_MAX_BYTES = 10 * 1024 * 1024
 
 #: The record's keys, in the order every JSON output uses.
 RECORD_FIELDS = (
-    "id", "path", "source", "title", "author", "published", "place", "views",
-    "categories", "tags", "language", "body", "words", "sha256",
+    "id",
+    "path",
+    "source",
+    "title",
+    "author",
+    "published",
+    "place",
+    "views",
+    "categories",
+    "tags",
+    "language",
+    "body",
+    "words",
+    "sha256",
 )
 
 
@@ -113,8 +126,10 @@ def read_bytes(path: str | Path, max_bytes: int = DEFAULT_MAX_BYTES) -> bytes:
             size = st.st_size
             if max_bytes and size > max_bytes:
                 raise TooLargeError(
-                    path, f"too large ({_human(size)}; the limit is {_human(max_bytes)}, "
-                          "set max_file_mb in the config to change it)")
+                    path,
+                    f"too large ({_human(size)}; the limit is {_human(max_bytes)}, "
+                    "set max_file_mb in the config to change it)",
+                )
             data = fh.read(max_bytes + 1 if max_bytes else -1)
     except ArticleError:
         raise
@@ -132,15 +147,19 @@ def read_bytes(path: str | Path, max_bytes: int = DEFAULT_MAX_BYTES) -> bytes:
 
 
 def _file_kind(mode: int) -> str:
-    for test, name in ((stat.S_ISFIFO, "a FIFO"), (stat.S_ISSOCK, "a socket"),
-                       (stat.S_ISCHR, "a character device"), (stat.S_ISBLK, "a block device"),
-                       (stat.S_ISDIR, "a folder")):
+    for test, name in (
+        (stat.S_ISFIFO, "a FIFO"),
+        (stat.S_ISSOCK, "a socket"),
+        (stat.S_ISCHR, "a character device"),
+        (stat.S_ISBLK, "a block device"),
+        (stat.S_ISDIR, "a folder"),
+    ):
         if test(mode):
             return name
     return "not a file"
 
 
-def _human(n: int) -> str:
+def _human(n: float) -> str:
     for unit in ("bytes", "KB", "MB", "GB"):
         if n < 1024 or unit == "GB":
             return f"{n:.0f} {unit}" if unit == "bytes" else f"{n:.1f} {unit}"
@@ -175,8 +194,11 @@ def decode_text(data: bytes, path: str | Path = "<bytes>") -> tuple[str, str]:
         try:
             text = data.decode(encoding)
         except UnicodeDecodeError as exc:
-            raise DecodeError(path, f"starts with a {encoding.upper()} byte-order mark but is not "
-                                    f"valid {encoding.upper()} (byte {exc.start})") from None
+            raise DecodeError(
+                path,
+                f"starts with a {encoding.upper()} byte-order mark but is not "
+                f"valid {encoding.upper()} (byte {exc.start})",
+            ) from None
         if text.startswith("\ufeff"):
             text = text[1:]
     controls = len(_CONTROL.findall(text[:65536]))
@@ -207,8 +229,11 @@ def _decode_single_byte(data: bytes, path) -> tuple[str, str]:
         encoding = "latin-1"
     letters = sum(1 for i in high if text[i].isalpha() or text[i] in "£€°«»–—‘’“”…©®±·¢¥§¶•")
     if letters < 0.5 * len(high):
-        raise DecodeError(path, "is not valid UTF-8 and does not read as Windows-1251 or Latin-1 "
-                                "text; convert it to UTF-8")
+        raise DecodeError(
+            path,
+            "is not valid UTF-8 and does not read as Windows-1251 or Latin-1 "
+            "text; convert it to UTF-8",
+        )
     return text, encoding
 
 
@@ -252,6 +277,7 @@ def count_words(text: str) -> int:
 
 # --------------------------------------------------------------------------------------------
 # Parsing
+
 
 def parse_article(
     path: str | Path,
@@ -312,8 +338,11 @@ def parse_bytes(
     if front is not None:
         meta, body_start = front
         source = meta.get("source")
-        profile = (profiles.for_source(source) if isinstance(source, str) else None) \
-            or profiles.detect(text) or profiles.generic
+        profile = (
+            (profiles.for_source(source) if isinstance(source, str) else None)
+            or profiles.detect(text)
+            or profiles.generic
+        )
         _apply_front_matter(article, meta)
         body_lines = lines[body_start:]
         offset = body_start
@@ -326,8 +355,9 @@ def parse_bytes(
     for name in ("title", "author", "place", "source"):
         value = getattr(article, name)
         if value and len(value) > MAX_VALUE_CHARS:
-            article.warnings.append(f"{article.path}: {name}: longer than {MAX_VALUE_CHARS} "
-                                    "characters, cut")
+            article.warnings.append(
+                f"{article.path}: {name}: longer than {MAX_VALUE_CHARS} characters, cut"
+            )
             setattr(article, name, value[:MAX_VALUE_CHARS])
 
     paragraphs, tags = _clean_body(body_lines, offset, profile, article.removed)
@@ -395,8 +425,11 @@ def _apply_header_fields(article: Article, profile: Profile, fields: dict[str, s
         raw = f"{fields['day']}.{fields['month']}.{fields['year']} {fields.get('hour', '0')}:{fields.get('minute', '00')}"
         try:
             local = dt.datetime(
-                int(fields["year"]), int(fields["month"]), int(fields["day"]),
-                int(fields.get("hour") or 0), int(fields.get("minute") or 0),
+                int(fields["year"]),
+                int(fields["month"]),
+                int(fields["day"]),
+                int(fields.get("hour") or 0),
+                int(fields.get("minute") or 0),
                 int(fields.get("second") or 0),
             )
         except ValueError:
@@ -414,7 +447,9 @@ def _apply_header_fields(article: Article, profile: Profile, fields: dict[str, s
     if "views" in fields:
         article.views = _views(fields["views"].strip(), warn)
     if "categories" in fields:
-        article.categories = _split_list(fields["categories"], profile.list_separator, warn, "categories")
+        article.categories = _split_list(
+            fields["categories"], profile.list_separator, warn, "categories"
+        )
     if "tags" in fields:
         article.tags = _split_list(fields["tags"], profile.list_separator, warn, "tags")
 
@@ -434,7 +469,10 @@ def _split_list(raw: str, sep: str, warn=None, name: str = "") -> list[str]:
             seen.setdefault(item[:MAX_VALUE_CHARS], None)
             if len(seen) > MAX_LIST_VALUES:
                 if warn:
-                    warn(name, f"more than {MAX_LIST_VALUES} values; the first {MAX_LIST_VALUES} kept")
+                    warn(
+                        name,
+                        f"more than {MAX_LIST_VALUES} values; the first {MAX_LIST_VALUES} kept",
+                    )
                 break
     return list(seen)[:MAX_LIST_VALUES]
 
@@ -460,8 +498,21 @@ def _views(raw: Any, warn) -> int | None:
 # --------------------------------------------------------------------------------------------
 # Front matter
 
-_FRONT_KEYS = {"title", "author", "published", "date", "place", "views", "categories", "tags",
-               "language", "lang", "source", "category", "tag"}
+_FRONT_KEYS = {
+    "title",
+    "author",
+    "published",
+    "date",
+    "place",
+    "views",
+    "categories",
+    "tags",
+    "language",
+    "lang",
+    "source",
+    "category",
+    "tag",
+}
 
 
 def _split_front_matter(lines: list[str], path: Path):
@@ -480,8 +531,9 @@ def _split_front_matter(lines: list[str], path: Path):
     try:
         meta = yaml.load(block, Loader=_front_matter_loader()) if block.strip() else {}
     except _AliasError:
-        raise ArticleError(path, "front matter uses YAML aliases (*name), which are not "
-                                 "allowed in article headers") from None
+        raise ArticleError(
+            path, "front matter uses YAML aliases (*name), which are not allowed in article headers"
+        ) from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" (line {mark.line + 2})" if mark is not None else ""
@@ -514,7 +566,8 @@ def _front_matter_loader():
 
         Loader.yaml_implicit_resolvers = {
             key: [(tag, rx) for tag, rx in resolvers if tag != "tag:yaml.org,2002:timestamp"]
-            for key, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()}
+            for key, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+        }
         _LOADER = Loader
     return _LOADER
 
@@ -548,9 +601,11 @@ def _apply_front_matter(article: Article, meta: dict) -> None:
             if isinstance(value, str):
                 return _split_list(value, ",", warn, key)
             if isinstance(value, list):
-                return _split_list(",".join(str(v) for v in value if v is not None), ",", warn, key) \
-                    if all(isinstance(v, (str, int, float)) or v is None for v in value) \
+                return (
+                    _split_list(",".join(str(v) for v in value if v is not None), ",", warn, key)
+                    if all(isinstance(v, (str, int, float)) or v is None for v in value)
                     else _bad_list(warn, key)
+                )
             return _bad_list(warn, key)
         return []
 
@@ -567,8 +622,9 @@ def _apply_front_matter(article: Article, meta: dict) -> None:
     article.tags = listing("tags", "tag")
     views = meta.get("views")
     if views is not None:
-        article.views = _views(views, warn) if isinstance(views, (int, str)) else \
-            _views(repr(views)[:80], warn)
+        article.views = (
+            _views(views, warn) if isinstance(views, (int, str)) else _views(repr(views)[:80], warn)
+        )
     published = meta.get("published", meta.get("date"))
     if published is not None:
         value = normalise_datetime(published)
@@ -632,8 +688,8 @@ def _clean_body(lines: list[str], offset: int, profile: Profile, removed: list[R
         removed.append(Removed(lineno, line, rule.name))
         if rule.action == "tags":
             m = rule.pattern.search(line)
-            tags = _split_list(profile.list_separator.join(
-                tags + [m.group("tags") or ""]), profile.list_separator)
+            found = (m.group("tags") or "") if m is not None else ""
+            tags = _split_list(profile.list_separator.join([*tags, found]), profile.list_separator)
         elif rule.action == "drop-rest":
             rest_rule = rule.name
         kept.append((lineno, ""))  # a removed line also ends a paragraph
@@ -675,8 +731,10 @@ def _is_teaser(para: str, texts: list[str], index: int) -> bool:
     stem = para[: m.start()].rstrip(" ,;:-–—\u00a0")
     if len(stem) < 20:
         return False
-    return any(j != index and len(other) > len(stem) and other.startswith(stem)
-               for j, other in enumerate(texts))
+    return any(
+        j != index and len(other) > len(stem) and other.startswith(stem)
+        for j, other in enumerate(texts)
+    )
 
 
 # --------------------------------------------------------------------------------------------
@@ -686,7 +744,8 @@ IGNORE_DEFAULT = (".*", "*~", "#*#", "*.swp", "*.swo", "*.tmp", "*.part", "*.crd
 
 
 def iter_files(
-    paths: Iterable[str | Path], ignore: Iterable[str] = IGNORE_DEFAULT,
+    paths: Iterable[str | Path],
+    ignore: Iterable[str] = IGNORE_DEFAULT,
     errors: list[ArticleError] | None = None,
 ) -> Iterator[tuple[Path, Path]]:
     """Yield ``(file, root)`` for every article file under the given files and folders.
@@ -737,8 +796,11 @@ def iter_files(
                     elif entry.is_file():
                         yield Path(entry.path), root
                     elif not entry.is_symlink() or os.path.exists(entry.path):
-                        report(entry.path, "is not a regular file ("
-                               f"{_file_kind(os.stat(entry.path).st_mode)}); not indexed")
+                        report(
+                            entry.path,
+                            "is not a regular file ("
+                            f"{_file_kind(os.stat(entry.path).st_mode)}); not indexed",
+                        )
                     elif entry.is_symlink():
                         try:
                             os.stat(entry.path)

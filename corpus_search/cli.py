@@ -76,23 +76,46 @@ def _warn(message: str) -> None:
 # --------------------------------------------------------------------------------------------
 # Shared options
 
+
 def index_option(fn):
-    return click.option("--index", "index_dir", metavar="DIR",
-                        help="Index folder (default: $CORPUS_SEARCH_INDEX, the config's "
-                             "'index:', else ./index).")(fn)
+    return click.option(
+        "--index",
+        "index_dir",
+        metavar="DIR",
+        help="Index folder (default: $CORPUS_SEARCH_INDEX, the config's 'index:', else ./index).",
+    )(fn)
 
 
 def filter_options(fn):
     opts = [
-        click.option("--category", multiple=True, metavar="X", help="Only this category (repeatable: any of them)."),
+        click.option(
+            "--category",
+            multiple=True,
+            metavar="X",
+            help="Only this category (repeatable: any of them).",
+        ),
         click.option("--tag", multiple=True, metavar="X", help="Only this tag (repeatable)."),
         click.option("--author", multiple=True, metavar="X", help="Only this author (repeatable)."),
         click.option("--place", multiple=True, metavar="X", help="Only this place (repeatable)."),
-        click.option("--source", multiple=True, metavar="X", help="Only this source/site (repeatable)."),
-        click.option("--lang", multiple=True, metavar="X", help="Only this language code (repeatable)."),
-        click.option("--since", metavar="DATE", help="On or after DATE (2021, 2021-07 or 2021-07-02), by the article's own date."),
-        click.option("--until", metavar="DATE", help="On or before DATE (inclusive), by the article's own date."),
-        click.option("--min-views", type=click.IntRange(min=0), metavar="N", help="At least N views."),
+        click.option(
+            "--source", multiple=True, metavar="X", help="Only this source/site (repeatable)."
+        ),
+        click.option(
+            "--lang", multiple=True, metavar="X", help="Only this language code (repeatable)."
+        ),
+        click.option(
+            "--since",
+            metavar="DATE",
+            help="On or after DATE (2021, 2021-07 or 2021-07-02), by the article's own date.",
+        ),
+        click.option(
+            "--until",
+            metavar="DATE",
+            help="On or before DATE (inclusive), by the article's own date.",
+        ),
+        click.option(
+            "--min-views", type=click.IntRange(min=0), metavar="N", help="At least N views."
+        ),
     ]
     for opt in reversed(opts):
         fn = opt(fn)
@@ -103,16 +126,21 @@ def _filters(kw):
     from .search import Filters
 
     return Filters(
-        category=list(kw.pop("category")), tag=list(kw.pop("tag")), author=list(kw.pop("author")),
-        place=list(kw.pop("place")), source=list(kw.pop("source")), lang=list(kw.pop("lang")),
-        since=kw.pop("since"), until=kw.pop("until"), min_views=kw.pop("min_views"),
+        category=list(kw.pop("category")),
+        tag=list(kw.pop("tag")),
+        author=list(kw.pop("author")),
+        place=list(kw.pop("place")),
+        source=list(kw.pop("source")),
+        lang=list(kw.pop("lang")),
+        since=kw.pop("since"),
+        until=kw.pop("until"),
+        min_views=kw.pop("min_views"),
     )
-
-
 
 
 # --------------------------------------------------------------------------------------------
 # Commands that take a QUERY
+
 
 class QueryCommand(click.Command):
     """A command whose QUERY words may start with ``-`` (``search -russia``, ``search
@@ -130,15 +158,18 @@ def split_query_words(command: click.Command, args: list[str]) -> list[str]:
     for param in command.params:
         if isinstance(param, click.Option):
             for name in param.opts + param.secondary_opts:
-                (flags.add(name) if param.is_flag or param.count else
-                 takes_value.__setitem__(name, param))
+                (
+                    flags.add(name)
+                    if param.is_flag or param.count
+                    else takes_value.__setitem__(name, param)
+                )
     options: list[str] = []
     words: list[str] = []
     i = 0
     while i < len(args):
         arg = args[i]
         if arg == "--":
-            words.extend(args[i + 1:])
+            words.extend(args[i + 1 :])
             break
         name = arg.split("=", 1)[0] if arg.startswith("--") else arg
         if name in flags or name in ("-h", "--help"):
@@ -148,8 +179,12 @@ def split_query_words(command: click.Command, args: list[str]) -> list[str]:
             if "=" not in arg and i + 1 < len(args):
                 options.append(args[i + 1])
                 i += 1
-        elif (len(arg) > 2 and arg[:2] in takes_value and not arg.startswith("--")
-              and _converts(takes_value[arg[:2]], arg[2:])):
+        elif (
+            len(arg) > 2
+            and arg[:2] in takes_value
+            and not arg.startswith("--")
+            and _converts(takes_value[arg[:2]], arg[2:])
+        ):
             options.append(arg)  # -n5: a short option with its value attached
         elif arg.startswith("--") and len(arg) > 2:
             options.append(arg)  # an unknown long option: click names it
@@ -170,6 +205,7 @@ def _converts(option: click.Option, value: str) -> bool:
 # --------------------------------------------------------------------------------------------
 # The group
 
+
 class Interrupted(Exception):
     """Ctrl-C or SIGTERM inside a command (click would turn KeyboardInterrupt into Abort)."""
 
@@ -186,18 +222,32 @@ class CorpusGroup(click.Group):
     def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):
         argv = list(args) if args is not None else sys.argv[1:]
         debug = "--debug" in argv
-        code = _run_mapped(lambda: super(CorpusGroup, self).main(
-            args=argv, prog_name=prog_name or PROG, complete_var=complete_var,
-            standalone_mode=False, **extra), debug)
+        code = _run_mapped(
+            lambda: super(CorpusGroup, self).main(
+                args=argv,
+                prog_name=prog_name or PROG,
+                complete_var=complete_var,
+                standalone_mode=False,
+                **extra,
+            ),
+            debug,
+        )
         if standalone_mode:
             sys.exit(code)
         return code
 
 
-@click.group(cls=CorpusGroup,
-             context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
-@click.option("--config", "config_path", metavar="FILE", type=click.Path(dir_okay=False),
-              help="Config file (default: ./corpus-search.yaml if present).")
+@click.group(
+    cls=CorpusGroup,
+    context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
+)
+@click.option(
+    "--config",
+    "config_path",
+    metavar="FILE",
+    type=click.Path(dir_okay=False),
+    help="Config file (default: ./corpus-search.yaml if present).",
+)
 @index_option
 @click.option("--debug", is_flag=True, help="Show tracebacks for errors.")
 @click.version_option(package_name="corpus-search", prog_name=PROG)
@@ -219,10 +269,13 @@ def cli(ctx, config_path, index_dir, debug):
 # --------------------------------------------------------------------------------------------
 # parse
 
+
 @cli.command()
 @click.argument("paths", nargs=-1, required=True, type=click.Path())
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON array of records.")
-@click.option("--explain", is_flag=True, help="List every removed line and the rule that removed it.")
+@click.option(
+    "--explain", is_flag=True, help="List every removed line and the rule that removed it."
+)
 @click.pass_obj
 def parse(state, paths, as_json, explain):
     """Show how article files are read: metadata fields and the clean body.
@@ -255,9 +308,14 @@ def parse(state, paths, as_json, explain):
         if as_json:
             rec = article.to_dict()
             if explain:
-                rec = dict(rec, removed=[{"line": r.line, "text": r.text, "rule": r.rule}
-                                         for r in article.removed], profile=article.profile,
-                           encoding=article.encoding)
+                rec = dict(
+                    rec,
+                    removed=[
+                        {"line": r.line, "text": r.text, "rule": r.rule} for r in article.removed
+                    ],
+                    profile=article.profile,
+                    encoding=article.encoding,
+                )
             records.append(rec)
         else:
             from .render import print_article
@@ -266,9 +324,9 @@ def parse(state, paths, as_json, explain):
                 console.rule()
             print_article(article.to_dict(), console, removed=article.removed if explain else None)
             shown += 1
-    for exc in walk_errors:
+    for problem in walk_errors:
         failed += 1
-        _err(str(exc))
+        _err(str(problem))
     if as_json:
         from .render import write_json
 
@@ -279,15 +337,31 @@ def parse(state, paths, as_json, explain):
 # --------------------------------------------------------------------------------------------
 # index
 
+
 @cli.command()
 @click.argument("paths", nargs=-1, type=click.Path())
 @index_option
-@click.option("--rebuild", is_flag=True, help="Build a fresh index beside the old one and swap it in when complete.")
-@click.option("--wait", type=click.FloatRange(min=0), default=5.0, show_default=True, metavar="SECONDS",
-              help="How long to wait for another indexing run to finish.")
+@click.option(
+    "--rebuild",
+    is_flag=True,
+    help="Build a fresh index beside the old one and swap it in when complete.",
+)
+@click.option(
+    "--wait",
+    type=click.FloatRange(min=0),
+    default=5.0,
+    show_default=True,
+    metavar="SECONDS",
+    help="How long to wait for another indexing run to finish.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as one JSON object.")
-@click.option("--procs", type=click.IntRange(1, 16), default=None, metavar="N",
-              help="Writer processes (default: 2 when over 1,000 files change).")
+@click.option(
+    "--procs",
+    type=click.IntRange(1, 16),
+    default=None,
+    metavar="N",
+    help="Writer processes (default: 2 when over 1,000 files change).",
+)
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar, no per-file lines.")
 @click.pass_obj
 def index(state, paths, index_dir, rebuild, wait, as_json, procs, quiet):
@@ -324,10 +398,17 @@ def index(state, paths, index_dir, rebuild, wait, as_json, procs, quiet):
             _warn(w)
 
     report = update_index(
-        path, list(paths) or None, rebuild=rebuild, profiles=state.profiles(),
+        path,
+        list(paths) or None,
+        rebuild=rebuild,
+        profiles=state.profiles(),
         ignore=state.ignore_patterns(),
-        max_bytes=cfg.max_bytes, wait=wait, progress=progress, procs=procs or 0,
-        on_skip=on_skip, on_warning=on_warning,
+        max_bytes=cfg.max_bytes,
+        wait=wait,
+        progress=progress,
+        procs=procs or 0,
+        on_skip=on_skip,
+        on_warning=on_warning,
     )
     if as_json:
         from .render import write_json
@@ -343,13 +424,23 @@ def index(state, paths, index_dir, rebuild, wait, as_json, procs, quiet):
 # --------------------------------------------------------------------------------------------
 # roots
 
+
 @cli.command()
 @index_option
-@click.option("--forget", multiple=True, metavar="PATH",
-              help="Stop indexing this remembered folder or file and remove its articles "
-                   "(repeatable).")
-@click.option("--wait", type=click.FloatRange(min=0), default=5.0, show_default=True,
-              metavar="SECONDS", help="How long to wait for an indexing run to finish.")
+@click.option(
+    "--forget",
+    multiple=True,
+    metavar="PATH",
+    help="Stop indexing this remembered folder or file and remove its articles (repeatable).",
+)
+@click.option(
+    "--wait",
+    type=click.FloatRange(min=0),
+    default=5.0,
+    show_default=True,
+    metavar="SECONDS",
+    help="How long to wait for an indexing run to finish.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the roots as JSON.")
 @click.pass_obj
 def roots(state, index_dir, forget, wait, as_json):
@@ -378,6 +469,7 @@ def roots(state, index_dir, forget, wait, as_json):
 
 # --------------------------------------------------------------------------------------------
 # stats
+
 
 @cli.command()
 @index_option
@@ -425,26 +517,83 @@ Exit codes: 0 hits, 1 no hits, 2 error (bad query, no index), 130 interrupted.
 @click.argument("query", nargs=-1)
 @index_option
 @filter_options
-@click.option("--facet", "facets", multiple=True, type=click.Choice(vocab.FACETS),
-              help="Count hits by this field (repeatable).")
-@click.option("--facet-limit", type=click.IntRange(min=1), default=10, show_default=True, metavar="N",
-              help="Values shown per facet.")
-@click.option("--sort", type=click.Choice(vocab.SORTS),
-              default="relevance", show_default=True, help="date: oldest first; -date: newest first.")
-@click.option("-n", "--limit", type=click.IntRange(min=1), default=10, show_default=True, help="Hits per page.")
-@click.option("--page", type=click.IntRange(min=1), default=1, show_default=True, help="Page to show.")
+@click.option(
+    "--facet",
+    "facets",
+    multiple=True,
+    type=click.Choice(vocab.FACETS),
+    help="Count hits by this field (repeatable).",
+)
+@click.option(
+    "--facet-limit",
+    type=click.IntRange(min=1),
+    default=10,
+    show_default=True,
+    metavar="N",
+    help="Values shown per facet.",
+)
+@click.option(
+    "--sort",
+    type=click.Choice(vocab.SORTS),
+    default="relevance",
+    show_default=True,
+    help="date: oldest first; -date: newest first.",
+)
+@click.option(
+    "-n",
+    "--limit",
+    type=click.IntRange(min=1),
+    default=10,
+    show_default=True,
+    help="Hits per page.",
+)
+@click.option(
+    "--page", type=click.IntRange(min=1), default=1, show_default=True, help="Page to show."
+)
 @click.option("--json", "as_json", is_flag=True, help="One JSON object with the hits (see README).")
 @click.option("--jsonl", is_flag=True, help="One JSON hit per line.")
 @click.option("--count", "count_only", is_flag=True, help="Print only the number of hits.")
-@click.option("-l", "--files-with-matches", "files_only", is_flag=True, help="Print only the paths of matching files.")
+@click.option(
+    "-l",
+    "--files-with-matches",
+    "files_only",
+    is_flag=True,
+    help="Print only the paths of matching files.",
+)
 @click.option("--fields", metavar="A,B", help="Only these keys in each JSON hit.")
-@click.option("--mark", metavar="OPEN,CLOSE", default="[[,]]", show_default=True,
-              help="Markers around matches in JSON and plain-text snippets.")
-@click.option("--timeout", type=click.FloatRange(min=0.01), default=None, metavar="SECONDS",
-              help="Stop a query that runs longer (default 10, or the config's timeout).")
+@click.option(
+    "--mark",
+    metavar="OPEN,CLOSE",
+    default="[[,]]",
+    show_default=True,
+    help="Markers around matches in JSON and plain-text snippets.",
+)
+@click.option(
+    "--timeout",
+    type=click.FloatRange(min=0.01),
+    default=None,
+    metavar="SECONDS",
+    help="Stop a query that runs longer (default 10, or the config's timeout).",
+)
 @click.pass_obj
-def search(state, query, index_dir, facets, facet_limit, sort, limit, page, as_json, jsonl,
-           count_only, files_only, fields, mark, timeout, **kw):
+def search(
+    state,
+    query,
+    index_dir,
+    facets,
+    facet_limit,
+    sort,
+    limit,
+    page,
+    as_json,
+    jsonl,
+    count_only,
+    files_only,
+    fields,
+    mark,
+    timeout,
+    **kw,
+):
     text = " ".join(query)
     filters = _filters(kw)
     open_mark, close_mark = _markers(mark)
@@ -456,10 +605,18 @@ def search(state, query, index_dir, facets, facet_limit, sort, limit, page, as_j
     with CorpusIndex(state.index_path(index_dir)) as ix:
         if files_only:
             limit = max(limit, ix.doc_count) if page == 1 else limit
-        result = ix.search(text, filters=filters, sort=sort, limit=limit, page=page,
-                           facets=facets, facet_limit=facet_limit,
-                           snippets=not (files_only or count_only),
-                           count_only=count_only, timeout=timeout or cfg.timeout)
+        result = ix.search(
+            text,
+            filters=filters,
+            sort=sort,
+            limit=limit,
+            page=page,
+            facets=facets,
+            facet_limit=facet_limit,
+            snippets=not (files_only or count_only),
+            count_only=count_only,
+            timeout=timeout or cfg.timeout,
+        )
     code = Exit.OK if result.total else Exit.NO_HITS
     if result.total == 0 and result.suggestion:
         _err(f"no hits; did you mean: {result.suggestion}")
@@ -488,15 +645,15 @@ def search(state, query, index_dir, facets, facet_limit, sort, limit, page, as_j
     return code
 
 
-
-
 def _field_list(fields):
     if not fields:
         return None
     names = [f.strip() for f in fields.split(",") if f.strip()]
     bad = [f for f in names if f not in vocab.HIT_KEYS]
     if bad:
-        raise CorpusSearchError(f"--fields: unknown key {bad[0]!r} (choose from {', '.join(vocab.HIT_KEYS)})")
+        raise CorpusSearchError(
+            f"--fields: unknown key {bad[0]!r} (choose from {', '.join(vocab.HIT_KEYS)})"
+        )
     return names
 
 
@@ -510,6 +667,7 @@ def _markers(mark: str):
 # --------------------------------------------------------------------------------------------
 # show
 
+
 @cli.command()
 @click.argument("doc_id", metavar="ID")
 @index_option
@@ -522,8 +680,10 @@ def show(state, doc_id, index_dir, as_json):
     with CorpusIndex(state.index_path(index_dir)) as ix:
         record = ix.get(doc_id)
     if record is None:
-        raise CorpusSearchError(f"no article with id {doc_id!r} in the index "
-                                "(ids are paths relative to the corpus folder, as search prints them)")
+        raise CorpusSearchError(
+            f"no article with id {doc_id!r} in the index "
+            "(ids are paths relative to the corpus folder, as search prints them)"
+        )
     if as_json:
         from .render import write_json
 
@@ -538,13 +698,22 @@ def show(state, doc_id, index_dir, as_json):
 # --------------------------------------------------------------------------------------------
 # facets
 
+
 @cli.command()
 @click.argument("field", type=click.Choice(vocab.FACETS))
 @index_option
-@click.option("--query", "query_text", default="", metavar="QUERY", help="Count over this query's matches only.")
+@click.option(
+    "--query",
+    "query_text",
+    default="",
+    metavar="QUERY",
+    help="Count over this query's matches only.",
+)
 @filter_options
 @click.option("--sort", type=click.Choice(["count", "name"]), default="count", show_default=True)
-@click.option("--limit", type=click.IntRange(min=1), default=None, metavar="N", help="At most N values.")
+@click.option(
+    "--limit", type=click.IntRange(min=1), default=None, metavar="N", help="At most N values."
+)
 @click.option("--json", "as_json", is_flag=True, help="Print {field, values: [{value, count}]}.")
 @click.pass_obj
 def facets(state, field, index_dir, query_text, sort, limit, as_json, **kw):
@@ -568,15 +737,32 @@ def facets(state, field, index_dir, query_text, sort, limit, as_json, **kw):
 # --------------------------------------------------------------------------------------------
 # timeline
 
+
 @cli.command(cls=QueryCommand)
 @click.argument("query", nargs=-1)
 @index_option
 @filter_options
-@click.option("--by", type=click.Choice(vocab.PERIODS), default=None,
-              help="Period (default: chosen from the span of the results).")
-@click.option("--split", type=click.Choice(vocab.FACETS), default=None, help="One series per value of this field.")
-@click.option("--json", "as_json", is_flag=True, help="Print {by, total, buckets: [{period, count}]}.")
-@click.option("--csv", "as_csv", is_flag=True, help="Print CSV: period,count (with --split: period,value,count).")
+@click.option(
+    "--by",
+    type=click.Choice(vocab.PERIODS),
+    default=None,
+    help="Period (default: chosen from the span of the results).",
+)
+@click.option(
+    "--split",
+    type=click.Choice(vocab.FACETS),
+    default=None,
+    help="One series per value of this field.",
+)
+@click.option(
+    "--json", "as_json", is_flag=True, help="Print {by, total, buckets: [{period, count}]}."
+)
+@click.option(
+    "--csv",
+    "as_csv",
+    is_flag=True,
+    help="Print CSV: period,count (with --split: period,value,count).",
+)
 @click.pass_obj
 def timeline(state, query, index_dir, by, split, as_json, as_csv, **kw):
     """Hits over time: a bar per period, empty periods shown as zero."""
@@ -602,6 +788,7 @@ def timeline(state, query, index_dir, by, split, as_json, as_csv, **kw):
 
 # --------------------------------------------------------------------------------------------
 # Entry point
+
 
 def _on_sigterm(signum, frame):
     raise KeyboardInterrupt
@@ -632,8 +819,10 @@ def _run_mapped(invoke, debug: bool) -> int:
         _err(str(exc))
         return Exit.ERROR
     except (KeyboardInterrupt, Interrupted):
-        _err("interrupted; everything committed before the interrupt is kept "
-             "(run the command again to finish)")
+        _err(
+            "interrupted; everything committed before the interrupt is kept "
+            "(run the command again to finish)"
+        )
         return Exit.INTERRUPTED
     except BrokenPipeError:
         # The reader went away (| head): not an error. Silence the flush at exit.

@@ -91,7 +91,9 @@ def load_config(path: str | Path | None = None) -> Config:
             raise ConfigError("config file not found", str(path)) from None
         return Config()
     except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"cannot read config ({getattr(exc, 'strerror', None) or exc})", str(path)) from None
+        raise ConfigError(
+            f"cannot read config ({getattr(exc, 'strerror', None) or exc})", str(path)
+        ) from None
     return parse_config(text, path)
 
 
@@ -117,16 +119,19 @@ def parse_config(text: str, path: Path) -> Config:
         if value is None:
             continue
         if isinstance(value, bool) or not isinstance(value, types):
-            raise ConfigError(f"key {key!r} must be {_TYPE_NAMES[types[0]]}, "
-                              f"not {type(value).__name__}", str(path))
+            raise ConfigError(
+                f"key {key!r} must be {_TYPE_NAMES[types[0]]}, not {type(value).__name__}",
+                str(path),
+            )
         if isinstance(value, list):
             if not all(isinstance(v, str) for v in value):
                 raise ConfigError(f"key {key!r} must be a list of text values", str(path))
         values[key] = value
     for f in values.get("facets", []):
         if f not in FACETS:
-            raise ConfigError(f"facets: unknown facet {f!r} (choose from {', '.join(FACETS)})",
-                              str(path))
+            raise ConfigError(
+                f"facets: unknown facet {f!r} (choose from {', '.join(FACETS)})", str(path)
+            )
     for key in ("max_file_mb", "timeout"):
         if key in values and values[key] <= 0:
             raise ConfigError(f"key {key!r} must be greater than 0", str(path))

@@ -12,7 +12,7 @@ from pathlib import Path
 
 def shorten(text: str, limit: int = 80) -> str:
     """A value quoted in a message: at most ``limit`` characters, the cut marked."""
-    return text if len(text) <= limit else text[:limit - 1] + "…"
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 class CorpusSearchError(Exception):
@@ -76,11 +76,14 @@ class IndexDamagedError(IndexError_):
     """Index files that cannot be read. Raised ``from`` the low-level error that showed it."""
 
     @classmethod
-    def because(cls, path: str | Path, exc: BaseException) -> "IndexDamagedError":
+    def because(cls, path: str | Path, exc: BaseException) -> IndexDamagedError:
         text = str(exc).splitlines()[0] if str(exc) else ""
         detail = f"{type(exc).__name__}: {text}" if text else type(exc).__name__
-        return cls(f"the index at {path} is damaged ({detail[:160]}); "
-                   "run 'corpus-search index --rebuild' to repair it", path)
+        return cls(
+            f"the index at {path} is damaged ({detail[:160]}); "
+            "run 'corpus-search index --rebuild' to repair it",
+            path,
+        )
 
 
 class IndexLockedError(IndexError_):

@@ -14,8 +14,9 @@ from __future__ import annotations
 import datetime as dt
 import itertools
 from collections import Counter
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass
-from typing import Any, Iterable
+from typing import Any
 
 from .vocab import FACET_COLUMNS, FACETS, MULTI_VALUED, PERIODS, SEP  # noqa: F401
 
@@ -68,8 +69,11 @@ class FacetCount:
     missing: int  # matching documents with no value
 
     def to_dict(self) -> dict[str, Any]:
-        return {"values": [{"value": v, "count": c} for v, c in self.values],
-                "other": self.other, "missing": self.missing}
+        return {
+            "values": [{"value": v, "count": c} for v, c in self.values],
+            "other": self.other,
+            "missing": self.missing,
+        }
 
 
 def _keyed(field: str, cache: ColumnCache, docs: Iterable[int]):
@@ -80,6 +84,7 @@ def _keyed(field: str, cache: ColumnCache, docs: Iterable[int]):
 
 def _per_doc(field: str, cache: ColumnCache) -> list[tuple]:
     """Each document's values of a facet as a tuple (cached with the columns)."""
+
     def make() -> list[tuple]:
         column = FACET_COLUMNS[field]
         raw = cache.values(column)
@@ -94,8 +99,14 @@ def _per_doc(field: str, cache: ColumnCache) -> list[tuple]:
     return cache.derived(f"facet:{field}", make)
 
 
-def count_facet(field: str, cache: ColumnCache, docs: Iterable[int], *,
-                limit: int | None = 10, sort: str = "count") -> FacetCount:
+def count_facet(
+    field: str,
+    cache: ColumnCache,
+    docs: Iterable[int],
+    *,
+    limit: int | None = 10,
+    sort: str = "count",
+) -> FacetCount:
     """Count the values of ``field`` over ``docs``. Values that differ only in case are one
     value, shown as the most frequent spelling."""
     vals = _per_doc(field, cache)
@@ -118,6 +129,7 @@ def count_facet(field: str, cache: ColumnCache, docs: Iterable[int], *,
 
 # --------------------------------------------------------------------------------------------
 # Timelines
+
 
 def _date(day: int) -> dt.date:
     return dt.date(day // 10000, day // 100 % 100, day % 100)
@@ -186,8 +198,9 @@ class Timeline:
         return out
 
 
-def build_timeline(cache: ColumnCache, docs: list[int], by: str | None = None,
-                   split: str | None = None) -> Timeline:
+def build_timeline(
+    cache: ColumnCache, docs: Collection[int], by: str | None = None, split: str | None = None
+) -> Timeline:
     days = cache.values("day")
     dated = [d for d in docs if days[d]]
     undated = len(docs) - len(dated)
@@ -214,7 +227,9 @@ def build_timeline(cache: ColumnCache, docs: list[int], by: str | None = None,
         bucket: dict[str, Any] = {"period": key, "count": counts.get(key, 0)}
         if split:
             per = series.get(key, {})
-            bucket["series"] = [{"value": shown[k], "count": c}
-                                for k, c in sorted(per.items(), key=lambda kv: (-kv[1], shown[kv[0]]))]
+            bucket["series"] = [
+                {"value": shown[k], "count": c}
+                for k, c in sorted(per.items(), key=lambda kv: (-kv[1], shown[kv[0]]))
+            ]
         buckets.append(bucket)
     return Timeline(by, len(docs), undated, buckets, split)

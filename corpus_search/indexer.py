@@ -12,13 +12,14 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-from collections import Counter
 import os
 import shutil
 import time
+from collections import Counter
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterable
+from typing import Any
 
 from .articles import (
     DEFAULT_MAX_BYTES,
@@ -28,9 +29,9 @@ from .articles import (
     read_bytes,
     text_path,
 )
-from .errors import ArticleError, ConfigError, IndexDamagedError, IndexLockedError
-from .profiles import ProfileSet, load_profiles
+from .errors import ArticleError, ConfigError, IndexDamagedError
 from .postings import WriterChildError
+from .profiles import ProfileSet, load_profiles
 from .store import (
     FORMAT,
     IndexFolder,
@@ -81,7 +82,9 @@ class IndexReport:
             "rebuilt": self.rebuilt,
             "elapsed_s": round(self.elapsed, 3),
             "docs_per_s": round(self.docs_per_second, 1),
-            "mb_per_s": round(self.bytes_indexed / 1e6 / self.elapsed, 3) if self.elapsed > 0 else 0.0,
+            "mb_per_s": round(self.bytes_indexed / 1e6 / self.elapsed, 3)
+            if self.elapsed > 0
+            else 0.0,
         }
 
 
@@ -91,11 +94,12 @@ class IndexReport:
 # --------------------------------------------------------------------------------------------
 # Updating
 
+
 @dataclass
 class _Scope:
-    root: Path          # absolute corpus root (ids are relative to it)
-    given: Path         # what was walked (the root, a folder below it, or a file)
-    prefix: str         # ids below ``given``: "" (whole root), "sub/" or an exact id
+    root: Path  # absolute corpus root (ids are relative to it)
+    given: Path  # what was walked (the root, a folder below it, or a file)
+    prefix: str  # ids below ``given``: "" (whole root), "sub/" or an exact id
     exact: bool = False
 
     @property
@@ -117,8 +121,10 @@ def _scopes(paths: Iterable[str | Path], known_roots: list[str]) -> list[_Scope]
     for p in paths:
         given = Path(os.path.abspath(p))
         if not given.exists():
-            raise ConfigError(f"{text_path(p)} does not exist; to stop indexing a remembered "
-                              "folder, run 'corpus-search roots --forget PATH'")
+            raise ConfigError(
+                f"{text_path(p)} does not exist; to stop indexing a remembered "
+                "folder, run 'corpus-search roots --forget PATH'"
+            )
         root = None
         for r in folder_roots:
             try:
@@ -146,8 +152,9 @@ def _remembered(scopes: list[_Scope], known: list[str]) -> list[str]:
     that file again, not its whole folder)."""
     out = set()
     for s in scopes:
-        inside = any(s.given != Path(r) and s.given.is_relative_to(r) for r in known
-                     if not os.path.isfile(r))
+        inside = any(
+            s.given != Path(r) and s.given.is_relative_to(r) for r in known if not os.path.isfile(r)
+        )
         out.add(str(s.given) if s.exact and not inside else str(s.root))
     return sorted(out)
 
@@ -166,8 +173,11 @@ def _existing_state(ix, where: Path) -> State:
         ids, roots, shas = snap.column("id"), snap.column("root"), snap.column("sha")
         sizes, mtimes = snap.numeric("fsize"), snap.numeric("mtime")
         deleted = snap.deleted
-        return {doc_id: (roots[d], shas[d], sizes[d], mtimes[d])
-                for d, doc_id in enumerate(ids) if d not in deleted}
+        return {
+            doc_id: (roots[d], shas[d], sizes[d], mtimes[d])
+            for d, doc_id in enumerate(ids)
+            if d not in deleted
+        }
     finally:
         snap.close()
 
@@ -189,8 +199,13 @@ class IndexOptions:
     on_commit: Callable[[int], None] | None = None
 
 
-def update_index(index_path: str | Path, paths: Iterable[str | Path] | None = None, *,
-                 rebuild: bool = False, **options: Any) -> IndexReport:
+def update_index(
+    index_path: str | Path,
+    paths: Iterable[str | Path] | None = None,
+    *,
+    rebuild: bool = False,
+    **options: Any,
+) -> IndexReport:
     """Bring the index at ``index_path`` up to date with the files under ``paths``.
 
     ``paths`` default to the roots the index remembers. New files are added, changed ones
@@ -220,8 +235,8 @@ class _Plan:
     """What a run will do, decided before anything is written."""
 
     pending: list[_Todo] = field(default_factory=list)  # to parse and add (or replace)
-    gone: list[str] = field(default_factory=list)       # ids to remove
-    retired: set[str] = field(default_factory=set)      # ids re-added under a new root
+    gone: list[str] = field(default_factory=list)  # ids to remove
+    retired: set[str] = field(default_factory=set)  # ids re-added under a new root
     seen: set[str] = field(default_factory=set)
 
     def __bool__(self) -> bool:
@@ -250,14 +265,20 @@ class IndexRun:
             known = list(meta.get("roots", [])) if meta else []
             paths = list(paths or []) or known
             if not paths:
-                raise ConfigError("no corpus folder given and none remembered: "
-                                  "run 'corpus-search index PATH' (or set roots: in the config)")
+                raise ConfigError(
+                    "no corpus folder given and none remembered: "
+                    "run 'corpus-search index PATH' (or set roots: in the config)"
+                )
             scopes = _scopes(paths, [] if rebuild and paths != known else known)
             roots = [s.root_text for s in scopes]
             # A new root that contains a remembered one takes it over: the documents of the
             # remembered root get ids relative to the new root, so they are removed and re-added.
-            subsumed = {r for r in known for sc in scopes
-                        if r != str(sc.root) and Path(r).is_relative_to(sc.root)}
+            subsumed = {
+                r
+                for r in known
+                for sc in scopes
+                if r != str(sc.root) and Path(r).is_relative_to(sc.root)
+            }
             remembered = _remembered(scopes, known)
             roots_after = sorted(set(remembered) | (set() if rebuild else set(known) - subsumed))
 
@@ -272,6 +293,7 @@ class IndexRun:
                 else:
                     target_is_live = False
             else:
+                assert meta is not None  # not fresh: there is an index
                 gen_name = meta["generation"]
                 _remove_partial_files(folder.path / gen_name)  # what a killed run left
                 ix = folder.open_generation(folder.path / gen_name)
@@ -290,10 +312,17 @@ class IndexRun:
                     shutil.rmtree(folder.path / gen_name, ignore_errors=True)
                 raise
 
+            assert meta is not None
             if rebuild and not target_is_live:
                 old = meta.get("generation")
-                meta = dict(meta, generation=gen_name, roots=roots_after,
-                            schema_version=_version(), previous=old, updated=_now())
+                meta = dict(
+                    meta,
+                    generation=gen_name,
+                    roots=roots_after,
+                    schema_version=_version(),
+                    previous=old,
+                    updated=_now(),
+                )
                 folder.write_meta(meta)
                 self.report.rebuilt = True
                 _clean_generations(folder, keep={gen_name, old})
@@ -313,8 +342,10 @@ class IndexRun:
             if not rebuild:
                 raise
             if not paths:
-                raise ConfigError(f"the index at {folder.path} is damaged and its list of corpus "
-                                  "folders is lost: run 'corpus-search index --rebuild PATH...'") from None
+                raise ConfigError(
+                    f"the index at {folder.path} is damaged and its list of corpus "
+                    "folders is lost: run 'corpus-search index --rebuild PATH...'"
+                ) from None
             return None  # a rebuild starts afresh
         if meta is not None and not rebuild:
             meta = folder.require_meta()  # refuses another schema version
@@ -343,9 +374,12 @@ class IndexRun:
                 if doc_id in plan.seen:
                     other = owner[doc_id]
                     if other != text_path(path):
-                        self.skip(str(path), f"has the same id {doc_id!r} as {other}; ids are "
-                                  "paths relative to their corpus folder, so index the folder "
-                                  "that holds both instead")
+                        self.skip(
+                            str(path),
+                            f"has the same id {doc_id!r} as {other}; ids are "
+                            "paths relative to their corpus folder, so index the folder "
+                            "that holds both instead",
+                        )
                     continue
                 try:
                     st = path.stat()
@@ -354,20 +388,34 @@ class IndexRun:
                     continue
                 old = state.get(doc_id)
                 if old is not None and old[0] != scope.root_text and old[0] not in roots:
-                    self.skip(str(path), f"has the same id {doc_id!r} as a file under {old[0]}; "
-                                         "ids must be unique across corpus folders")
+                    self.skip(
+                        str(path),
+                        f"has the same id {doc_id!r} as a file under {old[0]}; "
+                        "ids must be unique across corpus folders",
+                    )
                     continue
                 plan.seen.add(doc_id)
                 owner[doc_id] = text_path(path)
                 if old is not None and old[2] == st.st_size and old[3] == st.st_mtime_ns:
                     report.unchanged += 1
                     continue
-                todo.append(_Todo(path, scope.root, doc_id, st.st_size, st.st_mtime_ns,
-                                  replaces=old is not None))
+                todo.append(
+                    _Todo(
+                        path,
+                        scope.root,
+                        doc_id,
+                        st.st_size,
+                        st.st_mtime_ns,
+                        replaces=old is not None,
+                    )
+                )
         for err in walk_errors:
             self.skip(err.path, err.reason)
-        plan.gone = [doc_id for doc_id, (root, *_rest) in state.items()
-                     if doc_id not in plan.seen and any(s.covers(root, doc_id) for s in scopes)]
+        plan.gone = [
+            doc_id
+            for doc_id, (root, *_rest) in state.items()
+            if doc_id not in plan.seen and any(s.covers(root, doc_id) for s in scopes)
+        ]
         # Read what may have changed; a touched file with the same bytes is unchanged.
         for item in todo:
             if item.replaces:
@@ -394,8 +442,9 @@ class IndexRun:
         procs = opts.procs
         if procs <= 0:  # automatic: the two-process writer pays off only for large batches
             procs = 2 if len(plan.pending) > 1000 and (os.cpu_count() or 1) > 1 else 1
-        batch = _Batches(ix, self.folder, procs, opts.batch_size, report, opts.on_commit,
-                         opts.commit_every)
+        batch = _Batches(
+            ix, self.folder, procs, opts.batch_size, report, opts.on_commit, opts.commit_every
+        )
         from .schema import article_document
 
         try:
@@ -463,12 +512,18 @@ def _version() -> int:
 def _now() -> str:
     import datetime as dt
 
-    return dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
+    return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
 
 
 def _fresh_meta(gen_name: str, roots: list[str]) -> dict[str, Any]:
-    return {"format": FORMAT, "schema_version": _version(), "generation": gen_name,
-            "roots": roots, "created": _now(), "updated": _now()}
+    return {
+        "format": FORMAT,
+        "schema_version": _version(),
+        "generation": gen_name,
+        "roots": roots,
+        "created": _now(),
+        "updated": _now(),
+    }
 
 
 def _new_generation(folder: IndexFolder):
@@ -560,8 +615,10 @@ def _write_error(folder: IndexFolder, exc: BaseException) -> IndexWriteError:
         why = "the disk is full"
     else:
         why = getattr(exc, "strerror", None) or str(exc)
-    return IndexWriteError(f"could not write the index at {folder.path}: {why}; "
-                           "the index is unchanged since its last commit")
+    return IndexWriteError(
+        f"could not write the index at {folder.path}: {why}; "
+        "the index is unchanged since its last commit"
+    )
 
 
 def list_roots(index_path: str | Path) -> list[dict[str, Any]]:
@@ -576,15 +633,24 @@ def list_roots(index_path: str | Path) -> list[dict[str, Any]]:
         if is_folder:
             n = per_root.get(text_path(r), 0)
         else:
-            n = int(text_path(Path(r).name) in state
-                    and state[text_path(Path(r).name)][0] == text_path(Path(r).parent))
-        out.append({"root": text_path(r), "kind": "folder" if is_folder else "file",
-                    "exists": os.path.exists(r), "documents": n})
+            n = int(
+                text_path(Path(r).name) in state
+                and state[text_path(Path(r).name)][0] == text_path(Path(r).parent)
+            )
+        out.append(
+            {
+                "root": text_path(r),
+                "kind": "folder" if is_folder else "file",
+                "exists": os.path.exists(r),
+                "documents": n,
+            }
+        )
     return out
 
 
-def forget_roots(index_path: str | Path, paths: Iterable[str | Path], *,
-                 wait: float = 5.0) -> IndexReport:
+def forget_roots(
+    index_path: str | Path, paths: Iterable[str | Path], *, wait: float = 5.0
+) -> IndexReport:
     """Stop indexing remembered roots: drop them from the index's list and remove their
     documents. A path that is not a remembered root is an error naming the roots there are."""
     folder = IndexFolder(index_path)
@@ -597,8 +663,10 @@ def forget_roots(index_path: str | Path, paths: Iterable[str | Path], *,
         for p in paths:
             absolute = os.path.abspath(p)
             if absolute not in known:
-                raise ConfigError(f"{text_path(p)} is not a remembered corpus folder (remembered: "
-                                  f"{', '.join(map(text_path, known)) or 'none'})")
+                raise ConfigError(
+                    f"{text_path(p)} is not a remembered corpus folder (remembered: "
+                    f"{', '.join(map(text_path, known)) or 'none'})"
+                )
             drop.append(absolute)
         ix = folder.open_generation(folder.generation_path(meta))
         state = _existing_state(ix, folder.path)
@@ -611,9 +679,14 @@ def forget_roots(index_path: str | Path, paths: Iterable[str | Path], *,
 
         keep = [r for r in known if r not in drop]
         dropped, kept = [scope(r) for r in drop], [scope(r) for r in keep]
-        plan = _Plan(gone=[i for i, (root, *_) in state.items()
-                           if any(s.covers(root, i) for s in dropped)
-                           and not any(s.covers(root, i) for s in kept)])
+        plan = _Plan(
+            gone=[
+                i
+                for i, (root, *_) in state.items()
+                if any(s.covers(root, i) for s in dropped)
+                and not any(s.covers(root, i) for s in kept)
+            ]
+        )
         run = IndexRun(folder, IndexOptions(wait=wait))
         run.report = report
         run.write(ix, plan)
@@ -626,6 +699,7 @@ def forget_roots(index_path: str | Path, paths: Iterable[str | Path], *,
 
 # --------------------------------------------------------------------------------------------
 # Stats
+
 
 def index_stats(index_path: str | Path) -> dict[str, Any]:
     """Documents, size on disk, version, roots, counts per source and language, date range."""

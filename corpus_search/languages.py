@@ -5,7 +5,7 @@ word itself otherwise. Whoosh's stemmers (pure functions, no index) are imported
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
 
 from .vocab import CYRILLIC_RE
 
@@ -25,19 +25,25 @@ def stem(word: str) -> str:
 _STEM_CACHE: dict[str, str] = {}
 
 
+def _stemmer(language: str) -> Callable[[str], str]:
+    cached = _stemmers.get(language)
+    if cached is not None:
+        return cached
+    if language == "en":
+        from whoosh.lang.porter import stem as porter
+
+        made: Callable[[str], str] = porter
+    else:
+        from whoosh.lang import stemmer_for_language
+
+        made = stemmer_for_language(language)
+    _stemmers[language] = made
+    return made
+
+
 def _stem_word(word: str) -> str:
     if CYRILLIC_RE.match(word):
-        stem = _stemmers.get("ru")
-        if stem is None:
-            from whoosh.lang import stemmer_for_language
-
-            stem = _stemmers["ru"] = stemmer_for_language("ru")
-        return stem(word)
+        return _stemmer("ru")(word)
     if word.isascii() and word.isalpha():
-        stem = _stemmers.get("en")
-        if stem is None:
-            from whoosh.lang.porter import stem
-
-            _stemmers["en"] = stem
-        return stem(word)
+        return _stemmer("en")(word)
     return word

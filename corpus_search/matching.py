@@ -18,8 +18,8 @@ from __future__ import annotations
 import math
 import re
 import time
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Callable, Iterable
 
 from . import query as q
 from .errors import QueryError, QueryTimeout
@@ -85,17 +85,26 @@ class Filters:
         from .errors import CorpusSearchError
 
         # Checked now, so a bad one is reported before any search runs.
-        self.first_day = q.parse_date_bounds(self.since, None, None, "--since")[0] if self.since else None
-        self.last_day = q.parse_date_bounds(self.until, None, None, "--until")[1] if self.until else None
+        self.first_day = (
+            q.parse_date_bounds(self.since, None, None, "--since")[0] if self.since else None
+        )
+        self.last_day = (
+            q.parse_date_bounds(self.until, None, None, "--until")[1] if self.until else None
+        )
         if self.first_day and self.last_day and self.first_day > self.last_day:
-            raise CorpusSearchError(f"--since {self.since} is after --until {self.until}: "
-                                    "no date is in that range")
+            raise CorpusSearchError(
+                f"--since {self.since} is after --until {self.until}: no date is in that range"
+            )
         if self.min_views is not None and self.min_views < 0:
             raise CorpusSearchError("--min-views must be 0 or more")
 
     def __bool__(self) -> bool:
-        return bool(any(getattr(self, f) for f in VALUE_FIELDS) or self.since or self.until
-                    or self.min_views is not None)
+        return bool(
+            any(getattr(self, f) for f in VALUE_FIELDS)
+            or self.since
+            or self.until
+            or self.min_views is not None
+        )
 
     def to_dict(self) -> dict:
         out: dict = {f: list(getattr(self, f)) for f in VALUE_FIELDS if getattr(self, f)}
@@ -222,8 +231,9 @@ class Matcher:
         scored = [p for _, p in found if p is not None]
         return docs, ([x for p in scored for x in p] if scored else None)
 
-    def _range(self, column: str, low: int | None, high: int | None,
-               within: Docs | None = None) -> Docs:
+    def _range(
+        self, column: str, low: int | None, high: int | None, within: Docs | None = None
+    ) -> Docs:
         """Documents whose column value lies in [low, high] (None: open); no value, no match."""
         self.deadline.check()
         values = self.columns.values(column)
@@ -348,15 +358,24 @@ class Matcher:
             if regex.fullmatch(term):
                 found.append(term)
                 if len(found) > MAX_EXPANSION:
-                    raise QueryError(self.text, f"'{node.text}' matches more than "
-                                     f"{MAX_EXPANSION} different words; make it more specific",
-                                     node.pos)
+                    raise QueryError(
+                        self.text,
+                        f"'{node.text}' matches more than "
+                        f"{MAX_EXPANSION} different words; make it more specific",
+                        node.pos,
+                    )
         return found
 
     def fuzzy(self, fieldname: str, word: str, node: q.Term) -> list[str]:
         self.deadline.check()
-        found = self.snap.terms_within(fieldname, word, node.fuzzy, prefix=1 if len(word) > 3 else 0)
+        found = self.snap.terms_within(
+            fieldname, word, node.fuzzy, prefix=1 if len(word) > 3 else 0
+        )
         if len(found) > MAX_EXPANSION:
-            raise QueryError(self.text, f"'{node.text}' matches more than {MAX_EXPANSION} "
-                                        "different words; make it more specific", node.pos)
+            raise QueryError(
+                self.text,
+                f"'{node.text}' matches more than {MAX_EXPANSION} "
+                "different words; make it more specific",
+                node.pos,
+            )
         return found

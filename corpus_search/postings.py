@@ -35,19 +35,28 @@ import struct
 import sys
 import zlib
 from array import array
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any, Callable, Iterator, TypeVar
+from typing import Any, TypeVar
 
-from . import _whoosh  # noqa: F401  - must precede the first Whoosh import
 from whoosh.codec.whoosh3 import LENGTHS_COLUMN, W3LeafMatcher
 from whoosh.reading import TermNotFound
 
+from . import _whoosh  # noqa: F401  - must precede the first Whoosh import
 from .errors import IndexDamagedError
 
 #: What reading a damaged index file raises (truncated, missing or garbled data).
 DAMAGE_ERRORS: tuple[type[BaseException], ...] = (
-    OSError, EOFError, ValueError, IndexError, KeyError, OverflowError, MemoryError,
-    struct.error, zlib.error, pickle.UnpicklingError,
+    OSError,
+    EOFError,
+    ValueError,
+    IndexError,
+    KeyError,
+    OverflowError,
+    MemoryError,
+    struct.error,
+    zlib.error,
+    pickle.UnpicklingError,
 )
 
 T = TypeVar("T")
@@ -66,7 +75,7 @@ def _guarded(method: Callable[..., T]) -> Callable[..., T]:
     """Run a read of index files; turn what damage raises into a truthful error."""
 
     @functools.wraps(method)
-    def wrapper(self: "Snapshot", *args: Any, **kwargs: Any) -> T:
+    def wrapper(self: Snapshot, *args: Any, **kwargs: Any) -> T:
         try:
             return method(self, *args, **kwargs)
         except IndexDamagedError:
@@ -79,7 +88,8 @@ def _guarded(method: Callable[..., T]) -> Callable[..., T]:
 
 def open_whoosh(gen: Path, where: Path):
     """Open the Whoosh index of one generation folder, or raise a truthful error."""
-    from whoosh.index import EmptyIndexError, IndexError as WhooshIndexError, open_dir
+    from whoosh.index import EmptyIndexError, open_dir
+    from whoosh.index import IndexError as WhooshIndexError
 
     if not gen.is_dir():
         raise damaged(where, FileNotFoundError(f"missing folder {gen.name}"))
@@ -126,8 +136,7 @@ class Snapshot:
 
     def _read_error(self, exc: BaseException) -> IndexDamagedError:
         if isinstance(exc, FileNotFoundError) and self.is_stale():
-            return SnapshotStale(f"the index at {self.where} changed while it was read",
-                                 self.where)
+            return SnapshotStale(f"the index at {self.where} changed while it was read", self.where)
         return damaged(self.where, exc)
 
     def is_stale(self) -> bool:
@@ -210,13 +219,16 @@ class Snapshot:
             return []
         if prefix:
             candidates = self.terms(field, word[:prefix])
+        elif field in self._lexicon:
+            candidates = self._lexicon[field]
         else:
-            candidates = self._lexicon.get(field)
-            if candidates is None:
-                candidates = self._lexicon[field] = self.terms(field)
+            candidates = self._lexicon[field] = self.terms(field)
         n = len(word)
-        return [t for t in candidates
-                if abs(len(t) - n) <= maxdist and within_distance(word, t, maxdist)]
+        return [
+            t
+            for t in candidates
+            if abs(len(t) - n) <= maxdist and within_distance(word, t, maxdist)
+        ]
 
     @_guarded
     def doc_frequency(self, field: str, word: str) -> int:
@@ -233,8 +245,9 @@ class Snapshot:
         weights: list[float] = []
         for leaf, offset in self.leaves:
             try:
-                m = leaf._terms.matcher(field, leaf._text_to_bytes(field, text),
-                                        leaf.schema[field].format)
+                m = leaf._terms.matcher(
+                    field, leaf._text_to_bytes(field, text), leaf.schema[field].format
+                )
             except (TermNotFound, KeyError):
                 continue
             _read_all(m, ids, weights, offset)
@@ -251,8 +264,13 @@ class Snapshot:
         if all(len(g) == 1 for g in groups):
             q = wq.Phrase(field, [g[0] for g in groups], slop=slop + 1)
         else:
-            q = wq.Sequence([wq.Term(field, g[0]) if len(g) == 1 else
-                             wq.Or([wq.Term(field, w) for w in g]) for g in groups], slop=slop + 1)
+            q = wq.Sequence(
+                [
+                    wq.Term(field, g[0]) if len(g) == 1 else wq.Or([wq.Term(field, w) for w in g])
+                    for g in groups
+                ],
+                slop=slop + 1,
+            )
         return set(self.searcher.docs_for_query(q))
 
     @_guarded
@@ -412,6 +430,7 @@ def _fixed_column_bytes(col, doccount: int, width: int) -> bytes:
 # --------------------------------------------------------------------------------------------
 # Writing
 
+
 def folder_of(ix) -> Path:
     """The folder of an open Whoosh index."""
     return Path(ix.storage.folder)
@@ -527,8 +546,10 @@ def _make_task_class():
                 super().run()
             except BaseException as exc:  # noqa: BLE001 - reported to the parent, not printed
                 with contextlib.suppress(Exception):
-                    self.resultqueue.put(("error", f"{type(exc).__name__}: {exc}",
-                                          getattr(exc, "errno", None)), timeout=5)
+                    self.resultqueue.put(
+                        ("error", f"{type(exc).__name__}: {exc}", getattr(exc, "errno", None)),
+                        timeout=5,
+                    )
                 os._exit(1)
 
     return _Task
@@ -541,8 +562,14 @@ def _make_process_writer():
 
     class ProcessWriter(MpWriter):
         def _new_task(self):
-            task = task_class(self.storage, self.indexname, self.jobqueue, self.resultqueue,
-                              self.subargs, self.multisegment)
+            task = task_class(
+                self.storage,
+                self.indexname,
+                self.jobqueue,
+                self.resultqueue,
+                self.subargs,
+                self.multisegment,
+            )
             self.tasks.append(task)
             task.start()
             return task

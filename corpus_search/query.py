@@ -23,7 +23,7 @@ from __future__ import annotations
 import calendar
 import re
 from dataclasses import dataclass
-from typing import Union
+from typing import Any
 
 from . import vocab
 from .errors import CorpusSearchError, QueryError
@@ -31,11 +31,22 @@ from .errors import CorpusSearchError, QueryError
 #: Field names users may write, mapped to their canonical name.
 FIELD_ALIASES = {
     "title": "title",
-    "author": "author", "category": "category", "categories": "category", "cat": "category",
-    "tag": "tag", "tags": "tag", "place": "place", "source": "source", "site": "source",
-    "lang": "lang", "language": "lang",
-    "published": "published", "date": "published",
-    "views": "views", "words": "words", "id": "id",
+    "author": "author",
+    "category": "category",
+    "categories": "category",
+    "cat": "category",
+    "tag": "tag",
+    "tags": "tag",
+    "place": "place",
+    "source": "source",
+    "site": "source",
+    "lang": "lang",
+    "language": "lang",
+    "published": "published",
+    "date": "published",
+    "views": "views",
+    "words": "words",
+    "id": "id",
 }
 NUMBER_FIELDS = ("views", "words")
 DATE_FIELDS = ("published",)
@@ -75,17 +86,17 @@ class Range:
 
 @dataclass(frozen=True)
 class And:
-    children: tuple["Node", ...]
+    children: tuple[Node, ...]
 
 
 @dataclass(frozen=True)
 class Or:
-    children: tuple["Node", ...]
+    children: tuple[Node, ...]
 
 
 @dataclass(frozen=True)
 class Not:
-    child: "Node"
+    child: Node
 
 
 @dataclass(frozen=True)
@@ -93,18 +104,19 @@ class MatchAll:
     pass
 
 
-Node = Union[Term, Phrase, Range, And, Or, Not, MatchAll]
+Node = Term | Phrase | Range | And | Or | Not | MatchAll
 
 
 # --------------------------------------------------------------------------------------------
 # Tokens
+
 
 @dataclass
 class _Tok:
     kind: str  # WORD PHRASE LPAREN RPAREN AND OR NOT MINUS PLUS FIELD RANGE CMP
     text: str
     pos: int
-    extra: object = None
+    extra: Any = None
 
 
 _SPECIAL = set('()"')
@@ -120,21 +132,31 @@ def _tokenize(q: str) -> list[_Tok]:
             i += 1
             continue
         if c == "(":
-            toks.append(_Tok("LPAREN", c, i)); i += 1; continue
+            toks.append(_Tok("LPAREN", c, i))
+            i += 1
+            continue
         if c == ")":
-            toks.append(_Tok("RPAREN", c, i)); i += 1; continue
+            toks.append(_Tok("RPAREN", c, i))
+            i += 1
+            continue
         if c == '"':
             i = _read_phrase(q, i, toks)
             continue
         if c in "-+!" and i + 1 < n and not q[i + 1].isspace() and (not toks or _boundary(q, i)):
-            toks.append(_Tok("MINUS" if c in "-!" else "PLUS", c, i)); i += 1; continue
+            toks.append(_Tok("MINUS" if c in "-!" else "PLUS", c, i))
+            i += 1
+            continue
         m = _FIELD_RE.match(q, i)
         if m and (i == 0 or _boundary(q, i)):
             name = m.group(1)
             canonical = FIELD_ALIASES.get(name.lower())
             if canonical is None:
-                raise QueryError(q, f"unknown field '{name}:' (fields: {FIELD_LIST}); "
-                                    "put the word in quotes to search for it as text", i)
+                raise QueryError(
+                    q,
+                    f"unknown field '{name}:' (fields: {FIELD_LIST}); "
+                    "put the word in quotes to search for it as text",
+                    i,
+                )
             toks.append(_Tok("FIELD", canonical, i, name))
             i = m.end()
             if i >= n or q[i].isspace() or q[i] == ")":
@@ -142,7 +164,7 @@ def _tokenize(q: str) -> list[_Tok]:
             if q[i] in "[{":
                 i = _read_range(q, i, toks)
             elif q[i] in "<>":
-                j = i + (2 if q[i + 1:i + 2] == "=" else 1)
+                j = i + (2 if q[i + 1 : i + 2] == "=" else 1)
                 k = j
                 while k < n and not q[k].isspace() and q[k] not in _SPECIAL:
                     k += 1
@@ -172,15 +194,18 @@ def _read_phrase(q: str, i: int, toks: list[_Tok]) -> int:
     end = q.find('"', i + 1)
     if end < 0:
         raise QueryError(q, 'unbalanced quote: the phrase that starts here has no closing "', i)
-    text = q[i + 1:end]
+    text = q[i + 1 : end]
     j = end + 1
     slop = None
     if j < len(q) and q[j] == "~":
         m = re.compile(r"~(\d*)").match(q, j)
+        assert m is not None  # "~" then digits or none: always matches
         digits = m.group(1)
         k = m.end()
         if k < len(q) and not q[k].isspace() and q[k] not in "()":
-            raise QueryError(q, "'~' after a phrase takes a whole number of words, as in \"a b\"~3", j)
+            raise QueryError(
+                q, "'~' after a phrase takes a whole number of words, as in \"a b\"~3", j
+            )
         slop = int(digits) if digits else 1
         if slop > 100:
             raise QueryError(q, f"proximity ~{slop} is too large (at most 100 words)", j)
@@ -193,20 +218,24 @@ def _read_range(q: str, i: int, toks: list[_Tok]) -> int:
     """``[LOW TO HIGH]`` inclusive, ``{LOW TO HIGH}`` exclusive; the two ends may differ."""
     ends = [k for k in (q.find("]", i + 1), q.find("}", i + 1)) if k >= 0]
     if not ends:
-        raise QueryError(q, f"unbalanced '{q[i]}': a range needs a closing ']' or '}}', "
-                            "as in [2021-01 TO 2021-06]", i)
+        raise QueryError(
+            q,
+            f"unbalanced '{q[i]}': a range needs a closing ']' or '}}', as in [2021-01 TO 2021-06]",
+            i,
+        )
     end = min(ends)
-    inner = q[i + 1:end].strip()
+    inner = q[i + 1 : end].strip()
     parts = re.split(r"\s+TO\s+|\s+to\s+", inner)
     if len(parts) != 2 or not all(p.strip() for p in parts):
-        raise QueryError(q, f"a range is written [LOW TO HIGH], got '{q[i:end + 1]}'", i)
+        raise QueryError(q, f"a range is written [LOW TO HIGH], got '{q[i : end + 1]}'", i)
     low, high = (p.strip() for p in parts)
-    toks.append(_Tok("RANGE", q[i:end + 1], i, (low, high, q[i] == "[", q[end] == "]")))
+    toks.append(_Tok("RANGE", q[i : end + 1], i, (low, high, q[i] == "[", q[end] == "]")))
     return end + 1
 
 
 # --------------------------------------------------------------------------------------------
 # Parser
+
 
 class _Parser:
     def __init__(self, q: str):
@@ -216,11 +245,13 @@ class _Parser:
         self.clauses = 0
         self.depth = 0
 
-    def deeper(self, tok: "_Tok") -> None:
+    def deeper(self, tok: _Tok) -> None:
         self.depth += 1
         if self.depth > MAX_DEPTH:
-            raise self.error(f"the query is nested deeper than {MAX_DEPTH} levels "
-                             "(parentheses, NOT or -)", tok.pos)
+            raise self.error(
+                f"the query is nested deeper than {MAX_DEPTH} levels (parentheses, NOT or -)",
+                tok.pos,
+            )
 
     def peek(self) -> _Tok | None:
         return self.toks[self.i] if self.i < len(self.toks) else None
@@ -271,7 +302,8 @@ class _Parser:
             raise self.error("the query ends where a term was expected", len(self.q))
         if tok.kind in ("NOT", "MINUS"):
             self.take()
-            if self.peek() is None or self.peek().kind in ("RPAREN", "OR", "AND"):
+            nxt = self.peek()
+            if nxt is None or nxt.kind in ("RPAREN", "OR", "AND"):
                 raise self.error(f"'{tok.text}' needs a term after it", tok.pos)
             self.deeper(tok)
             node = Not(self.unary(field))
@@ -287,9 +319,10 @@ class _Parser:
         if self.clauses > MAX_CLAUSES:
             raise self.error(f"the query has more than {MAX_CLAUSES} terms", tok.pos)
         if tok.kind == "LPAREN":
-            if self.peek() is None:
+            nxt = self.peek()
+            if nxt is None:
                 raise self.error("unbalanced '(': no ')' closes it", tok.pos)
-            if self.peek().kind == "RPAREN":
+            if nxt.kind == "RPAREN":
                 raise self.error("empty parentheses '()'", tok.pos)
             self.deeper(tok)
             node = self.or_expr(field)
@@ -305,8 +338,10 @@ class _Parser:
             raise self.error(f"{tok.text} needs a term on both sides", tok.pos)
         if tok.kind == "FIELD":
             if field is not None:
-                raise self.error(f"a field ('{tok.extra}:') cannot be used inside another field's "
-                                 "parentheses", tok.pos)
+                raise self.error(
+                    f"a field ('{tok.extra}:') cannot be used inside another field's parentheses",
+                    tok.pos,
+                )
             return self.field_value(tok)
         if tok.kind == "PHRASE":
             return self.phrase(tok, field)
@@ -347,8 +382,16 @@ class _Parser:
 
     def range(self, name, ftok, low_text, high_text, tok) -> Node:
         if name in DATE_FIELDS:
-            low = None if low_text in ("*", "") else parse_date_bounds(low_text, self.q, tok.pos, name)[0]
-            high = None if high_text in ("*", "") else parse_date_bounds(high_text, self.q, tok.pos, name)[1]
+            low = (
+                None
+                if low_text in ("*", "")
+                else parse_date_bounds(low_text, self.q, tok.pos, name)[0]
+            )
+            high = (
+                None
+                if high_text in ("*", "")
+                else parse_date_bounds(high_text, self.q, tok.pos, name)[1]
+            )
         elif name in NUMBER_FIELDS:
             low = None if low_text in ("*", "") else _number(low_text, self.q, tok.pos, name)
             high = None if high_text in ("*", "") else _number(high_text, self.q, tok.pos, name)
@@ -357,8 +400,9 @@ class _Parser:
             if not tok.extra[3] and high is not None:  # ... b}: exclusive end
                 high -= 1
         else:
-            raise self.error(f"ranges work on published, views and words, not on {ftok.extra}:",
-                             ftok.pos)
+            raise self.error(
+                f"ranges work on published, views and words, not on {ftok.extra}:", ftok.pos
+            )
         if low is not None and high is not None and low > high:
             raise self.error(f"the range {tok.text} is empty (its start is after its end)", tok.pos)
         return Range(name, low, high, ftok.pos)
@@ -366,18 +410,24 @@ class _Parser:
     def compare(self, name, ftok, tok) -> Node:
         op = tok.extra
         if name in DATE_FIELDS:
-            low, high = parse_date_bounds(tok.text, self.q, tok.pos, name)
-            bounds = {">": (high + 1, None), ">=": (low, None), "<": (None, low - 1), "<=": (None, high)}
+            first, last = parse_date_bounds(tok.text, self.q, tok.pos, name)
+            bounds: dict[str, tuple[int | None, int | None]] = {
+                ">": (last + 1, None),
+                ">=": (first, None),
+                "<": (None, first - 1),
+                "<=": (None, last),
+            }
         elif name in NUMBER_FIELDS:
             v = _number(tok.text, self.q, tok.pos, name)
             bounds = {">": (v + 1, None), ">=": (v, None), "<": (None, v - 1), "<=": (None, v)}
         else:
-            raise self.error(f"comparisons work on published, views and words, not on {ftok.extra}:",
-                             ftok.pos)
-        low, high = bounds[op]
-        if name in DATE_FIELDS and low is not None:
-            low = _next_valid_day(low)
-        return Range(name, low, high, ftok.pos)
+            raise self.error(
+                f"comparisons work on published, views and words, not on {ftok.extra}:", ftok.pos
+            )
+        start, end = bounds[op]
+        if name in DATE_FIELDS and start is not None:
+            start = _next_valid_day(start)
+        return Range(name, start, end, ftok.pos)
 
     def phrase(self, tok: _Tok, field) -> Node:
         slop = tok.extra if tok.extra is not None else 0
@@ -386,11 +436,11 @@ class _Parser:
             raise self.error(f"{field} takes a number or date, not a phrase", tok.pos)
         if field in vocab.VALUE_FIELDS or field == "id":
             if not text:
-                raise self.error("empty phrase \"\"", tok.pos)
+                raise self.error('empty phrase ""', tok.pos)
             return Term(text, field, pos=tok.pos)
         words = tuple(vocab.words(text))
         if not words:
-            raise self.error(f"the phrase \"{text}\" has no words to search for", tok.pos)
+            raise self.error(f'the phrase "{text}" has no words to search for', tok.pos)
         if len(words) == 1:
             return Term(words[0], field, exact=True, pos=tok.pos)
         return Phrase(words, field, slop, tok.pos)
@@ -409,8 +459,9 @@ class _Parser:
             if fuzzy < 1 or fuzzy > MAX_FUZZY:
                 raise self.error(f"fuzzy '~{m.group(2)}' takes 1 or 2 (edits allowed)", tok.pos)
             if "*" in text or "?" in text:
-                raise self.error(f"'{tok.text}' mixes a wildcard and '~'; use one or the other",
-                                 tok.pos)
+                raise self.error(
+                    f"'{tok.text}' mixes a wildcard and '~'; use one or the other", tok.pos
+                )
         wildcard = "*" in text or "?" in text
         if wildcard:
             if text.strip("*?") == "":
@@ -453,13 +504,15 @@ def _next_valid_day(day: int) -> int:
 _DATE_RE = re.compile(r"(\d{4})(?:-(\d{1,2})(?:-(\d{1,2}))?)?|(\d{4})(\d{2})(\d{2})")
 
 
-def parse_date_bounds(text: str, q: str | None = None, pos: int | None = 0,
-                      name: str = "published") -> tuple[int, int]:
+def parse_date_bounds(
+    text: str, q: str | None = None, pos: int | None = 0, name: str = "published"
+) -> tuple[int, int]:
     """``2021`` / ``2021-07`` / ``2021-07-02`` (or ``20210702``) -> first and last day, YYYYMMDD.
 
     Inside a query (``q`` given) a bad date is a :class:`QueryError`; for an option such as
     ``--since`` it is a plain :class:`CorpusSearchError` naming the option.
     """
+
     def fail(message: str):
         if q:
             return QueryError(q, message, pos)
@@ -468,6 +521,8 @@ def parse_date_bounds(text: str, q: str | None = None, pos: int | None = 0,
     m = _DATE_RE.fullmatch(text.strip())
     if m is None:
         raise fail(f"{name} needs a date like 2021, 2021-07 or 2021-07-02, got {text!r}")
+    mo: int | None
+    d: int | None
     if m.group(4):
         y, mo, d = int(m.group(4)), int(m.group(5)), int(m.group(6))
     else:
@@ -482,7 +537,9 @@ def parse_date_bounds(text: str, q: str | None = None, pos: int | None = 0,
     if d is None:
         return y * 10000 + mo * 100 + 1, y * 10000 + mo * 100 + last
     if not 1 <= d <= last:
-        raise fail(f"{name}: {text!r} is not a real date ({calendar.month_name[mo]} {y} has {last} days)")
+        raise fail(
+            f"{name}: {text!r} is not a real date ({calendar.month_name[mo]} {y} has {last} days)"
+        )
     day = y * 10000 + mo * 100 + d
     return day, day
 

@@ -8,16 +8,18 @@ colour, matches are shown between the ``--mark`` markers so they stay visible in
 from __future__ import annotations
 
 import json
-import re
 import os
+import re
 import sys
-from typing import Any, Iterable, TextIO
+from collections.abc import Iterable
+from typing import Any, TextIO
 
 JSON_INDENT = 2
 
 
 # --------------------------------------------------------------------------------------------
 # Programs
+
 
 def write_json(obj: Any, stream: TextIO | None = None, *, indent: int | None = JSON_INDENT) -> None:
     stream = stream or sys.stdout
@@ -32,8 +34,9 @@ def write_jsonl(objs: Iterable[Any], stream: TextIO | None = None) -> None:
         stream.write("\n")
 
 
-def search_json(result, open_mark: str = "[[", close_mark: str = "]]",
-                fields: list[str] | None = None) -> dict[str, Any]:
+def search_json(
+    result, open_mark: str = "[[", close_mark: str = "]]", fields: list[str] | None = None
+) -> dict[str, Any]:
     """The documented ``--json`` object of a search."""
     hits = [h.to_dict(open_mark, close_mark) for h in result.hits]
     if fields:
@@ -83,7 +86,7 @@ def _show_control(m: re.Match) -> str:
     code = ord(m.group())
     if code < 0x20:
         return chr(0x2400 + code)  # a control picture: ESC shows as ␛
-    if code == 0x7f:
+    if code == 0x7F:
         return "\u2421"
     return f"<U+{code:04X}>"
 
@@ -94,14 +97,21 @@ def visible(text: str) -> str:
     Line breaks and tabs are kept. JSON output keeps the text as it is (escaped by JSON)."""
     return _CONTROLS.sub(_show_control, text) if _CONTROLS.search(text) else text
 
+
 def make_console(stderr: bool = False):
     """A rich console: colour only on a terminal and without NO_COLOR; soft wrap when piped."""
     from rich.console import Console
 
     stream = sys.stderr if stderr else sys.stdout
     tty = stream.isatty()
-    return Console(file=stream, highlight=False, no_color=bool(os.environ.get("NO_COLOR")),
-                   soft_wrap=not tty, emoji=False, markup=False)
+    return Console(
+        file=stream,
+        highlight=False,
+        no_color=bool(os.environ.get("NO_COLOR")),
+        soft_wrap=not tty,
+        emoji=False,
+        markup=False,
+    )
 
 
 def uses_style(console) -> bool:
@@ -139,21 +149,37 @@ def print_search(result, console, open_mark: str = "[[", close_mark: str = "]]")
         head.append(f", page {result.page} of {result.pages})" if result.pages > 1 else ")")
     head.append(f" for {visible(repr(result.query or '*'))} in {result.took_ms:.0f} ms")
     if result.filters:
-        head.append(visible("  filters: " + ", ".join(f"{k}={v}" for k, v in result.filters.items())))
+        head.append(
+            visible("  filters: " + ", ".join(f"{k}={v}" for k, v in result.filters.items()))
+        )
     console.print(head)
     for hit in result.hits:
         r = hit.record
         console.print()
         line = Text()
         line.append(f"{hit.rank:>3}. ", style="dim" if styled else "")
-        line.append_text(_marked(hit.title or [(r["title"] or "(no title)", False)], console,
-                                 open_mark, close_mark, "bold cyan" if styled else ""))
+        line.append_text(
+            _marked(
+                hit.title or [(r["title"] or "(no title)", False)],
+                console,
+                open_mark,
+                close_mark,
+                "bold cyan" if styled else "",
+            )
+        )
         console.print(line)
-        meta = [r["published"][:16].replace("T", " ") if r["published"] else None, r["author"],
-                r["source"], r["place"], f"{r['views']} views" if r["views"] is not None else None]
+        meta = [
+            r["published"][:16].replace("T", " ") if r["published"] else None,
+            r["author"],
+            r["source"],
+            r["place"],
+            f"{r['views']} views" if r["views"] is not None else None,
+        ]
         lines = [Text(visible(" · ".join(m for m in meta if m)), style="green" if styled else "")]
         if r["categories"]:
-            lines.append(Text(visible(", ".join(r["categories"])), style="magenta" if styled else ""))
+            lines.append(
+                Text(visible(", ".join(r["categories"])), style="magenta" if styled else "")
+            )
         lines.append(Text(visible(r["id"]), style="dim" if styled else ""))
         lines.extend(_marked(snip, console, open_mark, close_mark) for snip in hit.snippets)
         for line in lines:
@@ -172,8 +198,13 @@ def print_facets(facets, console) -> None:
     styled = uses_style(console)
     for fc in facets:
         console.print()
-        table = Table(title=None, box=None, show_header=True, pad_edge=False,
-                      header_style="bold" if styled else "")
+        table = Table(
+            title=None,
+            box=None,
+            show_header=True,
+            pad_edge=False,
+            header_style="bold" if styled else "",
+        )
         table.add_column(fc.field, overflow="fold")
         table.add_column("count", justify="right")
         table.add_column("", no_wrap=True)
@@ -193,9 +224,13 @@ def print_timeline(timeline, console) -> None:
     from rich.text import Text
 
     styled = uses_style(console)
-    console.print(Text(f"{timeline.total} articles by {timeline.by}"
-                       + (f" ({timeline.undated} without a date)" if timeline.undated else ""),
-                       style="bold" if styled else ""))
+    console.print(
+        Text(
+            f"{timeline.total} articles by {timeline.by}"
+            + (f" ({timeline.undated} without a date)" if timeline.undated else ""),
+            style="bold" if styled else "",
+        )
+    )
     table = Table(box=None, show_header=False, pad_edge=False)
     table.add_column("period", no_wrap=True)
     table.add_column("count", justify="right")
@@ -206,8 +241,11 @@ def print_timeline(timeline, console) -> None:
         extra = ""
         if timeline.split and b.get("series"):
             extra = "  " + visible(", ".join(f"{s['value']} {s['count']}" for s in b["series"][:4]))
-        table.add_row(b["period"], str(b["count"]),
-                      Text(bar, style="blue" if styled else "") + Text(extra, style="dim" if styled else ""))
+        table.add_row(
+            b["period"],
+            str(b["count"]),
+            Text(bar, style="blue" if styled else "") + Text(extra, style="dim" if styled else ""),
+        )
     console.print(table)
 
 
@@ -215,15 +253,20 @@ def print_article(record: dict[str, Any], console, *, removed=None, warnings=Non
     from rich.text import Text
 
     styled = uses_style(console)
-    console.print(Text(visible(record.get("title") or "(no title)"), style="bold cyan" if styled else ""))
+    console.print(
+        Text(visible(record.get("title") or "(no title)"), style="bold cyan" if styled else "")
+    )
     rows = [
-        ("id", record.get("id")), ("source", record.get("source")),
-        ("author", record.get("author")), ("published", record.get("published")),
+        ("id", record.get("id")),
+        ("source", record.get("source")),
+        ("author", record.get("author")),
+        ("published", record.get("published")),
         ("place", record.get("place")),
         ("views", None if record.get("views") is None else str(record["views"])),
         ("categories", ", ".join(record.get("categories") or []) or None),
         ("tags", ", ".join(record.get("tags") or []) or None),
-        ("language", record.get("language")), ("words", str(record.get("words", 0))),
+        ("language", record.get("language")),
+        ("words", str(record.get("words", 0))),
     ]
     for key, value in rows:
         line = Text(f"  {key:<11}", style="dim" if styled else "")
@@ -256,12 +299,19 @@ def print_index_report(report, console) -> None:
         console.print(Text(msg + f" ({report.elapsed:.2f}s)", style="green" if styled else ""))
         return
     mb = report.bytes_indexed / 1e6
-    rate = f"{report.docs_per_second:.0f} docs/s, {mb / report.elapsed:.2f} MB/s" if report.elapsed else ""
-    console.print(Text(
-        f"{'rebuilt' if report.rebuilt else 'indexed'}: {report.added} added, {report.updated} updated, "
-        f"{report.removed} removed, {report.unchanged} unchanged, {report.skipped} skipped; "
-        f"{report.documents} documents in {report.elapsed:.2f}s ({rate})",
-        style="green" if styled else ""))
+    rate = (
+        f"{report.docs_per_second:.0f} docs/s, {mb / report.elapsed:.2f} MB/s"
+        if report.elapsed
+        else ""
+    )
+    console.print(
+        Text(
+            f"{'rebuilt' if report.rebuilt else 'indexed'}: {report.added} added, {report.updated} updated, "
+            f"{report.removed} removed, {report.unchanged} unchanged, {report.skipped} skipped; "
+            f"{report.documents} documents in {report.elapsed:.2f}s ({rate})",
+            style="green" if styled else "",
+        )
+    )
 
 
 def print_stats(stats: dict[str, Any], console) -> None:
@@ -270,10 +320,15 @@ def print_stats(stats: dict[str, Any], console) -> None:
     styled = uses_style(console)
     size = stats["size_bytes"]
     rows = [
-        ("index", stats["index"]), ("documents", str(stats["documents"])),
-        ("size on disk", f"{size / 1e6:.1f} MB"), ("schema version", str(stats["schema_version"])),
+        ("index", stats["index"]),
+        ("documents", str(stats["documents"])),
+        ("size on disk", f"{size / 1e6:.1f} MB"),
+        ("schema version", str(stats["schema_version"])),
         ("last update", stats.get("updated") or "-"),
-        ("date range", f"{stats['date_range']['first'] or '-'} to {stats['date_range']['last'] or '-'}"),
+        (
+            "date range",
+            f"{stats['date_range']['first'] or '-'} to {stats['date_range']['last'] or '-'}",
+        ),
         ("corpus roots", ", ".join(stats["roots"]) or "-"),
         ("sources", ", ".join(f"{k} ({v})" for k, v in stats["sources"].items()) or "-"),
         ("languages", ", ".join(f"{k} ({v})" for k, v in stats["languages"].items()) or "-"),
@@ -286,11 +341,23 @@ def print_stats(stats: dict[str, Any], console) -> None:
 
 def progress_bar(console):
     """``progress(iterable, total) -> iterable`` drawing a rich bar on the console."""
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeRemainingColumn,
+    )
 
     def wrap(iterable, total):
-        with Progress(TextColumn("indexing"), BarColumn(), MofNCompleteColumn(),
-                      TimeRemainingColumn(), console=console, transient=True) as bar:
+        with Progress(
+            TextColumn("indexing"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeRemainingColumn(),
+            console=console,
+            transient=True,
+        ) as bar:
             task = bar.add_task("index", total=total)
             for item in iterable:
                 yield item

@@ -34,20 +34,21 @@ import datetime as dt
 import zlib
 from typing import TYPE_CHECKING, Any
 
-from . import _whoosh  # noqa: F401  - must precede the first Whoosh import
 from whoosh import columns, fields
 from whoosh.analysis import Filter, LowercaseFilter, RegexTokenizer
 from whoosh.codec.whoosh3 import W3Codec
 
+from . import _whoosh  # noqa: F401  - must precede the first Whoosh import
 from .facets import valid_day  # noqa: F401 - the day column's reading
 from .languages import stem  # noqa: F401 - kept importable from here
 from .vocab import MULTI_VALUED, SEP, WORD_PATTERN  # noqa: F401
-
 
 if TYPE_CHECKING:
     from .articles import Article
 
 SCHEMA_VERSION = 6  # 6: a dot between two words splits them (vocab.WORD_PATTERN)
+
+
 class YoFilter(Filter):
     """Folds Russian ``ё`` to ``е`` (texts and readers use both)."""
 
@@ -73,17 +74,48 @@ SECTION_GAP = 100
 class SectionTokenizer(RegexTokenizer):
     """Tokenises each part between SECTION marks, leaving a gap of positions between parts."""
 
-    def __call__(self, value, positions=False, chars=False, keeporiginal=False, removestops=True,
-                 start_pos=0, start_char=0, tokenize=True, mode="", **kwargs):
+    def __call__(
+        self,
+        value,
+        positions=False,
+        chars=False,
+        keeporiginal=False,
+        removestops=True,
+        start_pos=0,
+        start_char=0,
+        tokenize=True,
+        mode="",
+        **kwargs,
+    ):
         if SECTION not in value:
-            yield from super().__call__(value, positions, chars, keeporiginal, removestops,
-                                        start_pos, start_char, tokenize, mode, **kwargs)
+            yield from super().__call__(
+                value,
+                positions,
+                chars,
+                keeporiginal,
+                removestops,
+                start_pos,
+                start_char,
+                tokenize,
+                mode,
+                **kwargs,
+            )
             return
         pos, char = start_pos, start_char
         for part in value.split(SECTION):
             last = None
-            for t in super().__call__(part, positions, chars, keeporiginal, removestops,
-                                      pos, char, tokenize, mode, **kwargs):
+            for t in super().__call__(
+                part,
+                positions,
+                chars,
+                keeporiginal,
+                removestops,
+                pos,
+                char,
+                tokenize,
+                mode,
+                **kwargs,
+            ):
                 last = t.pos if positions else None
                 yield t
             if positions and last is not None:
@@ -217,11 +249,11 @@ def utc_seconds(published: str | None) -> int | None:
     except ValueError:
         return None
     if when.tzinfo is None:
-        when = when.replace(tzinfo=dt.timezone.utc)
+        when = when.replace(tzinfo=dt.UTC)
     return int(when.timestamp())
 
 
-def article_document(article: "Article", fsize: int = 0, mtime_ns: int = 0) -> dict[str, Any]:
+def article_document(article: Article, fsize: int = 0, mtime_ns: int = 0) -> dict[str, Any]:
     """The Whoosh document for an article (keys are schema fields; None values left out)."""
     doc: dict[str, Any] = {
         "id": article.id,
@@ -246,8 +278,12 @@ def article_document(article: "Article", fsize: int = 0, mtime_ns: int = 0) -> d
         doc["category"] = SEP.join(article.categories)
     if article.tags:
         doc["tag"] = SEP.join(article.tags)
-    for name, value in (("author", article.author), ("place", article.place),
-                        ("source", article.source), ("lang", article.language)):
+    for name, value in (
+        ("author", article.author),
+        ("place", article.place),
+        ("source", article.source),
+        ("lang", article.language),
+    ):
         if value:
             doc[name] = value
     if article.views is not None:

@@ -13,7 +13,7 @@ import time
 from dataclasses import dataclass, field
 from operator import itemgetter
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from . import query as q
 from .errors import CorpusSearchError
@@ -22,6 +22,9 @@ from .matching import Deadline, Filters, Matcher
 from .schema import stored_to_record
 from .snippets import Snippet, find_matches, make_snippets, mark_text
 from .store import IndexFolder
+
+if TYPE_CHECKING:
+    from .postings import Snapshot
 from .vocab import FACETS, PERIODS, SORTS, fold, words
 
 __all__ = ["CorpusIndex", "Filters", "Hit", "SearchResult"]
@@ -29,6 +32,7 @@ __all__ = ["CorpusIndex", "Filters", "Hit", "SearchResult"]
 
 # --------------------------------------------------------------------------------------------
 # Results
+
 
 @dataclass
 class Hit:
@@ -43,11 +47,18 @@ class Hit:
 
         r = self.record
         return {
-            "id": r["id"], "path": r["path"],
+            "id": r["id"],
+            "path": r["path"],
             "score": round(self.score, 4) if self.score is not None else None,
-            "title": r["title"], "author": r["author"], "published": r["published"],
-            "place": r["place"], "source": r["source"], "categories": r["categories"],
-            "tags": r["tags"], "views": r["views"], "language": r["language"],
+            "title": r["title"],
+            "author": r["author"],
+            "published": r["published"],
+            "place": r["place"],
+            "source": r["source"],
+            "categories": r["categories"],
+            "tags": r["tags"],
+            "views": r["views"],
+            "language": r["language"],
             "words": r["words"],
             "snippets": [snippet_to_string(s, open_mark, close_mark) for s in self.snippets],
         }
@@ -78,6 +89,7 @@ MAX_SUGGESTION_LOOKUPS = 12  # query words looked up for one (the first ones)
 # --------------------------------------------------------------------------------------------
 # The index, opened for searching
 
+
 class CorpusIndex:
     """An index opened for searching. Use as a context manager, or call :meth:`close`.
 
@@ -90,19 +102,21 @@ class CorpusIndex:
         self.folder = IndexFolder(path)
         self.path = self.folder.path
         self.follow = follow
-        self._snapshot = None
-        self._open()
+        self._snapshot, self._generation = self._load()
+        self._cache = ColumnCache(self._snapshot)
 
-    def _open(self) -> None:
+    def _load(self) -> tuple[Snapshot, Path]:
         from .postings import Snapshot
 
         meta = self.folder.require_meta()
         gen = self.folder.generation_path(meta)
-        snapshot = Snapshot(self.folder.open_generation(gen), self.path)
-        if self._snapshot is not None:
-            self._snapshot.close()
-        self._snapshot = snapshot
-        self._generation = gen
+        return Snapshot(self.folder.open_generation(gen), self.path), gen
+
+    def _open(self) -> None:
+        """Reopen at the index's last commit."""
+        snapshot, gen = self._load()
+        self._snapshot.close()
+        self._snapshot, self._generation = snapshot, gen
         self._cache = ColumnCache(snapshot)
 
     def refresh(self) -> bool:
@@ -126,7 +140,7 @@ class CorpusIndex:
             self._open()
             return fn()
 
-    def __enter__(self) -> "CorpusIndex":
+    def __enter__(self) -> CorpusIndex:
         return self
 
     def __exit__(self, *exc) -> None:
@@ -168,15 +182,48 @@ class CorpusIndex:
                 raise CorpusSearchError(f"unknown facet {f!r} (choose from {', '.join(FACETS)})")
         filters = filters or Filters()
         tree = q.parse_query(text)
-        return self._call(lambda: self._search(
-            text, tree, filters, sort, limit, page, facets, facet_limit, snippets, count_only,
-            Deadline(text, timeout), started))
+        return self._call(
+            lambda: self._search(
+                text,
+                tree,
+                filters,
+                sort,
+                limit,
+                page,
+                facets,
+                facet_limit,
+                snippets,
+                count_only,
+                Deadline(text, timeout),
+                started,
+            )
+        )
 
-    def _search(self, text, tree, filters, sort, limit, page, facets, facet_limit, snippets,
-                count_only, deadline, started) -> SearchResult:
+    def _search(
+        self,
+        text,
+        tree,
+        filters,
+        sort,
+        limit,
+        page,
+        facets,
+        facet_limit,
+        snippets,
+        count_only,
+        deadline,
+        started,
+    ) -> SearchResult:
         matcher, docs, scores = self._run_query(text, tree, filters, deadline)
-        result = SearchResult(query=text, total=len(docs), took_ms=0.0, page=page, limit=limit,
-                              sort=sort, filters=filters.to_dict())
+        result = SearchResult(
+            query=text,
+            total=len(docs),
+            took_ms=0.0,
+            page=page,
+            limit=limit,
+            sort=sort,
+            filters=filters.to_dict(),
+        )
         for name in facets:
             result.facets[name] = count_facet(name, self._cache, docs, limit=facet_limit)
         if not count_only and docs and (page - 1) * limit < len(docs):
@@ -211,17 +258,19 @@ class CorpusIndex:
                 top = heapq.nsmallest(n, docs, key=lambda d: (column[d], d))
         hits = []
         start = (page - 1) * limit
-        for rank, docnum in enumerate(top[start:start + limit], start=start + 1):
+        for rank, docnum in enumerate(top[start : start + limit], start=start + 1):
             record = stored_to_record(self._snapshot.stored(docnum))
             body = record.pop("body")
             title = record["title"] or ""
-            hits.append(Hit(
-                rank=rank,
-                score=scores[docnum] if scores is not None else None,
-                record=record,
-                snippets=make_snippets(body, matcher.body) if snippets else [],
-                title=mark_text(title, find_matches(title, matcher.title)),
-            ))
+            hits.append(
+                Hit(
+                    rank=rank,
+                    score=scores[docnum] if scores is not None else None,
+                    record=record,
+                    snippets=make_snippets(body, matcher.body) if snippets else [],
+                    title=mark_text(title, find_matches(title, matcher.title)),
+                )
+            )
         return hits
 
     # -- suggestions ----------------------------------------------------------------------
@@ -237,10 +286,13 @@ class CorpusIndex:
         snap = self._snapshot
         if not snap.doc_count:
             return None
-        terms = [n for n in q.positive_nodes(tree)
-                 if isinstance(n, q.Term) and not n.wildcard and n.field in (None, "title")]
+        terms = [
+            n
+            for n in q.positive_nodes(tree)
+            if isinstance(n, q.Term) and not n.wildcard and n.field in (None, "title")
+        ]
         terms = terms[:MAX_SUGGESTION_LOOKUPS]
-        replacements = []
+        replacements: list[tuple[int, int, str]] = []
         for node in terms:
             if deadline.expired() or len(replacements) >= MAX_SUGGESTED_WORDS:
                 break
@@ -255,7 +307,9 @@ class CorpusIndex:
             for dist in (1, 2):
                 if deadline.expired():
                     break
-                candidates = snap.terms_within(fieldname, word, dist, prefix=1 if len(word) > 4 else 0)
+                candidates = snap.terms_within(
+                    fieldname, word, dist, prefix=1 if len(word) > 4 else 0
+                )
                 if candidates:
                     break
             if not candidates:
@@ -282,27 +336,49 @@ class CorpusIndex:
         tree = q.parse_query(text)
         return self._run_query(text, tree, filters or Filters(), Deadline(text, timeout))[1]
 
-    def facet(self, name: str, text: str = "", filters: Filters | None = None, *,
-              limit: int | None = None, sort: str = "count", timeout: float = 10.0) -> FacetCount:
+    def facet(
+        self,
+        name: str,
+        text: str = "",
+        filters: Filters | None = None,
+        *,
+        limit: int | None = None,
+        sort: str = "count",
+        timeout: float = 10.0,
+    ) -> FacetCount:
         """All values of one facet over the whole index (or a query's matches)."""
         if name not in FACETS:
             raise CorpusSearchError(f"unknown facet {name!r} (choose from {', '.join(FACETS)})")
         q.parse_query(text)
-        return self._call(lambda: count_facet(name, self._cache, self._matching(text, filters, timeout),
-                                              limit=limit, sort=sort))
+        return self._call(
+            lambda: count_facet(
+                name, self._cache, self._matching(text, filters, timeout), limit=limit, sort=sort
+            )
+        )
 
-    def timeline(self, text: str = "", filters: Filters | None = None, *, by: str | None = None,
-                 split: str | None = None, timeout: float = 10.0) -> Timeline:
+    def timeline(
+        self,
+        text: str = "",
+        filters: Filters | None = None,
+        *,
+        by: str | None = None,
+        split: str | None = None,
+        timeout: float = 10.0,
+    ) -> Timeline:
         if by is not None and by not in PERIODS:
             raise CorpusSearchError(f"unknown period {by!r} (choose from {', '.join(PERIODS)})")
         if split is not None and split not in FACETS:
-            raise CorpusSearchError(f"unknown split field {split!r} (choose from {', '.join(FACETS)})")
+            raise CorpusSearchError(
+                f"unknown split field {split!r} (choose from {', '.join(FACETS)})"
+            )
         q.parse_query(text)
-        return self._call(lambda: build_timeline(self._cache, self._matching(text, filters, timeout),
-                                                 by, split))
+        return self._call(
+            lambda: build_timeline(self._cache, self._matching(text, filters, timeout), by, split)
+        )
 
     def get(self, doc_id: str) -> dict[str, Any] | None:
         """The full record (body included) of one article by id, or None."""
+
         def find():
             docnum = self._snapshot.docnum_of("id", doc_id)
             return None if docnum is None else stored_to_record(self._snapshot.stored(docnum))

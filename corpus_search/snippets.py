@@ -34,7 +34,7 @@ class MatchSpec:
     def __bool__(self) -> bool:
         return bool(self.stems or self.words or self.phrases)
 
-    def merge(self, other: "MatchSpec") -> None:
+    def merge(self, other: MatchSpec) -> None:
         self.stems |= other.stems
         self.words |= other.words
         self.phrases.extend(other.phrases)
@@ -57,8 +57,10 @@ def find_matches(text: str, spec: MatchSpec) -> list[tuple[int, int, str]]:
         # stem cannot match: stemming only the others saves most of the work.
         long = {w[:3] for w in wanted if len(w) >= 3}
         short = tuple(w for w in wanted if len(w) < 3)
-        stems = [_stem(t[2]) if (t[2][:3] in long or (short and t[2].startswith(short))) else None
-                 for t in tokens]
+        stems = [
+            _stem(t[2]) if (t[2][:3] in long or (short and t[2].startswith(short))) else None
+            for t in tokens
+        ]
     spans: list[tuple[int, int, str]] = []
     covered: set[int] = set()
     for words, slop in spec.phrases:
@@ -84,7 +86,7 @@ def find_matches(text: str, spec: MatchSpec) -> list[tuple[int, int, str]]:
         if word in spec.words:
             spans.append((start, end, word))
         elif spec.stems and stems[i] in spec.stems:
-            spans.append((start, end, stems[i]))
+            spans.append((start, end, stems[i] or word))
     spans.sort()
     return spans
 
@@ -102,6 +104,8 @@ def _find_words(text: str, spec: MatchSpec) -> list[tuple[int, int, str]]:
         if head.start() < pos:
             continue
         m = WORD_RE.match(text, head.start())  # the whole word, as the index tokenises it
+        if m is None:
+            continue
         pos = m.end()
         word = _norm(m.group())
         if word in spec.words:

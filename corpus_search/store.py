@@ -18,8 +18,9 @@ import fcntl
 import json
 import os
 import time
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 from .errors import (
     CorpusSearchError,
@@ -33,6 +34,7 @@ from .errors import (
 META_NAME = "corpus-search.json"
 LOCK_NAME = ".lock"
 FORMAT = "corpus-search-index"
+
 
 class IndexWriteError(CorpusSearchError):
     pass
@@ -56,8 +58,9 @@ class IndexFolder:
         except (OSError, ValueError) as exc:
             raise IndexDamagedError.because(self.path, exc) from exc
         if not isinstance(data, dict) or data.get("format") != FORMAT:
-            raise NotAnIndexError(f"{self.path} holds something other than a corpus-search index",
-                                  self.path)
+            raise NotAnIndexError(
+                f"{self.path} holds something other than a corpus-search index", self.path
+            )
         return data
 
     def write_meta(self, meta: dict[str, Any]) -> None:
@@ -74,21 +77,26 @@ class IndexFolder:
             if foreign:
                 raise NotAnIndexError(
                     f"{self.path} holds something other than a corpus-search index "
-                    f"(found {foreign[0]!r}); choose another folder with --index", self.path)
+                    f"(found {foreign[0]!r}); choose another folder with --index",
+                    self.path,
+                )
 
     def require_meta(self) -> dict[str, Any]:
         meta = self.read_meta()
         if meta is None:
             self.check_usable_folder()
-            raise NoIndexError(f"no index at {self.path}; build it with 'corpus-search index PATH'",
-                               self.path)
+            raise NoIndexError(
+                f"no index at {self.path}; build it with 'corpus-search index PATH'", self.path
+            )
         version = meta.get("schema_version")
         from .schema import SCHEMA_VERSION
 
         if version != SCHEMA_VERSION:
             raise IndexVersionError(
                 f"the index at {self.path} has schema version {version}, this corpus-search "
-                f"needs {SCHEMA_VERSION}; rebuild it with 'corpus-search index --rebuild'", self.path)
+                f"needs {SCHEMA_VERSION}; rebuild it with 'corpus-search index --rebuild'",
+                self.path,
+            )
         return meta
 
     def generation_path(self, meta: dict[str, Any]) -> Path:
@@ -112,9 +120,13 @@ class IndexFolder:
             self.path.mkdir(parents=True, exist_ok=True)
             fd = os.open(self.path / LOCK_NAME, os.O_RDWR | os.O_CREAT, 0o644)
         except PermissionError:
-            raise IndexWriteError(f"cannot write to the index folder {self.path} (permission denied)") from None
+            raise IndexWriteError(
+                f"cannot write to the index folder {self.path} (permission denied)"
+            ) from None
         except OSError as exc:
-            raise IndexWriteError(f"cannot write to the index folder {self.path} ({exc.strerror})") from None
+            raise IndexWriteError(
+                f"cannot write to the index folder {self.path} ({exc.strerror})"
+            ) from None
         try:
             deadline = time.monotonic() + max(0.0, wait)
             while True:
@@ -125,7 +137,9 @@ class IndexFolder:
                     if time.monotonic() >= deadline:
                         raise IndexLockedError(
                             f"another indexing run holds the index at {self.path}; "
-                            f"waited {wait:g}s (use --wait SECONDS to wait longer)", self.path) from None
+                            f"waited {wait:g}s (use --wait SECONDS to wait longer)",
+                            self.path,
+                        ) from None
                     time.sleep(0.05)
             yield
         finally:

@@ -18,8 +18,14 @@ SINGLE_VALUED = ("author", "place", "source", "lang")
 VALUE_FIELDS = MULTI_VALUED + SINGLE_VALUED
 #: Facet name -> the column it is counted from (year and month from the local day).
 FACET_COLUMNS = {
-    "category": "category", "tag": "tag", "author": "author", "place": "place",
-    "source": "source", "lang": "lang", "year": "day", "month": "day",
+    "category": "category",
+    "tag": "tag",
+    "author": "author",
+    "place": "place",
+    "source": "source",
+    "lang": "lang",
+    "year": "day",
+    "month": "day",
 }
 FACETS = tuple(FACET_COLUMNS)
 #: Separator of several values in one column.
@@ -29,8 +35,22 @@ SORTS = ("relevance", "date", "-date", "views", "-views")
 PERIODS = ("year", "month", "week", "day")
 
 #: The keys of a hit in JSON output, in order.
-HIT_KEYS = ("id", "path", "score", "title", "author", "published", "place", "source",
-            "categories", "tags", "views", "language", "words", "snippets")
+HIT_KEYS = (
+    "id",
+    "path",
+    "score",
+    "title",
+    "author",
+    "published",
+    "place",
+    "source",
+    "categories",
+    "tags",
+    "views",
+    "language",
+    "words",
+    "snippets",
+)
 
 #: A word: single letters joined by dots are one word (U.S, e.g), and so are digits joined by
 #: dots (3.5, 192.168.0.1, 2.5kg); any other dot splits (``Bradley.Еще`` is two words, as

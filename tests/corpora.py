@@ -19,8 +19,10 @@ from typing import Any
 
 from corpus_search.articles import iter_files, parse_article
 
-WORDS = ("sanctions gas oil grain ferry border ministry election protest court pipeline "
-         "tariff harbour strike drought vaccine summit treaty convoy refinery").split()
+WORDS = (
+    "sanctions gas oil grain ferry border ministry election protest court pipeline "
+    "tariff harbour strike drought vaccine summit treaty convoy refinery"
+).split()
 AUTHORS = ["Ainur Kurmanov", "Maria Ivanova", "John Smith", "Li Wei", "Olga Petrova"]
 CATEGORIES = ["Politics", "Economy", "Скандал", "Energy", "World", "Culture"]
 PLACES = ["Almaty", "Riga", "Moscow", "Kyiv", "Vilnius"]
@@ -40,8 +42,14 @@ def _body(rng: random.Random, n: int) -> str:
     return " ".join(rng.choice(WORDS) for _ in range(n))
 
 
-def write_corpus(root: Path, plain: int = 1200, front: int = 500, scraped: int = 300,
-                 seed: int = 7, prefix: str = "") -> list[Path]:
+def write_corpus(
+    root: Path,
+    plain: int = 1200,
+    front: int = 500,
+    scraped: int = 300,
+    seed: int = 7,
+    prefix: str = "",
+) -> list[Path]:
     """Write the files; return their paths. ``plain`` files have only a title and a body."""
     rng = random.Random(seed)
     paths = []
@@ -56,9 +64,12 @@ def write_corpus(root: Path, plain: int = 1200, front: int = 500, scraped: int =
         folder.mkdir(parents=True, exist_ok=True)
         p = folder / f"{prefix}f{i:05d}.md"
         cats = rng.sample(CATEGORIES, rng.randint(1, 3))
-        meta = [f"title: Front {prefix}{i} {rng.choice(WORDS)}",
-                f"published: {2020 + i % 3}-{1 + i % 12:02d}-{1 + i % 28:02d}T10:00:00+03:00",
-                f"source: {site}", f"categories: [{', '.join(cats)}]"]
+        meta = [
+            f"title: Front {prefix}{i} {rng.choice(WORDS)}",
+            f"published: {2020 + i % 3}-{1 + i % 12:02d}-{1 + i % 28:02d}T10:00:00+03:00",
+            f"source: {site}",
+            f"categories: [{', '.join(cats)}]",
+        ]
         if i % 5:  # whole batches without an author or a place
             meta.append(f"author: {rng.choice(AUTHORS)}")
         if i % 3 == 0:
@@ -68,12 +79,21 @@ def write_corpus(root: Path, plain: int = 1200, front: int = 500, scraped: int =
     (root / "politnavigator").mkdir(parents=True, exist_ok=True)
     for i in range(scraped):
         p = root / "politnavigator" / f"{prefix}s{i:05d}.txt"
-        p.write_text(PN_TEMPLATE.format(
-            title=f"Scraped {prefix}{i} {rng.choice(WORDS)}", author=rng.choice(AUTHORS),
-            day=1 + i % 28, month=1 + i % 12, year=2021 + i % 2, minute=i % 60,
-            place=rng.choice(PLACES), views=rng.randint(0, 9999),
-            categories=", ".join(rng.sample(CATEGORIES, 2)),
-            body=_body(rng, 50) + "\n\n" + _body(rng, 30)), "utf-8")
+        p.write_text(
+            PN_TEMPLATE.format(
+                title=f"Scraped {prefix}{i} {rng.choice(WORDS)}",
+                author=rng.choice(AUTHORS),
+                day=1 + i % 28,
+                month=1 + i % 12,
+                year=2021 + i % 2,
+                minute=i % 60,
+                place=rng.choice(PLACES),
+                views=rng.randint(0, 9999),
+                categories=", ".join(rng.sample(CATEGORIES, 2)),
+                body=_body(rng, 50) + "\n\n" + _body(rng, 30),
+            ),
+            "utf-8",
+        )
         paths.append(p)
     return paths
 

@@ -11,13 +11,23 @@ from pathlib import Path
 import pytest
 
 from corpus_search.articles import (
-    RECORD_FIELDS, decode_text, detect_language, iter_files, parse_article, parse_bytes,
+    RECORD_FIELDS,
+    decode_text,
+    detect_language,
+    iter_files,
+    parse_article,
+    parse_bytes,
 )
 from corpus_search.errors import (
-    ArticleError, BinaryFileError, DecodeError, EmptyFileError, TooLargeError, UnreadableError,
+    ArticleError,
+    BinaryFileError,
+    ConfigError,
+    DecodeError,
+    EmptyFileError,
+    TooLargeError,
+    UnreadableError,
 )
 from corpus_search.profiles import load_profiles, read_profile_file
-from corpus_search.errors import ConfigError
 
 from conftest import CORPORA, SAMPLE, SEED
 
@@ -43,20 +53,54 @@ class SeedCase:
     teaser_line: int
 
 
-CASES = [SeedCase(
-    FIXTURE, "Grain ferries wait in Aktau while insurers hesitate", "Aigerim Sadykova",
-    "2022-05-17T18:05:00+03:00", "Aktau", 4210,
-    ["Author column", "Kazakhstan", "Economy", "Transport", "Caspian Sea", "Скандал", "Ports"],
-    8, "Just before the ferry season opened", "Harbour master Erlan Dzhaksybekov at the press conference in Aktau",
-    "In this situation, every effort", 179, 15)]
+CASES = [
+    SeedCase(
+        FIXTURE,
+        "Grain ferries wait in Aktau while insurers hesitate",
+        "Aigerim Sadykova",
+        "2022-05-17T18:05:00+03:00",
+        "Aktau",
+        4210,
+        ["Author column", "Kazakhstan", "Economy", "Transport", "Caspian Sea", "Скандал", "Ports"],
+        8,
+        "Just before the ferry season opened",
+        "Harbour master Erlan Dzhaksybekov at the press conference in Aktau",
+        "In this situation, every effort",
+        179,
+        15,
+    )
+]
 if SEED.exists():  # the real article as scraped, an extra check where ../shared is laid out
-    CASES.append(SeedCase(
-        SEED, "Kazakhstan applauds the American ambassador's plans to break the republic away "
-        "from Russia", "Ainur Kurmanov", "2021-07-02T23:14:00+03:00", "Almaty", 5913,
-        ["Author column", "Zen", "Kazakhstan", "China", "Society", "Policy", "Political sabotage",
-         "Russia", "Russophobia", "Скандал", "USA"],
-        20, "Just before Valentina Matvienko’s arrival", "Foreign Minister of Kazakhstan Mukhtar Tleuberdi",
-        "In this situation, every effort", 1293, 15))
+    CASES.append(
+        SeedCase(
+            SEED,
+            "Kazakhstan applauds the American ambassador's plans to break the republic away "
+            "from Russia",
+            "Ainur Kurmanov",
+            "2021-07-02T23:14:00+03:00",
+            "Almaty",
+            5913,
+            [
+                "Author column",
+                "Zen",
+                "Kazakhstan",
+                "China",
+                "Society",
+                "Policy",
+                "Political sabotage",
+                "Russia",
+                "Russophobia",
+                "Скандал",
+                "USA",
+            ],
+            20,
+            "Just before Valentina Matvienko’s arrival",
+            "Foreign Minister of Kazakhstan Mukhtar Tleuberdi",
+            "In this situation, every effort",
+            1293,
+            15,
+        )
+    )
 
 
 def _real_paragraphs(raw: str, case: SeedCase) -> list[str]:
@@ -65,7 +109,7 @@ def _real_paragraphs(raw: str, case: SeedCase) -> list[str]:
     lines = [l.strip() for l in raw.replace("\r\n", "\n").split("\n")]
     start = lines.index(next(l for l in lines if l.startswith(case.first)))
     end = lines.index(next(l for l in lines if l.startswith(case.last)))
-    paras = [l for l in lines[start:end + 1] if l]
+    paras = [l for l in lines[start : end + 1] if l]
     return [p for p in paras if not p.endswith("where...") and not p.startswith("Subscribe to")]
 
 
@@ -107,11 +151,22 @@ class TestSeed:
         assert any(p.startswith(case.caption) for p in body)
         assert a.words == len(re.findall(r"\w+", a.body)) == case.words
 
-    @pytest.mark.parametrize("gone", [
-        "where...", "Subscribe to PolitNavigator", "If you find an error", "Tags:",
-        "Dear Readers", "Roskomnadzor", "Placing links", "Mon Tues Wed",
-        "13141516171819", "Thank you!", "Now the editors are aware",
-    ])
+    @pytest.mark.parametrize(
+        "gone",
+        [
+            "where...",
+            "Subscribe to PolitNavigator",
+            "If you find an error",
+            "Tags:",
+            "Dear Readers",
+            "Roskomnadzor",
+            "Placing links",
+            "Mon Tues Wed",
+            "13141516171819",
+            "Thank you!",
+            "Now the editors are aware",
+        ],
+    )
     def test_boilerplate_removed(self, case, gone):
         a = parse_bytes(case.path.read_bytes(), case.path)
         assert gone not in a.body
@@ -119,21 +174,31 @@ class TestSeed:
     def test_explain_names_the_rules(self, case):
         a = parse_bytes(case.path.read_bytes(), case.path)
         rules = {r.rule for r in a.removed}
-        assert {"teaser (truncated repeat of a paragraph)", "subscribe prompt",
-                "error report prompt", "tag line", "comment policy", "calendar widget",
-                "feedback widget"} <= rules
+        assert {
+            "teaser (truncated repeat of a paragraph)",
+            "subscribe prompt",
+            "error report prompt",
+            "tag line",
+            "comment policy",
+            "calendar widget",
+            "feedback widget",
+        } <= rules
         teaser = [r for r in a.removed if r.rule.startswith("teaser")]
         assert len(teaser) == 1 and teaser[0].line == case.teaser_line
 
     def test_crlf_and_bom_variants_give_the_same_record(self, case):
         data = case.path.read_bytes()
         base = parse_bytes(data, case.path).to_dict()
-        for variant in (data.replace(b"\n", b"\r\n"), codecs.BOM_UTF8 + data,
-                        data.replace(b"\n", b"\r"),
-                        codecs.BOM_UTF16_LE + data.decode("utf-8").encode("utf-16-le")):
+        for variant in (
+            data.replace(b"\n", b"\r\n"),
+            codecs.BOM_UTF8 + data,
+            data.replace(b"\n", b"\r"),
+            codecs.BOM_UTF16_LE + data.decode("utf-8").encode("utf-16-le"),
+        ):
             rec = parse_bytes(variant, case.path).to_dict()
-            assert {k: v for k, v in rec.items() if k != "sha256"} == \
-                   {k: v for k, v in base.items() if k != "sha256"}
+            assert {k: v for k, v in rec.items() if k != "sha256"} == {
+                k: v for k, v in base.items() if k != "sha256"
+            }
 
 
 class TestSiteLayoutVariations:
@@ -191,13 +256,21 @@ class TestOtherLayouts:
     def test_front_matter(self):
         a = parse_article(SAMPLE / "steppe-herald/2022-01-protests.md", root=SAMPLE)
         assert a.to_dict() | {"body": "", "sha256": "", "path": ""} == {
-            "id": "steppe-herald/2022-01-protests.md", "path": "", "source": "Steppe Herald",
+            "id": "steppe-herald/2022-01-protests.md",
+            "path": "",
+            "source": "Steppe Herald",
             "title": "Fuel price protests spread from Zhanaozen to other cities",
-            "author": "Dana Ospanova", "published": "2022-01-04T21:15:00+06:00",
-            "place": "Zhanaozen", "views": 25410,
+            "author": "Dana Ospanova",
+            "published": "2022-01-04T21:15:00+06:00",
+            "place": "Zhanaozen",
+            "views": 25410,
             "categories": ["Protests", "Kazakhstan", "Energy", "Society"],
-            "tags": ["fuel", "Zhanaozen"], "language": "en", "body": "", "words": 61,
-            "sha256": ""}
+            "tags": ["fuel", "Zhanaozen"],
+            "language": "en",
+            "body": "",
+            "words": 61,
+            "sha256": "",
+        }
 
     def test_front_matter_date_only(self):
         a = parse_article(SAMPLE / "baltic-monitor/2022/energy-bills.md", root=SAMPLE)
@@ -223,8 +296,10 @@ class TestOtherLayouts:
         """As in the BBC corpus: cp1252 bytes, a £ sign in the body."""
         p = tmp_path / "sport" / "199.txt"
         p.parent.mkdir()
-        p.write_bytes("Chelsea seal £15m deal\n\nThe club paid £15m for the striker, "
-                      "the board said on Tuesday.\n".encode("cp1252"))
+        p.write_bytes(
+            "Chelsea seal £15m deal\n\nThe club paid £15m for the striker, "
+            "the board said on Tuesday.\n".encode("cp1252")
+        )
         checks = [(p, tmp_path)]
         bbc = CORPORA / "bbc-news-2225"
         if bbc.exists():  # and the real file, where ../shared is laid out
@@ -237,13 +312,18 @@ class TestOtherLayouts:
     def test_one_line_russian_files(self, tmp_path):
         """As in the Meduza corpus: the whole article on one line, no metadata."""
         p = tmp_path / "a.txt"
-        p.write_text("Журналиста задержали в Москве. Полиция утверждает, что нашла у него "
-                     "запрещённые вещества, коллеги считают это провокацией и требуют "
-                     "освобождения.", "utf-8")
+        p.write_text(
+            "Журналиста задержали в Москве. Полиция утверждает, что нашла у него "
+            "запрещённые вещества, коллеги считают это провокацией и требуют "
+            "освобождения.",
+            "utf-8",
+        )
         files = [(p, tmp_path)]
         folder = CORPORA / "meduza-golunov-ru" / "corpus"
         if folder.exists():
-            files += [(f, folder) for f in sorted(x for x in folder.iterdir() if x.stat().st_size > 0)[:5]]
+            files += [
+                (f, folder) for f in sorted(x for x in folder.iterdir() if x.stat().st_size > 0)[:5]
+            ]
         for path, root in files:
             a = parse_article(path, root=root)
             assert a.language == "ru" and a.title
@@ -305,8 +385,12 @@ class TestDecoding:
 
     def test_languages(self):
         assert detect_language("The government said that the sanctions were not working") == "en"
-        assert detect_language("Правительство заявило, что санкции не работают и это не так") == "ru"
-        assert detect_language("Le gouvernement a dit que les sanctions ne sont pas efficaces") == "fr"
+        assert (
+            detect_language("Правительство заявило, что санкции не работают и это не так") == "ru"
+        )
+        assert (
+            detect_language("Le gouvernement a dit que les sanctions ne sont pas efficaces") == "fr"
+        )
 
 
 class TestProfiles:
@@ -316,17 +400,28 @@ class TestProfiles:
             "name: mysite\nsource: My Site\ndetect:\n  any: ['(?m)^MYSITE$']\n"
             "header:\n  - slot: marker\n    pattern: 'MYSITE'\n  - slot: title\n    pattern: '(?P<title>.+)'\n"
             "  - slot: author\n    pattern: 'By (?P<author>.+)'\n"
-            "rules:\n  - name: promo\n    match: '^Buy our app'\n", "utf-8")
+            "rules:\n  - name: promo\n    match: '^Buy our app'\n",
+            "utf-8",
+        )
         art = tmp_path / "a.txt"
-        art.write_text("MYSITE\nHeadline here\nBy Jane Roe\n\nReal paragraph.\n\nBuy our app now\n", "utf-8")
+        art.write_text(
+            "MYSITE\nHeadline here\nBy Jane Roe\n\nReal paragraph.\n\nBuy our app now\n", "utf-8"
+        )
         a = parse_article(art, profiles=load_profiles([prof]))
-        assert (a.source, a.title, a.author, a.body) == ("My Site", "Headline here", "Jane Roe", "Real paragraph.")
+        assert (a.source, a.title, a.author, a.body) == (
+            "My Site",
+            "Headline here",
+            "Jane Roe",
+            "Real paragraph.",
+        )
         assert [r.rule for r in a.removed] == ["promo"]
 
     def test_bad_profile_names_file_and_key(self, tmp_path):
         prof = tmp_path / "bad.yaml"
         prof.write_text("name: x\nrules:\n  - match: '('\n", "utf-8")
-        with pytest.raises(ConfigError, match=r"bad\.yaml: rules\[0\]\.match is not a valid regular expression"):
+        with pytest.raises(
+            ConfigError, match=r"bad\.yaml: rules\[0\]\.match is not a valid regular expression"
+        ):
             read_profile_file(prof)
         prof.write_text("name: x\nbogus: 1\n", "utf-8")
         with pytest.raises(ConfigError, match="unknown key 'bogus'"):

@@ -19,7 +19,9 @@ from conftest import REPO, SAMPLE
 
 def run(*args, env=None):
     runner = CliRunner()
-    return runner.invoke(cli, [str(a) for a in args], env=env or {"NO_COLOR": "1"}, catch_exceptions=False)
+    return runner.invoke(
+        cli, [str(a) for a in args], env=env or {"NO_COLOR": "1"}, catch_exceptions=False
+    )
 
 
 @pytest.fixture(scope="module")
@@ -36,7 +38,9 @@ def test_index_json_summary(tmp_path):
     assert r.exit_code == 0
     summary = json.loads(r.stdout)
     assert summary["added"] == 31 and summary["skipped"] == 0 and summary["errors"] == []
-    assert {"added", "updated", "removed", "unchanged", "skipped", "errors", "documents"} <= set(summary)
+    assert {"added", "updated", "removed", "unchanged", "skipped", "errors", "documents"} <= set(
+        summary
+    )
     assert "georgia-elections.txt: views: not a number" in r.stderr
     r = run("index", "--index", index)
     assert r.exit_code == 0 and r.stdout.startswith("up to date: 31 documents")
@@ -56,24 +60,64 @@ def test_search_terminal_output(idx):
 
 
 def test_search_json_shape(idx):
-    r = run("search", "--index", idx, '"open skies"', "--json", "--facet", "category", "--since", "2021")
+    r = run(
+        "search", "--index", idx, '"open skies"', "--json", "--facet", "category", "--since", "2021"
+    )
     assert r.exit_code == 0
     out = json.loads(r.stdout)
-    assert list(out) == ["query", "total", "took_ms", "page", "limit", "sort", "filters", "hits", "facets"]
-    assert out["query"] == '"open skies"' and out["total"] == 2 and out["filters"] == {"since": "2021"}
+    assert list(out) == [
+        "query",
+        "total",
+        "took_ms",
+        "page",
+        "limit",
+        "sort",
+        "filters",
+        "hits",
+        "facets",
+    ]
+    assert (
+        out["query"] == '"open skies"' and out["total"] == 2 and out["filters"] == {"since": "2021"}
+    )
     hit = out["hits"][0]
-    assert list(hit) == ["id", "path", "score", "title", "author", "published", "place", "source",
-                         "categories", "tags", "views", "language", "words", "snippets"]
+    assert list(hit) == [
+        "id",
+        "path",
+        "score",
+        "title",
+        "author",
+        "published",
+        "place",
+        "source",
+        "categories",
+        "tags",
+        "views",
+        "language",
+        "words",
+        "snippets",
+    ]
     assert hit["id"] == "politnavigator/2021/kazakhstan-open-skies.txt"
     assert hit["published"] == "2021-06-14T10:05:00+03:00" and hit["views"] == 4210
     assert "[[open skies]]" in hit["snippets"][0]
-    assert out["facets"]["category"]["values"][:2] == [{"value": "Author column", "count": 2},
-                                                       {"value": "Kazakhstan", "count": 2}]
+    assert out["facets"]["category"]["values"][:2] == [
+        {"value": "Author column", "count": 2},
+        {"value": "Kazakhstan", "count": 2},
+    ]
     assert out["facets"]["category"]["other"] == 0
 
 
 def test_jsonl_fields_mark(idx):
-    r = run("search", "--index", idx, "sanctions", "--jsonl", "--fields", "id,snippets", "--mark", "<em>,</em>")
+    r = run(
+        "search",
+        "--index",
+        idx,
+        "sanctions",
+        "--jsonl",
+        "--fields",
+        "id,snippets",
+        "--mark",
+        "<em>,</em>",
+    )
     rows = [json.loads(line) for line in r.stdout.splitlines()]
     assert len(rows) == 5 and all(list(row) == ["id", "snippets"] for row in rows)
     assert any("<em>sanctions</em>" in s for row in rows for s in row["snippets"])
@@ -100,15 +144,27 @@ def test_no_hits_exit_1_with_suggestion(idx):
     assert r.stderr == "corpus-search: no hits; did you mean: kaliningrad\n"
 
 
-@pytest.mark.parametrize("args,message", [
-    (["search", "title:(foo"], "corpus-search: bad query 'title:(foo' at column 7: unbalanced '(': no ')' closes it\n"),
-    (["search", "colour:red"], "unknown field 'colour:'"),
-    (["search", "x", "--since", "yesterday"], "--since needs a date like 2021, 2021-07 or 2021-07-02, got 'yesterday'"),
-    (["search", "x", "--facet", "colour"], "Invalid value for '--facet': 'colour' is not one of 'category', 'tag'"),
-    (["search", "x", "--mark", "<<"], "--mark takes OPEN,CLOSE"),
-    (["show", "nope.txt"], "no article with id 'nope.txt'"),
-    (["timeline", "x", "--by", "decade"], "Invalid value for '--by'"),
-])
+@pytest.mark.parametrize(
+    "args,message",
+    [
+        (
+            ["search", "title:(foo"],
+            "corpus-search: bad query 'title:(foo' at column 7: unbalanced '(': no ')' closes it\n",
+        ),
+        (["search", "colour:red"], "unknown field 'colour:'"),
+        (
+            ["search", "x", "--since", "yesterday"],
+            "--since needs a date like 2021, 2021-07 or 2021-07-02, got 'yesterday'",
+        ),
+        (
+            ["search", "x", "--facet", "colour"],
+            "Invalid value for '--facet': 'colour' is not one of 'category', 'tag'",
+        ),
+        (["search", "x", "--mark", "<<"], "--mark takes OPEN,CLOSE"),
+        (["show", "nope.txt"], "no article with id 'nope.txt'"),
+        (["timeline", "x", "--by", "decade"], "Invalid value for '--by'"),
+    ],
+)
 def test_errors_are_one_line_exit_2(idx, args, message):
     r = run(*args, "--index", idx)
     assert r.exit_code == 2
@@ -119,7 +175,10 @@ def test_errors_are_one_line_exit_2(idx, args, message):
 def test_no_index(tmp_path):
     r = run("search", "x", "--index", tmp_path / "none")
     assert r.exit_code == 2
-    assert r.stderr == f"corpus-search: no index at {tmp_path / 'none'}; build it with 'corpus-search index PATH'\n"
+    assert (
+        r.stderr
+        == f"corpus-search: no index at {tmp_path / 'none'}; build it with 'corpus-search index PATH'\n"
+    )
 
 
 def test_index_location_precedence(tmp_path, idx):
@@ -129,18 +188,28 @@ def test_index_location_precedence(tmp_path, idx):
     assert json.loads(r.stdout)["facets"]["lang"]["values"] == [{"value": "en", "count": 5}]
     r = run("--config", cfg, "search", "x", env={"CORPUS_SEARCH_INDEX": str(tmp_path / "env")})
     assert "no index at " + str(tmp_path / "env") in r.stderr
-    r = run("--config", cfg, "search", "x", "--index", tmp_path / "flag",
-            env={"CORPUS_SEARCH_INDEX": str(tmp_path / "env")})
+    r = run(
+        "--config",
+        cfg,
+        "search",
+        "x",
+        "--index",
+        tmp_path / "flag",
+        env={"CORPUS_SEARCH_INDEX": str(tmp_path / "env")},
+    )
     assert "no index at " + str(tmp_path / "flag") in r.stderr
 
 
-@pytest.mark.parametrize("text,message", [
-    ("index: [1, 2]\n", "key 'index' must be text"),
-    ("colour: red\n", "unknown key 'colour'"),
-    ("facets: [colour]\n", "unknown facet 'colour'"),
-    ("index: [unclosed\n", "not valid YAML"),
-    ("max_file_mb: -1\n", "must be greater than 0"),
-])
+@pytest.mark.parametrize(
+    "text,message",
+    [
+        ("index: [1, 2]\n", "key 'index' must be text"),
+        ("colour: red\n", "unknown key 'colour'"),
+        ("facets: [colour]\n", "unknown facet 'colour'"),
+        ("index: [unclosed\n", "not valid YAML"),
+        ("max_file_mb: -1\n", "must be greater than 0"),
+    ],
+)
 def test_bad_config(tmp_path, text, message):
     cfg = tmp_path / "c.yaml"
     cfg.write_text(text, "utf-8")
@@ -151,7 +220,9 @@ def test_bad_config(tmp_path, text, message):
 def test_show(idx):
     r = run("show", "politnavigator/ru/gaz-moldova.txt", "--index", idx, "--json")
     rec = json.loads(r.stdout)
-    assert rec["title"] == "Молдавия получила газ в долг до весны" and rec["body"].count("\n\n") == 2
+    assert (
+        rec["title"] == "Молдавия получила газ в долг до весны" and rec["body"].count("\n\n") == 2
+    )
     r = run("show", "politnavigator/ru/gaz-moldova.txt", "--index", idx)
     assert "Молдавия договорилась об отсрочке платежа" in r.stdout and "Олег Вершинин" in r.stdout
 
@@ -164,7 +235,10 @@ def test_parse_json_and_explain(tmp_path):
     assert r.exit_code == 2
     assert r.stderr == f"corpus-search: {bad}: is empty\n"
     [rec] = json.loads(r.stdout)
-    assert rec["title"] == "Grain deal extended for another 60 days" and rec["id"] == "2023-grain-deal.txt"
+    assert (
+        rec["title"] == "Grain deal extended for another 60 days"
+        and rec["id"] == "2023-grain-deal.txt"
+    )
     r = run("parse", "--explain", SAMPLE / "politnavigator/2021/kazakhstan-open-skies.txt")
     assert r.exit_code == 0
     assert "[teaser (truncated repeat of a paragraph)] Deputies of the Mazhilis" in r.stdout
@@ -176,12 +250,23 @@ def test_facets_and_timeline_commands(idx):
     r = run("facets", "source", "--index", idx, "--json")
     out = json.loads(r.stdout)
     assert out["field"] == "source"
-    assert out["values"] == [{"value": "PolitNavigator", "count": 16}, {"value": "Baltic Monitor", "count": 6},
-                             {"value": "Steppe Herald", "count": 6}]
+    assert out["values"] == [
+        {"value": "PolitNavigator", "count": 16},
+        {"value": "Baltic Monitor", "count": 6},
+        {"value": "Steppe Herald", "count": 6},
+    ]
     assert out["missing"] == 3
     r = run("timeline", "sanctions", "--by", "year", "--index", idx, "--json")
-    assert json.loads(r.stdout) == {"by": "year", "total": 5, "undated": 0, "buckets": [
-        {"period": "2021", "count": 3}, {"period": "2022", "count": 1}, {"period": "2023", "count": 1}]}
+    assert json.loads(r.stdout) == {
+        "by": "year",
+        "total": 5,
+        "undated": 0,
+        "buckets": [
+            {"period": "2021", "count": 3},
+            {"period": "2022", "count": 1},
+            {"period": "2023", "count": 1},
+        ],
+    }
     r = run("timeline", "sanctions", "--by", "year", "--split", "source", "--csv", "--index", idx)
     rows = list(csv.reader(io.StringIO(r.stdout)))
     assert rows[0] == ["period", "value", "count"]
@@ -199,14 +284,20 @@ def test_readme_commands_and_startup(tmp_path):
     cmd = [sys.executable, "-m", "corpus_search", "--index", str(index)]
     p = subprocess.run(cmd + ["index", str(SAMPLE)], capture_output=True, text=True, env=env)
     assert p.returncode == 0 and "31 added" in p.stdout
-    p = subprocess.run(cmd + ["search", 'sanctions OR "open skies"', "--facet", "category", "--facet", "year"],
-                       capture_output=True, text=True, env=env)
+    p = subprocess.run(
+        cmd + ["search", 'sanctions OR "open skies"', "--facet", "category", "--facet", "year"],
+        capture_output=True,
+        text=True,
+        env=env,
+    )
     assert p.returncode == 0 and p.stdout.startswith("6 hits")
     p = subprocess.run(cmd + ["search", "zzzzqq"], capture_output=True, text=True, env=env)
     assert p.returncode == 1
-    check = ("import sys, corpus_search.cli as c; sys.argv=['corpus-search','--help'];\n"
-             "try: c.main()\nexcept SystemExit: pass\n"
-             "print('whoosh' in sys.modules, 'rich' in sys.modules, file=sys.stderr)")
+    check = (
+        "import sys, corpus_search.cli as c; sys.argv=['corpus-search','--help'];\n"
+        "try: c.main()\nexcept SystemExit: pass\n"
+        "print('whoosh' in sys.modules, 'rich' in sys.modules, file=sys.stderr)"
+    )
     p = subprocess.run([sys.executable, "-c", check], capture_output=True, text=True, env=env)
     assert p.stderr.strip() == "False False" and "Usage: corpus-search" in p.stdout
     readme = (REPO / "README.md").read_text("utf-8")
@@ -228,19 +319,28 @@ def test_config_roots_and_profiles(tmp_path):
     """`index` with no paths walks the config's roots; a profile from the config is used."""
     corpus = tmp_path / "corpus"
     corpus.mkdir()
-    (corpus / "a.txt").write_text("MYSITE\nHeadline\nBy Jane Roe\n\nText about grain.\n\nBuy our app\n", "utf-8")
+    (corpus / "a.txt").write_text(
+        "MYSITE\nHeadline\nBy Jane Roe\n\nText about grain.\n\nBuy our app\n", "utf-8"
+    )
     prof = tmp_path / "mysite.yaml"
-    prof.write_text("name: mysite\nsource: My Site\ndetect:\n  any: ['(?m)^MYSITE$']\n"
-                    "header:\n  - slot: marker\n    pattern: 'MYSITE'\n  - slot: title\n    pattern: '(?P<title>.+)'\n"
-                    "  - slot: author\n    pattern: 'By (?P<author>.+)'\n"
-                    "rules:\n  - name: promo\n    match: '^Buy our app'\n", "utf-8")
+    prof.write_text(
+        "name: mysite\nsource: My Site\ndetect:\n  any: ['(?m)^MYSITE$']\n"
+        "header:\n  - slot: marker\n    pattern: 'MYSITE'\n  - slot: title\n    pattern: '(?P<title>.+)'\n"
+        "  - slot: author\n    pattern: 'By (?P<author>.+)'\n"
+        "rules:\n  - name: promo\n    match: '^Buy our app'\n",
+        "utf-8",
+    )
     cfg = tmp_path / "corpus-search.yaml"
     cfg.write_text("index: ix\nroots: [corpus]\nprofiles: [mysite.yaml]\n", "utf-8")
     r = run("--config", cfg, "index", "--json")
     assert r.exit_code == 0, r.stderr
     assert json.loads(r.stdout)["added"] == 1
     rec = json.loads(run("--config", cfg, "show", "a.txt", "--json").stdout)
-    assert (rec["source"], rec["author"], rec["body"]) == ("My Site", "Jane Roe", "Text about grain.")
+    assert (rec["source"], rec["author"], rec["body"]) == (
+        "My Site",
+        "Jane Roe",
+        "Text about grain.",
+    )
 
 
 def test_config_ignore_list_applies_to_parse_and_index(tmp_path):

@@ -30,7 +30,9 @@ def record_counts(records, field):
     return c
 
 
-@pytest.mark.parametrize("field", ["category", "tag", "author", "place", "source", "lang", "year", "month"])
+@pytest.mark.parametrize(
+    "field", ["category", "tag", "author", "place", "source", "lang", "year", "month"]
+)
 def test_facet_counts_match_the_records(ix, sample_records, field):
     result = ix.search("*", facets=[field], facet_limit=1000, limit=1)
     fc = result.facets[field]
@@ -40,7 +42,9 @@ def test_facet_counts_match_the_records(ix, sample_records, field):
 
 
 def test_facets_cover_all_matches_not_the_page(ix, sample_records):
-    result = ix.search("source:PolitNavigator", facets=["category", "author"], limit=1, facet_limit=3)
+    result = ix.search(
+        "source:PolitNavigator", facets=["category", "author"], limit=1, facet_limit=3
+    )
     pn = [r for r in sample_records if r["source"] == "PolitNavigator"]
     expected = record_counts(pn, "category")
     top3 = sorted(expected.items(), key=lambda kv: (-kv[1], kv[0].casefold()))[:3]
@@ -52,8 +56,16 @@ def test_facets_cover_all_matches_not_the_page(ix, sample_records):
 
 
 def test_multi_valued_counts_once_per_value(ix):
-    fc = ix.search('id:"politnavigator/2021/kazakhstan-open-skies.txt"', facets=["category"]).facets["category"]
-    assert fc.values == [("Author column", 1), ("Kazakhstan", 1), ("Policy", 1), ("USA", 1), ("Скандал", 1)]
+    fc = ix.search(
+        'id:"politnavigator/2021/kazakhstan-open-skies.txt"', facets=["category"]
+    ).facets["category"]
+    assert fc.values == [
+        ("Author column", 1),
+        ("Kazakhstan", 1),
+        ("Policy", 1),
+        ("USA", 1),
+        ("Скандал", 1),
+    ]
 
 
 def test_filters_combine(ix, sample_records):
@@ -66,18 +78,26 @@ def test_filters_combine(ix, sample_records):
 
     assert got(category=["Sanctions"]) == expect(lambda r: "Sanctions" in r["categories"])
     assert got(category=["Sanctions", "Energy"]) == expect(
-        lambda r: "Sanctions" in r["categories"] or "Energy" in r["categories"])
+        lambda r: "Sanctions" in r["categories"] or "Energy" in r["categories"]
+    )
     assert got(category=["Sanctions"], source=["Baltic Monitor"]) == expect(
-        lambda r: "Sanctions" in r["categories"] and r["source"] == "Baltic Monitor")
+        lambda r: "Sanctions" in r["categories"] and r["source"] == "Baltic Monitor"
+    )
     assert got(author=["ainur kurmanov"], since="2022") == expect(
-        lambda r: r["author"] == "Ainur Kurmanov" and r["published"][:4] >= "2022")
+        lambda r: r["author"] == "Ainur Kurmanov" and r["published"][:4] >= "2022"
+    )
     assert got(since="2021-08", until="2021-09") == expect(
-        lambda r: r["published"] and "2021-08" <= r["published"][:7] <= "2021-09")
-    assert got(until="2021-06-14") == expect(lambda r: r["published"] and r["published"][:10] <= "2021-06-14")
+        lambda r: r["published"] and "2021-08" <= r["published"][:7] <= "2021-09"
+    )
+    assert got(until="2021-06-14") == expect(
+        lambda r: r["published"] and r["published"][:10] <= "2021-06-14"
+    )
     assert got(min_views=10000) == expect(lambda r: (r["views"] or 0) >= 10000)
     assert got(lang=["ru"], tag=["газ"]) == {"politnavigator/ru/gaz-moldova.txt"}
-    assert got(place=["Vilnius"], min_views=7000) == {"baltic-monitor/2021/vilnius-migrants.md",
-                                                       "baltic-monitor/2023/nato-summit.md"}
+    assert got(place=["Vilnius"], min_views=7000) == {
+        "baltic-monitor/2021/vilnius-migrants.md",
+        "baltic-monitor/2023/nato-summit.md",
+    }
 
 
 def test_facet_counts_describe_the_filtered_set(ix, sample_records):
@@ -98,14 +118,19 @@ def test_local_date_of_late_evening_article(ix):
 
 
 def test_bad_filter_values():
-    with pytest.raises(CorpusSearchError, match="^--since needs a date like 2021, 2021-07 or 2021-07-02, got 'yesterday'$"):
+    with pytest.raises(
+        CorpusSearchError,
+        match="^--since needs a date like 2021, 2021-07 or 2021-07-02, got 'yesterday'$",
+    ):
         Filters(since="yesterday")
     with pytest.raises(CorpusSearchError, match="^--until: '2021-02-31' is not a real date"):
         Filters(until="2021-02-31")
 
 
 def test_unknown_facet(ix):
-    with pytest.raises(CorpusSearchError, match="unknown facet 'colour' \\(choose from category, tag"):
+    with pytest.raises(
+        CorpusSearchError, match="unknown facet 'colour' \\(choose from category, tag"
+    ):
         ix.search("*", facets=["colour"])
 
 
@@ -115,7 +140,11 @@ def test_timeline_months_with_empty_periods(ix, sample_records):
     periods = [b["period"] for b in tl.buckets]
     assert periods[0] == "2021-08" and periods[-1] == "2023-02" and len(periods) == 19
     assert {b["period"]: b["count"] for b in tl.buckets if b["count"]} == {
-        "2021-08": 2, "2021-11": 1, "2022-02": 1, "2023-02": 1}
+        "2021-08": 2,
+        "2021-11": 1,
+        "2022-02": 1,
+        "2023-02": 1,
+    }
     assert sum(b["count"] for b in tl.buckets) == 5
 
 
@@ -124,12 +153,22 @@ def test_timeline_default_period_and_split(ix, sample_records):
     assert tl.by == "month" and tl.undated == 3  # 2021-05 to 2023-12, the wire briefs have no date
     assert sum(b["count"] for b in tl.buckets) == len(sample_records) - 3
     b = next(x for x in tl.buckets if x["period"] == "2022-10")
-    assert b["series"] == [{"value": "PolitNavigator", "count": 2}, {"value": "Baltic Monitor", "count": 1}]
+    assert b["series"] == [
+        {"value": "PolitNavigator", "count": 2},
+        {"value": "Baltic Monitor", "count": 1},
+    ]
     years = ix.timeline("*", by="year")
     assert [(b["period"], b["count"]) for b in years.buckets] == sorted(
-        record_counts(sample_records, "year").items())
+        record_counts(sample_records, "year").items()
+    )
     weeks = ix.timeline("published:2022-10", by="week")
-    assert [b["period"] for b in weeks.buckets] == ["2022-W40", "2022-W41", "2022-W42", "2022-W43", "2022-W44"]
+    assert [b["period"] for b in weeks.buckets] == [
+        "2022-W40",
+        "2022-W41",
+        "2022-W42",
+        "2022-W43",
+        "2022-W44",
+    ]
 
 
 def test_facet_values_across_the_index(ix, sample_records):

@@ -87,9 +87,17 @@ def killed_build(tmp_path, corpus, *, batch, at_commit=0, at_doc=0, procs=1):
     index, log, pids = tmp_path / "ix", tmp_path / "commits.log", tmp_path / "pids"
     for p in (log, pids):
         p.write_text("")
-    code = KILLER.format(repo=str(REPO), log=str(log), index=str(index), corpus=str(corpus),
-                         batch=batch, at_commit=at_commit, at_doc=at_doc, pids=str(pids),
-                         procs=procs)
+    code = KILLER.format(
+        repo=str(REPO),
+        log=str(log),
+        index=str(index),
+        corpus=str(corpus),
+        batch=batch,
+        at_commit=at_commit,
+        at_doc=at_doc,
+        pids=str(pids),
+        procs=procs,
+    )
     child = subprocess.run([sys.executable, "-c", code], timeout=300)
     assert child.returncode == -signal.SIGKILL
     logged = [int(x) for x in log.read_text().split()]
@@ -147,15 +155,22 @@ def test_ctrl_c_to_the_process_group_with_two_writers(tmp_path):
         sys.exit(c.main())
     """)
     env = dict(os.environ, NO_COLOR="1", PYTHONPATH=str(REPO))
-    proc = subprocess.Popen([sys.executable, "-c", script, "index", str(corpus), "--index",
-                             str(index)], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            text=True, env=env, start_new_session=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-c", script, "index", str(corpus), "--index", str(index)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+        start_new_session=True,
+    )
     wait_for(marker.exists)
     os.killpg(proc.pid, signal.SIGINT)
     out, err = proc.communicate(timeout=120)
     assert proc.returncode == 130
-    assert err == ("corpus-search: interrupted; everything committed before the interrupt is "
-                   "kept (run the command again to finish)\n")
+    assert err == (
+        "corpus-search: interrupted; everything committed before the interrupt is "
+        "kept (run the command again to finish)\n"
+    )
     assert indexed_ids(index) == []  # the first commit had not come
     assert update_index(index).added == 1300
 
@@ -185,8 +200,12 @@ def test_ctrl_c_keeps_commits(tmp_path):
         sys.exit(c.main())
     """)
     env = dict(os.environ, NO_COLOR="1", PYTHONPATH=str(REPO))
-    proc = subprocess.Popen([sys.executable, "-c", script, "index", str(corpus), "--index",
-                             str(index)], stderr=subprocess.PIPE, text=True, env=env)
+    proc = subprocess.Popen(
+        [sys.executable, "-c", script, "index", str(corpus), "--index", str(index)],
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
     wait_for(marker.exists)
     proc.send_signal(signal.SIGINT)
     _, err = proc.communicate(timeout=120)
@@ -198,6 +217,7 @@ def test_ctrl_c_keeps_commits(tmp_path):
 # --------------------------------------------------------------------------------------------
 # Roots: every file under the paths named ends as a document or a reported skip
 
+
 def test_two_roots_with_the_same_relative_path(tmp_path):
     for name, word in (("A", "alpha"), ("B", "beta")):
         (tmp_path / name).mkdir()
@@ -206,8 +226,10 @@ def test_two_roots_with_the_same_relative_path(tmp_path):
     for order in (("B", "A"), ("A", "B"), ()):  # the same winner whatever the order
         r = run("index", *(tmp_path / n for n in order), "--index", index, "--json")
         assert r.exit_code == 0, r.stderr
-        assert f"skipped {tmp_path / 'B' / 'a.txt'}: has the same id 'a.txt' as " \
-               f"{tmp_path / 'A' / 'a.txt'}" in r.stderr
+        assert (
+            f"skipped {tmp_path / 'B' / 'a.txt'}: has the same id 'a.txt' as "
+            f"{tmp_path / 'A' / 'a.txt'}" in r.stderr
+        )
         assert json.loads(r.stdout)["skipped"] == 1
         assert run("search", "alpha", "--count", "--index", index).stdout == "1\n"
 
@@ -242,8 +264,10 @@ def test_a_missing_root_is_an_error_and_can_be_forgotten(tmp_path):
     shutil.rmtree(other)
     r = run("index", "--index", index)
     assert r.exit_code == 2
-    assert r.stderr == (f"corpus-search: {other} does not exist; to stop indexing a remembered "
-                        "folder, run 'corpus-search roots --forget PATH'\n")
+    assert r.stderr == (
+        f"corpus-search: {other} does not exist; to stop indexing a remembered "
+        "folder, run 'corpus-search roots --forget PATH'\n"
+    )
     assert len(indexed_ids(index)) == 10  # nothing removed in silence
     r = run("roots", "--forget", other, "--index", index)
     assert r.exit_code == 0 and "removed 4 article(s)" in r.stderr
@@ -268,7 +292,8 @@ def test_fifos_and_sockets_are_reported(tmp_path):
     assert report.added == 3
     assert sorted((Path(e["path"]).name, e["reason"]) for e in report.errors) == [
         ("pipe.txt", "is not a regular file (a FIFO); not indexed"),
-        ("s.txt", "is not a regular file (a socket); not indexed")]
+        ("s.txt", "is not a regular file (a socket); not indexed"),
+    ]
 
 
 def test_a_fifo_in_place_of_a_listed_file_does_not_hang(tmp_path, monkeypatch):
@@ -293,6 +318,7 @@ def test_a_fifo_in_place_of_a_listed_file_does_not_hang(tmp_path, monkeypatch):
 # --------------------------------------------------------------------------------------------
 # Bugs are not damage; damage is named with its cause
 
+
 def test_a_bug_is_an_internal_error_not_damage(sample_index, monkeypatch):
     import corpus_search.search as search
 
@@ -304,17 +330,19 @@ def test_a_bug_is_an_internal_error_not_damage(sample_index, monkeypatch):
     assert r.exit_code == 2
     assert r.stderr.startswith("corpus-search: internal error: KeyError: 'no such key'")
     assert "damaged" not in r.stderr and "--rebuild" not in r.stderr
-    r = CliRunner().invoke(cli, ["--debug", "search", "*", "--facet", "author", "--index",
-                                 str(sample_index)])
+    r = CliRunner().invoke(
+        cli, ["--debug", "search", "*", "--facet", "author", "--index", str(sample_index)]
+    )
     assert "in broken" in r.stderr  # --debug shows where it came from
 
 
 def test_damage_is_chained_to_its_cause(tmp_path):
-    from conftest import SAMPLE
+    import shutil
+
     from corpus_search.errors import IndexDamagedError
     from corpus_search.search import CorpusIndex
 
-    import shutil
+    from conftest import SAMPLE
 
     shutil.copytree(SAMPLE, tmp_path / "c")
     index = tmp_path / "ix"
@@ -334,6 +362,7 @@ def test_damage_is_chained_to_its_cause(tmp_path):
 
 # --------------------------------------------------------------------------------------------
 # A reader open across every kind of write
+
 
 def _segments(index) -> int:
     from corpus_search.postings import Snapshot
@@ -375,7 +404,7 @@ def test_a_reader_survives_every_kind_of_write(tmp_path, follow):
     steps = [
         lambda: write_corpus(corpus / "add", plain=5, front=0, scraped=0, prefix="add"),  # add
         lambda: (corpus / "b0" / "plain" / "b0p00001.txt").write_text("Changed\n\nnew\n"),
-        lambda: (corpus / "b1" / "plain" / "b1p00002.txt").unlink(),               # remove
+        lambda: (corpus / "b1" / "plain" / "b1p00002.txt").unlink(),  # remove
     ]
     for step in steps:
         step()

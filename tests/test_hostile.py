@@ -25,10 +25,18 @@ def run(*args, **kw):
 # --------------------------------------------------------------------------------------------
 # Queries
 
-@pytest.mark.parametrize("text", ["(" * 247 + "a" + ")" * 247, "-(" * 197 + "a" + ")" * 197,
-                                  "NOT " * 979 + "a", "(" * 247,
-                                  "title:(" + "(" * 100 + "a" + ")" * 101],
-                         ids=["parens", "minus-parens", "not", "unbalanced", "field-parens"])
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "(" * 247 + "a" + ")" * 247,
+        "-(" * 197 + "a" + ")" * 197,
+        "NOT " * 979 + "a",
+        "(" * 247,
+        "title:(" + "(" * 100 + "a" + ")" * 101,
+    ],
+    ids=["parens", "minus-parens", "not", "unbalanced", "field-parens"],
+)
 def test_deep_nesting_is_a_clear_error(ix, text):
     with pytest.raises(QueryError, match="nested deeper than 64 levels") as err:
         ix.search(text)
@@ -40,14 +48,23 @@ def test_nesting_within_the_limit_works(ix):
     assert ix.search("NOT " * 2 + "sanctions").total == ix.search("sanctions").total
 
 
-@pytest.mark.parametrize("query,expected", [
-    ("words:2147483648", 0), ("words:>2147483647", 0), ("words:[2147483648 TO *]", 0),
-    ("words:<99999999999", "all"), ("words:[0 TO 999999999999999]", "all"),
-    ("views:>999999999999999", 0), ("views:<999999999999999", "with views"),
-])
+@pytest.mark.parametrize(
+    "query,expected",
+    [
+        ("words:2147483648", 0),
+        ("words:>2147483647", 0),
+        ("words:[2147483648 TO *]", 0),
+        ("words:<99999999999", "all"),
+        ("words:[0 TO 999999999999999]", "all"),
+        ("views:>999999999999999", 0),
+        ("views:<999999999999999", "with views"),
+    ],
+)
 def test_numbers_past_a_fields_range_are_math_not_damage(ix, sample_records, query, expected):
-    want = {"all": len(sample_records),
-            "with views": sum(1 for r in sample_records if r["views"] is not None)}.get(expected, expected)
+    want = {
+        "all": len(sample_records),
+        "with views": sum(1 for r in sample_records if r["views"] is not None),
+    }.get(expected, expected)
     assert ix.search(query).total == want
 
 
@@ -106,8 +123,9 @@ def test_suggestions_are_short_and_bounded(ix, step_clock):
     assert r.suggestion is None or len(r.suggestion) < 200
     r = ix.search("sanctoins", timeout=10_000)
     assert r.suggestion == "sanctions"
-    r = ix.search(" ".join(["grian", "sanctoins", "ferri", "pipeline", "xx", "yy", "zz"]),
-                  timeout=10_000)
+    r = ix.search(
+        " ".join(["grian", "sanctoins", "ferri", "pipeline", "xx", "yy", "zz"]), timeout=10_000
+    )
     assert r.suggestion is None or r.suggestion.count("->") <= 3
 
 
@@ -127,8 +145,11 @@ def test_the_cli_never_echoes_a_huge_query(sample_index):
     assert len(r.stderr) < 300
 
 
-@pytest.mark.parametrize("text", ["a" * 5000, '"' + "x " * 3000, "title:" + "(" * 70],
-                         ids=["long-word", "long-phrase", "deep-field"])
+@pytest.mark.parametrize(
+    "text",
+    ["a" * 5000, '"' + "x " * 3000, "title:" + "(" * 70],
+    ids=["long-word", "long-phrase", "deep-field"],
+)
 def test_errors_quote_queries_shortened(ix, text):
     try:
         ix.search(text)
@@ -149,12 +170,60 @@ def test_parse_tree_of_a_fuzzed_mix_never_recurses_too_deep():
             pass
 
 
-FUZZ_PIECES = ["sanctions", "gas", "ferry", "OR", "AND", "NOT", "-", "+", "!", "(", ")", '"',
-               '"open skies"~3', "title:", "author:", "category:Скандал", "views:>", "views:[1 TO",
-               "words:2147483648", "published:2021-02-30", "published:[2021 TO 2022]", "*", "a*",
-               "?", "~", "~2", "kaliningrad~", "foo:", "\\", "[", "]", "{", "}", ":", "ё", "💩",
-               "\x00", "9" * 40, "published:>", "words:<", "&&", "||", "-(", "NOT NOT", "санкции",
-               "ucrânia", "U.S.", "3.5", "tag:*", "place:*", "id:wire/*", "\x1b[2J"]
+FUZZ_PIECES = [
+    "sanctions",
+    "gas",
+    "ferry",
+    "OR",
+    "AND",
+    "NOT",
+    "-",
+    "+",
+    "!",
+    "(",
+    ")",
+    '"',
+    '"open skies"~3',
+    "title:",
+    "author:",
+    "category:Скандал",
+    "views:>",
+    "views:[1 TO",
+    "words:2147483648",
+    "published:2021-02-30",
+    "published:[2021 TO 2022]",
+    "*",
+    "a*",
+    "?",
+    "~",
+    "~2",
+    "kaliningrad~",
+    "foo:",
+    "\\",
+    "[",
+    "]",
+    "{",
+    "}",
+    ":",
+    "ё",
+    "💩",
+    "\x00",
+    "9" * 40,
+    "published:>",
+    "words:<",
+    "&&",
+    "||",
+    "-(",
+    "NOT NOT",
+    "санкции",
+    "ucrânia",
+    "U.S.",
+    "3.5",
+    "tag:*",
+    "place:*",
+    "id:wire/*",
+    "\x1b[2J",
+]
 
 
 def test_ten_thousand_fuzzed_queries_give_results_or_one_line_errors(ix):
@@ -183,6 +252,7 @@ def test_ten_thousand_fuzzed_queries_give_results_or_one_line_errors(ix):
 # --------------------------------------------------------------------------------------------
 # A full disk
 
+
 def _enospc(*a, **kw):
     import errno
 
@@ -198,8 +268,9 @@ DISK_FULL = "could not write the index at {}: the disk is full; the index is unc
 
 @pytest.fixture
 def small_index(tmp_path):
-    from corpora import write_corpus
     from corpus_search.indexer import update_index
+
+    from corpora import write_corpus
 
     corpus = tmp_path / "c"
     write_corpus(corpus, plain=40, front=10, scraped=10)
@@ -274,6 +345,7 @@ def test_a_rebuild_on_a_full_disk_leaves_nothing_behind(small_index, monkeypatch
 # --------------------------------------------------------------------------------------------
 # Hostile files
 
+
 def _files_with_bad_names(corpus, n_plain):
     from corpora import write_corpus
 
@@ -298,8 +370,9 @@ def test_file_names_that_are_not_utf8(tmp_path, n_plain):
     assert (report.added, report.skipped) == (n_plain + 2, 0)
     with CorpusIndex(index) as ix:
         assert ix.doc_count == report.added  # what the run says it added is what is there
-        ids = sorted(h.record["id"] for h in ix.search("kumquat", limit=100).hits
-                     if "\\x" in h.record["id"])
+        ids = sorted(
+            h.record["id"] for h in ix.search("kumquat", limit=100).hits if "\\x" in h.record["id"]
+        )
         assert ids == ["\\xe9t\\xe9.txt", "plain/bad\\xff name.txt"]
         assert ix.get("plain/bad\\xff name.txt")["title"] == "Latin-1 name"
     again = update_index(index)  # and every later run
@@ -313,10 +386,12 @@ def test_yaml_alias_bombs_are_refused(tmp_path, where):
     from corpus_search.articles import parse_bytes
     from corpus_search.errors import ArticleError
 
-    bomb = ("---\na: &a [x, x, x, x, x, x, x, x, x]\nb: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a]\n"
-            "c: &c [*b, *b, *b, *b, *b, *b, *b, *b, *b]\nd: &d [*c, *c, *c, *c, *c, *c, *c, *c, *c]\n"
-            "e: &e [*d, *d, *d, *d, *d, *d, *d, *d, *d]\nf: &f [*e, *e, *e, *e, *e, *e, *e, *e, *e]\n"
-            f"{where}: [*f, *f, *f, *f, *f, *f, *f, *f, *f]\n---\n\nBody.\n")
+    bomb = (
+        "---\na: &a [x, x, x, x, x, x, x, x, x]\nb: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a]\n"
+        "c: &c [*b, *b, *b, *b, *b, *b, *b, *b, *b]\nd: &d [*c, *c, *c, *c, *c, *c, *c, *c, *c]\n"
+        "e: &e [*d, *d, *d, *d, *d, *d, *d, *d, *d]\nf: &f [*e, *e, *e, *e, *e, *e, *e, *e, *e]\n"
+        f"{where}: [*f, *f, *f, *f, *f, *f, *f, *f, *f]\n---\n\nBody.\n"
+    )
     with pytest.raises(ArticleError, match="front matter uses YAML aliases"):
         parse_bytes(bomb.encode(), tmp_path / "bomb.md")
 
@@ -325,8 +400,10 @@ def test_header_values_are_bounded(tmp_path):
     from corpus_search.articles import MAX_LIST_VALUES, MAX_VALUE_CHARS, parse_bytes
 
     tags = ", ".join(f"t{i}" for i in range(20_000))
-    text = (f"---\ntitle: {'T' * 50_000}\nviews: 99999999999999999999999\npublished: 2021-02-30\n"
-            f"tags: [{tags}]\nauthor: {'A' * 10_000}\n---\n\nBody.\n")
+    text = (
+        f"---\ntitle: {'T' * 50_000}\nviews: 99999999999999999999999\npublished: 2021-02-30\n"
+        f"tags: [{tags}]\nauthor: {'A' * 10_000}\n---\n\nBody.\n"
+    )
     article = parse_bytes(text.encode(), tmp_path / "big.md")
     assert len(article.title) == MAX_VALUE_CHARS and len(article.author) == MAX_VALUE_CHARS
     assert article.views is None and article.published is None
@@ -346,8 +423,9 @@ def test_huge_front_matter_is_refused(tmp_path):
 
 
 def test_a_tag_line_of_200000_tags(tmp_path):
-    from conftest import SAMPLE
     from corpus_search.articles import MAX_LIST_VALUES, parse_bytes
+
+    from conftest import SAMPLE
 
     text = (SAMPLE / "politnavigator/2021/sanctions-ferry.txt").read_text("utf-8")
     tags = ", ".join(f"t{i}" for i in range(200_000))
@@ -357,12 +435,14 @@ def test_a_tag_line_of_200000_tags(tmp_path):
 
 
 def test_huge_views_in_the_scraped_layout(tmp_path):
-    from conftest import SAMPLE
     from corpus_search.articles import parse_bytes
 
+    from conftest import SAMPLE
+
     text = (SAMPLE / "politnavigator/2021/sanctions-ferry.txt").read_text("utf-8")
-    article = parse_bytes(text.replace("Views: 2875", "Views: 99999999999999999999999").encode(),
-                          tmp_path / "a.txt")
+    article = parse_bytes(
+        text.replace("Views: 2875", "Views: 99999999999999999999999").encode(), tmp_path / "a.txt"
+    )
     assert article.views is None and article.title
     assert any("too large to be a view count" in w for w in article.warnings)
 
@@ -372,8 +452,12 @@ def test_a_run_over_huge_values_is_not_aborted(tmp_path):
 
     corpus = tmp_path / "c"
     corpus.mkdir()
-    (corpus / "views.md").write_text("---\ntitle: Big\nviews: 99999999999999999999999\n---\n\nBody one.\n")
-    (corpus / "date.md").write_text("---\ntitle: Bad date\npublished: 2021-02-30\n---\n\nBody two.\n")
+    (corpus / "views.md").write_text(
+        "---\ntitle: Big\nviews: 99999999999999999999999\n---\n\nBody one.\n"
+    )
+    (corpus / "date.md").write_text(
+        "---\ntitle: Bad date\npublished: 2021-02-30\n---\n\nBody two.\n"
+    )
     (corpus / "ok.md").write_text("---\ntitle: Fine\nviews: 12\n---\n\nBody three.\n")
     report = update_index(tmp_path / "ix", [corpus])
     assert (report.added, report.skipped) == (3, 0)
@@ -389,10 +473,15 @@ def test_terminal_escapes_are_shown_not_obeyed(tmp_path):
     corpus = tmp_path / "c"
     corpus.mkdir()
     (corpus / f"evil{chr(27)}[2J.txt").write_text(
-        f"Title {ESCAPES} grain\n\nBody {ESCAPES} grain and more grain.\n", "utf-8")
+        f"Title {ESCAPES} grain\n\nBody {ESCAPES} grain and more grain.\n", "utf-8"
+    )
     index = tmp_path / "ix"
     update_index(index, [corpus])
-    for args in (["search", "grain"], ["show", f"evil{chr(27)}[2J.txt"], ["search", "grain", "--facet", "author"]):
+    for args in (
+        ["search", "grain"],
+        ["show", f"evil{chr(27)}[2J.txt"],
+        ["search", "grain", "--facet", "author"],
+    ):
         r = run(*args, "--index", index)
         assert r.exit_code == 0, r.stderr
         assert not any(c in r.stdout for c in "\x1b\x07\x9b\u202e"), repr(r.stdout)

@@ -13,7 +13,11 @@ from pathlib import Path
 import pytest
 
 from corpus_search.errors import (
-    ConfigError, IndexLockedError, IndexVersionError, NoIndexError, NotAnIndexError,
+    ConfigError,
+    IndexLockedError,
+    IndexVersionError,
+    NoIndexError,
+    NotAnIndexError,
 )
 from corpus_search.indexer import IndexFolder, index_stats, update_index
 from corpus_search.schema import SCHEMA_VERSION
@@ -52,20 +56,26 @@ def test_build_then_noop(tmp_path, corpus_copy):
     r2 = update_index(index)  # the remembered root
     assert (r2.added, r2.updated, r2.removed, r2.unchanged) == (0, 0, 0, r.added)
     assert not r2.changed
-    assert sorted((p.name, p.stat().st_mtime_ns) for p in gen.iterdir()) == before  # nothing written
+    assert (
+        sorted((p.name, p.stat().st_mtime_ns) for p in gen.iterdir()) == before
+    )  # nothing written
 
 
 def test_add_change_touch_remove_rename(tmp_path, corpus_copy):
     index = tmp_path / "ix"
     first = update_index(index, [corpus_copy]).added
     wire = corpus_copy / "wire"
-    (wire / "new-brief.txt").write_text("Border crossing reopens\n\nTrucks queued overnight.\n", "utf-8")
+    (wire / "new-brief.txt").write_text(
+        "Border crossing reopens\n\nTrucks queued overnight.\n", "utf-8"
+    )
     changed = wire / "2023-grain-deal.txt"
     changed.write_text(changed.read_text("utf-8").replace("60 days", "120 days"), "utf-8")
     touched = corpus_copy / "baltic-monitor/2023/nato-summit.md"
     os.utime(touched, ns=(time.time_ns(), time.time_ns() + 5_000_000_000))
     (corpus_copy / "wire/2021-pipeline-brief.txt").unlink()
-    os.rename(corpus_copy / "steppe-herald/2021-11-coal-prices.md", corpus_copy / "steppe-herald/coal.md")
+    os.rename(
+        corpus_copy / "steppe-herald/2021-11-coal-prices.md", corpus_copy / "steppe-herald/coal.md"
+    )
 
     r = update_index(index)
     assert (r.added, r.updated, r.removed) == (2, 1, 2)  # new + renamed in; deleted + renamed out
@@ -73,7 +83,10 @@ def test_add_change_touch_remove_rename(tmp_path, corpus_copy):
     docs = indexed(index)
     assert len(docs) == first
     assert "wire/new-brief.txt" in docs and "steppe-herald/coal.md" in docs
-    assert "wire/2021-pipeline-brief.txt" not in docs and "steppe-herald/2021-11-coal-prices.md" not in docs
+    assert (
+        "wire/2021-pipeline-brief.txt" not in docs
+        and "steppe-herald/2021-11-coal-prices.md" not in docs
+    )
     from corpus_search.schema import body_text
 
     assert "120 days" in body_text(docs["wire/2023-grain-deal.txt"])
@@ -191,14 +204,22 @@ def test_killed_child_process(tmp_path, corpus_copy):
 def test_lock_contention(tmp_path, corpus_copy):
     index = tmp_path / "ix"
     update_index(index, [corpus_copy])
-    holder = subprocess.Popen([sys.executable, "-c", textwrap.dedent(f"""
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            textwrap.dedent(f"""
         import sys, time
         sys.path.insert(0, {str(REPO)!r})
         from corpus_search.indexer import IndexFolder
         with IndexFolder({str(index)!r}).lock():
             print("locked", flush=True)
             time.sleep(30)
-    """)], stdout=subprocess.PIPE, text=True)
+    """),
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     try:
         assert holder.stdout.readline().strip() == "locked"
         with pytest.raises(IndexLockedError, match="another indexing run holds the index"):
@@ -262,7 +283,16 @@ def test_stats(tmp_path, corpus_copy):
     update_index(index, [corpus_copy])
     st = index_stats(index)
     assert st["documents"] == n_files(corpus_copy)
-    assert st["sources"] == {"PolitNavigator": 16, "Baltic Monitor": 6, "Steppe Herald": 6, "(none)": 3}
+    assert st["sources"] == {
+        "PolitNavigator": 16,
+        "Baltic Monitor": 6,
+        "Steppe Herald": 6,
+        "(none)": 3,
+    }
     assert st["languages"] == {"en": 26, "ru": 5}
     assert st["date_range"] == {"first": "2021-05-19", "last": "2023-12-30"}
-    assert st["roots"] == [str(corpus_copy)] and st["schema_version"] == SCHEMA_VERSION and st["size_bytes"] > 0
+    assert (
+        st["roots"] == [str(corpus_copy)]
+        and st["schema_version"] == SCHEMA_VERSION
+        and st["size_bytes"] > 0
+    )

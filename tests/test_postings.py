@@ -43,8 +43,14 @@ def _build(base, shape):
     elif shape == "merged":
         write_corpus(corpus, plain=0, front=0, scraped=0)
         for i in range(12):  # the eleventh commit merges the ten before it into its segment
-            write_corpus(corpus / f"b{i}", plain=20, front=10 if i % 2 else 0, scraped=5,
-                         seed=i, prefix=f"b{i}")
+            write_corpus(
+                corpus / f"b{i}",
+                plain=20,
+                front=10 if i % 2 else 0,
+                scraped=5,
+                seed=i,
+                prefix=f"b{i}",
+            )
             update_index(index, [corpus])
     return index
 
@@ -68,8 +74,13 @@ def _public_live(s: Snapshot) -> list[int]:
 
 def test_shapes_are_what_they_say(snap):
     n = len(snap.leaves)
-    expected = {"empty": n == 0, "one-segment": n == 1, "two-processes": n >= 2,
-                "deletions": bool(snap.deleted), "merged": n == 2}
+    expected = {
+        "empty": n == 0,
+        "one-segment": n == 1,
+        "two-processes": n >= 2,
+        "deletions": bool(snap.deleted),
+        "merged": n == 2,
+    }
     assert expected[snap.shape], (snap.shape, n, len(snap.deleted))
 
 
@@ -110,9 +121,18 @@ def _public_postings(s, field, text):
     return ids, weights
 
 
-@pytest.mark.parametrize("field,text", [("text", "summit"), ("text", "the"), ("title", "plain"),
-                                        ("text", "absent-word"), ("author", "john smith"),
-                                        ("category", "скандал"), ("id", "plain/p00003.txt")])
+@pytest.mark.parametrize(
+    "field,text",
+    [
+        ("text", "summit"),
+        ("text", "the"),
+        ("title", "plain"),
+        ("text", "absent-word"),
+        ("author", "john smith"),
+        ("category", "скандал"),
+        ("id", "plain/p00003.txt"),
+    ],
+)
 def test_postings_agree(snap, field, text):
     """Ours include deleted documents (taken out later, as a set); Whoosh's matcher skips them."""
     ids, weights = snap.postings(field, text)
@@ -139,9 +159,19 @@ def test_terms_agree(snap):
     assert snap.doc_frequency("text", "summit") == snap.reader.doc_frequency("text", "summit")
 
 
-@pytest.mark.parametrize("query", ['"summit"', '"summit" OR "convoy"', '"summit" "grain"',
-                                   '"plain"', 'title:"plain" OR "convoy"', '"sanctions"',
-                                   '"absent"', '"summit" -"grain"'])
+@pytest.mark.parametrize(
+    "query",
+    [
+        '"summit"',
+        '"summit" OR "convoy"',
+        '"summit" "grain"',
+        '"plain"',
+        'title:"plain" OR "convoy"',
+        '"sanctions"',
+        '"absent"',
+        '"summit" -"grain"',
+    ],
+)
 def test_bm25f_scores_agree_with_whoosh(snap, query):
     """Our matching of our query tree gives the same documents and the same scores (to 1e-9)
     as Whoosh's searcher.search(..., limit=None) on the equivalent Whoosh query."""
@@ -183,9 +213,11 @@ def test_numeric_ranges_from_columns_agree_with_whoosh(snap):
     from corpus_search.matching import Deadline, Matcher
     from corpus_search.query import parse_query
 
-    for ours, theirs in (("views:[100 TO 5000]", wq.NumericRange("views", 100, 5000)),
-                         ("words:<45", wq.NumericRange("words", None, 44)),
-                         ("published:2021", wq.NumericRange("day", 20210101, 20211231))):
+    for ours, theirs in (
+        ("views:[100 TO 5000]", wq.NumericRange("views", 100, 5000)),
+        ("words:<45", wq.NumericRange("words", None, 44)),
+        ("published:2021", wq.NumericRange("day", 20210101, 20211231)),
+    ):
         matcher = Matcher(snap, ColumnCache(snap), ours, Deadline(ours, 60))
         docs, _ = matcher.matches(parse_query(ours))
         expected = set(snap.searcher.docs_for_query(theirs)) if snap.leaves else set()
@@ -196,11 +228,17 @@ def test_phrases_agree_with_whoosh(snap):
     from whoosh import query as wq
 
     got = snap.phrase_docs("text", [["summit"], ["gas"]], 0)
-    expected = set(snap.searcher.docs_for_query(wq.Phrase("text", ["summit", "gas"]))) if snap.leaves else set()
+    expected = (
+        set(snap.searcher.docs_for_query(wq.Phrase("text", ["summit", "gas"])))
+        if snap.leaves
+        else set()
+    )
     assert got == expected
     got = snap.phrase_docs("text", [["summit", "convoy"], ["gas"]], 1)
-    q = wq.Sequence([wq.Or([wq.Term("text", "summit"), wq.Term("text", "convoy")]),
-                     wq.Term("text", "gas")], slop=2)
+    q = wq.Sequence(
+        [wq.Or([wq.Term("text", "summit"), wq.Term("text", "convoy")]), wq.Term("text", "gas")],
+        slop=2,
+    )
     assert got == (set(snap.searcher.docs_for_query(q)) if snap.leaves else set())
 
 
@@ -221,9 +259,19 @@ def test_docnum_of(snap):
     assert snap.docnum_of("id", "no/such/id.txt") is None
 
 
-@pytest.mark.parametrize("word,dist,prefix", [("summit", 1, 1), ("sumit", 1, 1), ("sumit", 2, 0),
-                                              ("gas", 1, 0), ("plian", 2, 1), ("скандал", 1, 1),
-                                              ("convoi", 1, 0), ("zzzz", 2, 0)])
+@pytest.mark.parametrize(
+    "word,dist,prefix",
+    [
+        ("summit", 1, 1),
+        ("sumit", 1, 1),
+        ("sumit", 2, 0),
+        ("gas", 1, 0),
+        ("plian", 2, 1),
+        ("скандал", 1, 1),
+        ("convoi", 1, 0),
+        ("zzzz", 2, 0),
+    ],
+)
 def test_terms_within_agrees(snap, word, dist, prefix):
     if not snap.leaves:
         assert snap.terms_within("text", word, dist, prefix) == []

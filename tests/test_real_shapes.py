@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import shutil
-from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
@@ -88,8 +87,19 @@ def test_facet_counts_match_the_records(shaped, records, facet):
 
 
 def test_search_facets_match_the_records(shaped, records):
-    r = run("search", "*", "--index", shaped[1], "--json", "--facet", "author", "--facet", "month",
-            "--facet-limit", "1000")
+    r = run(
+        "search",
+        "*",
+        "--index",
+        shaped[1],
+        "--json",
+        "--facet",
+        "author",
+        "--facet",
+        "month",
+        "--facet-limit",
+        "1000",
+    )
     out = json.loads(r.stdout)
     assert out["total"] == len(records)
     for facet in ("author", "month"):
@@ -126,8 +136,12 @@ def test_stats_match_the_records(shaped, records):
 
 def test_show_every_kind_of_record(shaped, records):
     by_id = {r["id"]: r for r in records}
-    for doc_id in ("plain/p00000.txt", "later/plain/lp00001.txt", "baltic/2022/f00005.md",
-                   "politnavigator/s00040.txt"):
+    for doc_id in (
+        "plain/p00000.txt",
+        "later/plain/lp00001.txt",
+        "baltic/2022/f00005.md",
+        "politnavigator/s00040.txt",
+    ):
         r = run("show", doc_id, "--index", shaped[1], "--json")
         assert r.exit_code == 0, r.stderr
         assert json.loads(r.stdout) == by_id[doc_id]
@@ -136,10 +150,26 @@ def test_show_every_kind_of_record(shaped, records):
 
 
 def test_filters_match_the_records(shaped, records):
-    r = run("search", "*", "--index", shaped[1], "--count", "--author", "john smith",
-            "--since", "2021-03", "--until", "2021-12")
-    expected = sum(1 for x in records if (x["author"] or "").casefold() == "john smith"
-                   and x["published"] and "2021-03" <= x["published"][:7] <= "2021-12")
+    r = run(
+        "search",
+        "*",
+        "--index",
+        shaped[1],
+        "--count",
+        "--author",
+        "john smith",
+        "--since",
+        "2021-03",
+        "--until",
+        "2021-12",
+    )
+    expected = sum(
+        1
+        for x in records
+        if (x["author"] or "").casefold() == "john smith"
+        and x["published"]
+        and "2021-03" <= x["published"][:7] <= "2021-12"
+    )
     assert int(r.stdout) == expected > 0
 
 
@@ -165,6 +195,7 @@ def test_plain_files_beside_the_sample_corpus(tmp_path):
 # --------------------------------------------------------------------------------------------
 # An empty index
 
+
 @pytest.fixture
 def empty_index(tmp_path):
     (tmp_path / "empty").mkdir()
@@ -174,12 +205,21 @@ def empty_index(tmp_path):
     return index
 
 
-@pytest.mark.parametrize("args,code", [
-    (["search", "sanctions"], 1), (["search", "*"], 1), (["search", "sanctoins"], 1),
-    (["search", "gas*", "--json"], 1), (["search", '"open skies"', "--facet", "author"], 1),
-    (["facets", "author"], 1), (["facets", "month", "--json"], 1),
-    (["timeline", "sanctions"], 1), (["timeline", "--json"], 1), (["stats"], 0),
-])
+@pytest.mark.parametrize(
+    "args,code",
+    [
+        (["search", "sanctions"], 1),
+        (["search", "*"], 1),
+        (["search", "sanctoins"], 1),
+        (["search", "gas*", "--json"], 1),
+        (["search", '"open skies"', "--facet", "author"], 1),
+        (["facets", "author"], 1),
+        (["facets", "month", "--json"], 1),
+        (["timeline", "sanctions"], 1),
+        (["timeline", "--json"], 1),
+        (["stats"], 0),
+    ],
+)
 def test_an_empty_index_answers_with_nothing(empty_index, args, code):
     r = run(*args, "--index", empty_index)
     assert (r.exit_code, r.stderr) == (code, "")

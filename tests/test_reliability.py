@@ -8,7 +8,6 @@ import json
 import os
 import random
 import shutil
-import signal
 import subprocess
 import sys
 import textwrap
@@ -17,6 +16,8 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from corpus_search.cli import cli
 from corpus_search.errors import CorpusSearchError
@@ -29,7 +30,9 @@ GOOD_SEED_LAYOUT = (SAMPLE / "politnavigator/2021/sanctions-ferry.txt").read_tex
 
 
 def run(*args):
-    return CliRunner().invoke(cli, [str(a) for a in args], env={"NO_COLOR": "1"}, catch_exceptions=False)
+    return CliRunner().invoke(
+        cli, [str(a) for a in args], env={"NO_COLOR": "1"}, catch_exceptions=False
+    )
 
 
 def indexed_ids(index) -> list[str]:
@@ -40,6 +43,7 @@ def indexed_ids(index) -> list[str]:
 
 # --------------------------------------------------------------------------------------------
 # A hostile corpus
+
 
 def make_hostile(root: Path) -> tuple[set[str], dict[str, str]]:
     """Write the hostile corpus; return (ids that must be indexed, {id: reason fragment} skipped)."""
@@ -58,7 +62,10 @@ def make_hostile(root: Path) -> tuple[set[str], dict[str, str]]:
     w("image.png.txt", bytes(range(256)) * 4, False, "is binary")
     w("invalid-utf8.txt", bytes(range(0x80, 0xC0)) * 30, False, "not valid UTF-8")
     w("cp1251.txt", "Заголовок статьи\n\nТекст статьи о санкциях и газе.\n".encode("cp1251"))
-    w("utf16.txt", codecs.BOM_UTF16_LE + "Title in UTF-16\n\nBody about grain.\n".encode("utf-16-le"))
+    w(
+        "utf16.txt",
+        codecs.BOM_UTF16_LE + "Title in UTF-16\n\nBody about grain.\n".encode("utf-16-le"),
+    )
     w("latin1.txt", "Café owners protest\n\nPrices rose by 5 £ in Zürich.\n".encode("latin-1"))
     big = root / "huge.txt"
     with open(big, "wb") as fh:
@@ -133,7 +140,9 @@ def test_hostile_corpus(tmp_path):
     again = json.loads(run("index", "--index", index, "--json").stdout)
     assert (again["added"], again["updated"], again["removed"]) == (0, 0, 0)
     assert again["skipped"] == summary["skipped"]
-    assert sorted(e["path"] for e in again["errors"]) == sorted(e["path"] for e in summary["errors"])
+    assert sorted(e["path"] for e in again["errors"]) == sorted(
+        e["path"] for e in summary["errors"]
+    )
     assert sorted((p.name, p.stat().st_mtime_ns) for p in gen.iterdir()) == before
 
 
@@ -159,6 +168,7 @@ def test_file_vanishing_or_changing_between_walk_and_read(tmp_path, monkeypatch)
 # --------------------------------------------------------------------------------------------
 # Kills, Ctrl-C, a full disk
 
+
 def _small_corpus(root: Path, n: int) -> None:
     rng = random.Random(7)
     words = "sanctions grain pipeline border election minister gas treaty summit ferry".split()
@@ -170,15 +180,28 @@ def _small_corpus(root: Path, n: int) -> None:
 def slow_cli(sleep: float, batch_size: int | None = None) -> str:
     """A ``python -c`` script running the CLI with each article's parsing slowed down (and
     smaller batches), so that a test can act while indexing is under way."""
-    lines = ["import sys, time", "import corpus_search.indexer as i", "real = i.parse_bytes",
-             "def slow(*a, **kw):", f"    time.sleep({sleep})", "    return real(*a, **kw)",
-             "i.parse_bytes = slow"]
+    lines = [
+        "import sys, time",
+        "import corpus_search.indexer as i",
+        "real = i.parse_bytes",
+        "def slow(*a, **kw):",
+        f"    time.sleep({sleep})",
+        "    return real(*a, **kw)",
+        "i.parse_bytes = slow",
+    ]
     if batch_size:
-        lines += ["orig = i.update_index", "def batches(*a, **kw):",
-                  f"    kw['batch_size'] = {batch_size}", "    return orig(*a, **kw)",
-                  "i.update_index = batches"]
-    lines += ["import corpus_search.cli as c", "sys.argv = ['corpus-search'] + sys.argv[1:]",
-              "sys.exit(c.main())"]
+        lines += [
+            "orig = i.update_index",
+            "def batches(*a, **kw):",
+            f"    kw['batch_size'] = {batch_size}",
+            "    return orig(*a, **kw)",
+            "i.update_index = batches",
+        ]
+    lines += [
+        "import corpus_search.cli as c",
+        "sys.argv = ['corpus-search'] + sys.argv[1:]",
+        "sys.exit(c.main())",
+    ]
     return "\n".join(lines)
 
 
@@ -196,8 +219,10 @@ def test_disk_full_keeps_the_last_commit(tmp_path, monkeypatch):
     monkeypatch.setattr(SegmentWriter, "commit", full)
     r = run("index", corpus, "--index", index)
     assert r.exit_code == 2
-    assert r.stderr.strip().endswith(f"could not write the index at {index}: the disk is full; "
-                                      "the index is unchanged since its last commit")
+    assert r.stderr.strip().endswith(
+        f"could not write the index at {index}: the disk is full; "
+        "the index is unchanged since its last commit"
+    )
     monkeypatch.undo()
     assert sorted(indexed_ids(index)) == before
     r = update_index(index, [corpus])  # the new root takes over the one inside it
@@ -208,9 +233,15 @@ def test_disk_full_keeps_the_last_commit(tmp_path, monkeypatch):
 # --------------------------------------------------------------------------------------------
 # A damaged index
 
-COMMANDS = [["search", "sanctions"], ["search", "*", "--facet", "category"], ["stats"],
-            ["show", "wire/2023-grain-deal.txt"], ["facets", "author"], ["timeline", "sanctions"],
-            ["index"]]
+COMMANDS = [
+    ["search", "sanctions"],
+    ["search", "*", "--facet", "category"],
+    ["stats"],
+    ["show", "wire/2023-grain-deal.txt"],
+    ["facets", "author"],
+    ["timeline", "sanctions"],
+    ["index"],
+]
 
 
 def _damage(index: Path, how: str) -> None:
@@ -239,7 +270,9 @@ def _damage(index: Path, how: str) -> None:
         (index / "corpus-search.json").write_text("{not json")
 
 
-@pytest.mark.parametrize("how", ["truncate", "delete-segment", "no-toc", "garbage", "garbage-toc", "meta"])
+@pytest.mark.parametrize(
+    "how", ["truncate", "delete-segment", "no-toc", "garbage", "garbage-toc", "meta"]
+)
 def test_damaged_index_is_reported_and_rebuild_repairs_it(tmp_path, how):
     corpus = tmp_path / "c"
     shutil.copytree(SAMPLE, corpus)
@@ -257,8 +290,11 @@ def test_damaged_index_is_reported_and_rebuild_repairs_it(tmp_path, how):
                 damaged += 1
                 assert "corpus-search index --rebuild" in r.stderr
     assert damaged >= 3, how  # lazily read files may only fail for the commands that read them
-    r = run("index", "--rebuild", corpus, "--index", index) if how == "meta" else \
-        run("index", "--rebuild", "--index", index)
+    r = (
+        run("index", "--rebuild", corpus, "--index", index)
+        if how == "meta"
+        else run("index", "--rebuild", "--index", index)
+    )
     assert r.exit_code == 0, r.stderr
     r = run("search", "sanctions", "--index", index, "--count")
     assert (r.exit_code, r.stdout) == (0, "5\n")
@@ -267,6 +303,7 @@ def test_damaged_index_is_reported_and_rebuild_repairs_it(tmp_path, how):
 # --------------------------------------------------------------------------------------------
 # Concurrency
 
+
 def test_two_indexing_runs(tmp_path):
     corpus = tmp_path / "c"
     corpus.mkdir()
@@ -274,8 +311,13 @@ def test_two_indexing_runs(tmp_path):
     index = tmp_path / "ix"
     env = dict(os.environ, NO_COLOR="1", PYTHONPATH=str(REPO))
     args = ["index", str(corpus), "--index", str(index), "--json"]
-    first = subprocess.Popen([sys.executable, "-c", slow_cli(sleep=0.02), *args], stdout=subprocess.PIPE,
-                             stderr=subprocess.PIPE, text=True, env=env)
+    first = subprocess.Popen(
+        [sys.executable, "-c", slow_cli(sleep=0.02), *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
     deadline = time.monotonic() + 20
     while not (index / "corpus-search.json").exists():  # the first run holds the lock now
         assert time.monotonic() < deadline
@@ -283,8 +325,10 @@ def test_two_indexing_runs(tmp_path):
     cmd = [sys.executable, "-m", "corpus_search", *args]
     second = subprocess.run(cmd + ["--wait", "0.5"], capture_output=True, text=True, env=env)
     assert second.returncode == 2, second.stdout
-    assert second.stderr == (f"corpus-search: another indexing run holds the index at {index}; "
-                             "waited 0.5s (use --wait SECONDS to wait longer)\n")
+    assert second.stderr == (
+        f"corpus-search: another indexing run holds the index at {index}; "
+        "waited 0.5s (use --wait SECONDS to wait longer)\n"
+    )
     third = subprocess.run(cmd + ["--wait", "60"], capture_output=True, text=True, env=env)
     out, err = first.communicate(timeout=120)
     assert first.returncode == 0, err
@@ -305,11 +349,18 @@ def test_searches_during_indexing_and_rebuild(tmp_path):
     held = CorpusIndex(index, follow=False)  # a fixed snapshot: keeps answering from its commit
     assert held.search("*").total == 300
     following = CorpusIndex(index)  # follows each commit
-    child = subprocess.Popen([sys.executable, "-c", textwrap.dedent(f"""
+    child = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            textwrap.dedent(f"""
         from corpus_search.indexer import update_index
         update_index({str(index)!r}, batch_size=25)
         update_index({str(index)!r}, rebuild=True, batch_size=100)
-    """)], env=env)
+    """),
+        ],
+        env=env,
+    )
     totals = []
     with held, following:
         while child.poll() is None:
@@ -331,15 +382,51 @@ def test_searches_during_indexing_and_rebuild(tmp_path):
 # --------------------------------------------------------------------------------------------
 # Hostile queries, filters and configs
 
-import hypothesis  # noqa: E402,F401 - a test dependency (pip install -e .[test])
-from hypothesis import HealthCheck, given, settings, strategies as st  # noqa: E402
 
-QUERY_PIECES = st.sampled_from([
-    "sanctions", "gas", "OR", "AND", "NOT", "-", "(", ")", '"', '"open skies"~3', "title:", "author:",
-    "category:Скандал", "views:>", "views:[1 TO", "published:2021-02-30", "published:[2021 TO 2022]",
-    "*", "a*", "?", "~", "~2", "kaliningrad~", "foo:", "\\", "[", "]", "{", "}", ":", "ё", "💩", "\x00",
-    "9" * 40, "published:>", "words:<", "+", "!", "&&", "||",
-])
+QUERY_PIECES = st.sampled_from(
+    [
+        "sanctions",
+        "gas",
+        "OR",
+        "AND",
+        "NOT",
+        "-",
+        "(",
+        ")",
+        '"',
+        '"open skies"~3',
+        "title:",
+        "author:",
+        "category:Скандал",
+        "views:>",
+        "views:[1 TO",
+        "published:2021-02-30",
+        "published:[2021 TO 2022]",
+        "*",
+        "a*",
+        "?",
+        "~",
+        "~2",
+        "kaliningrad~",
+        "foo:",
+        "\\",
+        "[",
+        "]",
+        "{",
+        "}",
+        ":",
+        "ё",
+        "💩",
+        "\x00",
+        "9" * 40,
+        "published:>",
+        "words:<",
+        "+",
+        "!",
+        "&&",
+        "||",
+    ]
+)
 
 
 @settings(max_examples=250, deadline=None, suppress_health_check=list(HealthCheck))
@@ -354,8 +441,14 @@ def test_arbitrary_queries_never_crash(ix, text):
 
 
 @settings(max_examples=120, deadline=None, suppress_health_check=list(HealthCheck))
-@given(since=st.one_of(st.none(), st.text(max_size=12), st.sampled_from(["2021", "2021-07", "2021-13", "0000", "2021-02-29"])),
-       until=st.one_of(st.none(), st.text(max_size=12)))
+@given(
+    since=st.one_of(
+        st.none(),
+        st.text(max_size=12),
+        st.sampled_from(["2021", "2021-07", "2021-13", "0000", "2021-02-29"]),
+    ),
+    until=st.one_of(st.none(), st.text(max_size=12)),
+)
 def test_arbitrary_date_filters(ix, since, until):
     from corpus_search.search import Filters
 
@@ -382,6 +475,7 @@ def test_query_timeout_message(ix):
     with pytest.raises(QueryTimeout, match=r"took longer than 1e-09s and was stopped"):
         ix.search("*", timeout=1e-9)
 
+
 def test_query_timeout_in_the_cli(ix, monkeypatch):
     from corpus_search.errors import QueryTimeout
     from corpus_search.search import CorpusIndex as CI
@@ -392,8 +486,10 @@ def test_query_timeout_in_the_cli(ix, monkeypatch):
     monkeypatch.setattr(CI, "search", slow)
     r = run("search", "a*", "--timeout", "0.5", "--index", ix.path)
     assert r.exit_code == 2
-    assert r.stderr == ("corpus-search: query 'a*' took longer than 0.5s and was stopped; "
-                        "narrow it (fewer wildcards, a filter) or raise --timeout\n")
+    assert r.stderr == (
+        "corpus-search: query 'a*' took longer than 0.5s and was stopped; "
+        "narrow it (fewer wildcards, a filter) or raise --timeout\n"
+    )
 
 
 @settings(max_examples=80, deadline=None, suppress_health_check=list(HealthCheck))

@@ -18,59 +18,130 @@ def ids(ix, q, **kw):
     return got
 
 
-@pytest.mark.parametrize("query,expected", [
-    ("sanction", {PN + "2021/sanctions-ferry.txt", "baltic-monitor/2023/sanctions-transit.md",
-                  PN + "2021/astana-sanctions-forum.txt", "baltic-monitor/2021/vilnius-migrants.md",
-                  PN + "2022/belarus-potash.txt"}),
-    ("Sanctions Kaliningrad", {"baltic-monitor/2023/sanctions-transit.md"}),
-    ("sanctions AND kaliningrad", {"baltic-monitor/2023/sanctions-transit.md"}),
-    ("санкций", {PN + "ru/sanktsii-kazakhstan.txt"}),
-    ("санкции", {PN + "ru/sanktsii-kazakhstan.txt"}),
-    ("еще", {PN + "ru/gaz-moldova.txt"}),  # ё folded: the text says "ещё"
-    ("place:кишинев", {PN + "ru/gaz-moldova.txt"}),  # Кишинёв
-    ("potash OR ferry", {PN + "2022/belarus-potash.txt", PN + "2021/sanctions-ferry.txt"}),
-    ("sanctions -category:russia", {"baltic-monitor/2021/vilnius-migrants.md",
-                                    PN + "2021/astana-sanctions-forum.txt"}),
-    ("sanctions NOT (category:russia OR category:belarus)", {PN + "2021/astana-sanctions-forum.txt"}),
-    ("sanctions -lithuania", {PN + "2021/sanctions-ferry.txt", PN + "2021/astana-sanctions-forum.txt"}),
-    ("(coal OR potash) prices", {"steppe-herald/2021-11-coal-prices.md"}),
-    ('"open skies"', {PN + "2021/kazakhstan-open-skies.txt", PN + "2021/astana-sanctions-forum.txt"}),
-    ('"skies open"', set()),
-    ('"skies are open"', set()),
-    ('"skies over the steppe are open"', {PN + "2021/kazakhstan-open-skies.txt"}),
-    ('"sanction"', {PN + "2021/sanctions-ferry.txt"}),  # quoted: as written, not stemmed
-    ("governm*", {PN + "2021/kyiv-gas-transit.txt", PN + "2022/dushanbe-water.txt",
-                  PN + "2023/armenia-railway.txt", "baltic-monitor/2022/energy-bills.md",
-                  "baltic-monitor/2021/riga-russian-schools.md", "baltic-monitor/2021/vilnius-migrants.md",
-                  "steppe-herald/2022-01-protests.md", "steppe-herald/2021-11-coal-prices.md"}),
-    ("kaliningr?d", {PN + "2022/nato-exercise-baltic.txt", "baltic-monitor/2023/sanctions-transit.md"}),
-    ("Kalinigrad~", {PN + "2022/nato-exercise-baltic.txt", "baltic-monitor/2023/sanctions-transit.md"}),
-    ("title:sanctions", {PN + "2021/sanctions-ferry.txt", "baltic-monitor/2023/sanctions-transit.md",
-                         PN + "2021/astana-sanctions-forum.txt"}),
-    ('author:"Peeter Kask"', {"baltic-monitor/2022/tallinn-monument.md", "baltic-monitor/2022/energy-bills.md",
-                              "baltic-monitor/2023/nato-summit.md"}),
-    ("author:peeter*", {"baltic-monitor/2022/tallinn-monument.md", "baltic-monitor/2022/energy-bills.md",
-                        "baltic-monitor/2023/nato-summit.md"}),
-    ("category:Скандал", {PN + "2021/kazakhstan-open-skies.txt", PN + "ru/vybory-gruziya.txt"}),
-    ("category:скандал", {PN + "2021/kazakhstan-open-skies.txt", PN + "ru/vybory-gruziya.txt"}),
-    ("tag:aviation", {PN + "2021/kazakhstan-open-skies.txt"}),
-    ("place:almaty", {PN + "2021/kazakhstan-open-skies.txt", PN + "2023/almaty-metro.txt"}),
-    ("source:\"Steppe Herald\" lang:ru", {"steppe-herald/2022-09-water-ru.md", "steppe-herald/2023-10-railway-ru.md"}),
-    ("published:2021-07", set()),
-    ("published:2022-07", {PN + "2022/dushanbe-water.txt"}),
-    ("published:2022-07-02", {PN + "2022/dushanbe-water.txt"}),  # 23:14 Moscow time: its own date
-    ("published:2022-07-03", set()),
-    ("published:[2021-05-01 TO 2021-08-10]", {"steppe-herald/2021-05-river-pollution.md",
-                                              PN + "2021/kazakhstan-open-skies.txt",
-                                              "baltic-monitor/2021/vilnius-migrants.md",
-                                              PN + "2021/sanctions-ferry.txt"}),
-    ("published:>2023-10", {PN + "2023/almaty-metro.txt"}),
-    ("views:>15000", {"steppe-herald/2022-01-protests.md", PN + "2022/nato-exercise-baltic.txt"}),
-    ("views:[15003 TO 25410]", {"steppe-herald/2022-01-protests.md", PN + "2022/nato-exercise-baltic.txt"}),
-    ("views:{15003 TO 25410]", {"steppe-herald/2022-01-protests.md"}),
-    ("words:0", {"wire/2022-ceasefire-brief.txt"}),
-    ("id:wire/2023-grain-deal.txt", {"wire/2023-grain-deal.txt"}),
-])
+@pytest.mark.parametrize(
+    "query,expected",
+    [
+        (
+            "sanction",
+            {
+                PN + "2021/sanctions-ferry.txt",
+                "baltic-monitor/2023/sanctions-transit.md",
+                PN + "2021/astana-sanctions-forum.txt",
+                "baltic-monitor/2021/vilnius-migrants.md",
+                PN + "2022/belarus-potash.txt",
+            },
+        ),
+        ("Sanctions Kaliningrad", {"baltic-monitor/2023/sanctions-transit.md"}),
+        ("sanctions AND kaliningrad", {"baltic-monitor/2023/sanctions-transit.md"}),
+        ("санкций", {PN + "ru/sanktsii-kazakhstan.txt"}),
+        ("санкции", {PN + "ru/sanktsii-kazakhstan.txt"}),
+        ("еще", {PN + "ru/gaz-moldova.txt"}),  # ё folded: the text says "ещё"
+        ("place:кишинев", {PN + "ru/gaz-moldova.txt"}),  # Кишинёв
+        ("potash OR ferry", {PN + "2022/belarus-potash.txt", PN + "2021/sanctions-ferry.txt"}),
+        (
+            "sanctions -category:russia",
+            {"baltic-monitor/2021/vilnius-migrants.md", PN + "2021/astana-sanctions-forum.txt"},
+        ),
+        (
+            "sanctions NOT (category:russia OR category:belarus)",
+            {PN + "2021/astana-sanctions-forum.txt"},
+        ),
+        (
+            "sanctions -lithuania",
+            {PN + "2021/sanctions-ferry.txt", PN + "2021/astana-sanctions-forum.txt"},
+        ),
+        ("(coal OR potash) prices", {"steppe-herald/2021-11-coal-prices.md"}),
+        (
+            '"open skies"',
+            {PN + "2021/kazakhstan-open-skies.txt", PN + "2021/astana-sanctions-forum.txt"},
+        ),
+        ('"skies open"', set()),
+        ('"skies are open"', set()),
+        ('"skies over the steppe are open"', {PN + "2021/kazakhstan-open-skies.txt"}),
+        ('"sanction"', {PN + "2021/sanctions-ferry.txt"}),  # quoted: as written, not stemmed
+        (
+            "governm*",
+            {
+                PN + "2021/kyiv-gas-transit.txt",
+                PN + "2022/dushanbe-water.txt",
+                PN + "2023/armenia-railway.txt",
+                "baltic-monitor/2022/energy-bills.md",
+                "baltic-monitor/2021/riga-russian-schools.md",
+                "baltic-monitor/2021/vilnius-migrants.md",
+                "steppe-herald/2022-01-protests.md",
+                "steppe-herald/2021-11-coal-prices.md",
+            },
+        ),
+        (
+            "kaliningr?d",
+            {PN + "2022/nato-exercise-baltic.txt", "baltic-monitor/2023/sanctions-transit.md"},
+        ),
+        (
+            "Kalinigrad~",
+            {PN + "2022/nato-exercise-baltic.txt", "baltic-monitor/2023/sanctions-transit.md"},
+        ),
+        (
+            "title:sanctions",
+            {
+                PN + "2021/sanctions-ferry.txt",
+                "baltic-monitor/2023/sanctions-transit.md",
+                PN + "2021/astana-sanctions-forum.txt",
+            },
+        ),
+        (
+            'author:"Peeter Kask"',
+            {
+                "baltic-monitor/2022/tallinn-monument.md",
+                "baltic-monitor/2022/energy-bills.md",
+                "baltic-monitor/2023/nato-summit.md",
+            },
+        ),
+        (
+            "author:peeter*",
+            {
+                "baltic-monitor/2022/tallinn-monument.md",
+                "baltic-monitor/2022/energy-bills.md",
+                "baltic-monitor/2023/nato-summit.md",
+            },
+        ),
+        ("category:Скандал", {PN + "2021/kazakhstan-open-skies.txt", PN + "ru/vybory-gruziya.txt"}),
+        ("category:скандал", {PN + "2021/kazakhstan-open-skies.txt", PN + "ru/vybory-gruziya.txt"}),
+        ("tag:aviation", {PN + "2021/kazakhstan-open-skies.txt"}),
+        ("place:almaty", {PN + "2021/kazakhstan-open-skies.txt", PN + "2023/almaty-metro.txt"}),
+        (
+            'source:"Steppe Herald" lang:ru',
+            {"steppe-herald/2022-09-water-ru.md", "steppe-herald/2023-10-railway-ru.md"},
+        ),
+        ("published:2021-07", set()),
+        ("published:2022-07", {PN + "2022/dushanbe-water.txt"}),
+        (
+            "published:2022-07-02",
+            {PN + "2022/dushanbe-water.txt"},
+        ),  # 23:14 Moscow time: its own date
+        ("published:2022-07-03", set()),
+        (
+            "published:[2021-05-01 TO 2021-08-10]",
+            {
+                "steppe-herald/2021-05-river-pollution.md",
+                PN + "2021/kazakhstan-open-skies.txt",
+                "baltic-monitor/2021/vilnius-migrants.md",
+                PN + "2021/sanctions-ferry.txt",
+            },
+        ),
+        ("published:>2023-10", {PN + "2023/almaty-metro.txt"}),
+        (
+            "views:>15000",
+            {"steppe-herald/2022-01-protests.md", PN + "2022/nato-exercise-baltic.txt"},
+        ),
+        (
+            "views:[15003 TO 25410]",
+            {"steppe-herald/2022-01-protests.md", PN + "2022/nato-exercise-baltic.txt"},
+        ),
+        ("views:{15003 TO 25410]", {"steppe-herald/2022-01-protests.md"}),
+        ("words:0", {"wire/2022-ceasefire-brief.txt"}),
+        ("id:wire/2023-grain-deal.txt", {"wire/2023-grain-deal.txt"}),
+    ],
+)
 def test_query_language(ix, query, expected):
     assert ids(ix, query) == expected
 
@@ -84,8 +155,10 @@ def test_match_all(ix, sample_records):
 
 def test_stemming_joins_word_forms(ix):
     assert ids(ix, "governments") == ids(ix, "government") == ids(ix, "governm*")
-    assert ids(ix, '"governments"') == {PN + "2021/kyiv-gas-transit.txt",  # as written
-                                        PN + "2022/dushanbe-water.txt"}
+    assert ids(ix, '"governments"') == {
+        PN + "2021/kyiv-gas-transit.txt",  # as written
+        PN + "2022/dushanbe-water.txt",
+    }
     assert ids(ix, "санкциями") == ids(ix, "санкции")
 
 
@@ -109,10 +182,16 @@ def test_title_ranked_above_body(ix):
 
 def test_sorting_and_paging(ix):
     newest = ix.search("*", sort="-date", limit=3)
-    assert [h.record["published"][:10] for h in newest.hits] == ["2023-12-30", "2023-10-03", "2023-07-10"]
+    assert [h.record["published"][:10] for h in newest.hits] == [
+        "2023-12-30",
+        "2023-10-03",
+        "2023-07-10",
+    ]
     oldest = ix.search("published:2021", sort="date", limit=2)
-    assert [h.record["id"] for h in oldest.hits] == ["steppe-herald/2021-05-river-pollution.md",
-                                                     PN + "2021/kazakhstan-open-skies.txt"]
+    assert [h.record["id"] for h in oldest.hits] == [
+        "steppe-herald/2021-05-river-pollution.md",
+        PN + "2021/kazakhstan-open-skies.txt",
+    ]
     views = ix.search("views:>0", sort="-views", limit=2)
     assert [h.record["views"] for h in views.hits] == [25410, 15003]
     assert all(h.score is None for h in views.hits)
@@ -130,8 +209,12 @@ def test_snippets_mark_stems_and_phrases(ix):
     text = hit.to_dict()["snippets"]
     joined = " ".join(text)
     assert "[[sanctions]]" in joined and "[[Kaliningrad]]" in joined
-    assert hit.title == [("Sanctions", True), (" and transit: what ", False), ("Kaliningrad", True),
-                         (" can still receive", False)]
+    assert hit.title == [
+        ("Sanctions", True),
+        (" and transit: what ", False),
+        ("Kaliningrad", True),
+        (" can still receive", False),
+    ]
 
     r = ix.search('"open skies"')
     hit = next(h for h in r.hits if h.record["id"] == PN + "2021/kazakhstan-open-skies.txt")
@@ -140,7 +223,9 @@ def test_snippets_mark_stems_and_phrases(ix):
     assert "<b>open skies</b>" in joined
     # the words apart are not marked: "skies over the steppe are open"
     assert "<b>skies</b>" not in joined and "<b>open</b>" not in joined
-    assert snippets[0].startswith("Deputies of the Mazhilis have begun to discuss the <b>open skies</b> agreement")
+    assert snippets[0].startswith(
+        "Deputies of the Mazhilis have begun to discuss the <b>open skies</b> agreement"
+    )
 
 
 def test_snippet_from_far_into_a_long_article(tmp_path):
@@ -149,8 +234,12 @@ def test_snippet_from_far_into_a_long_article(tmp_path):
 
     corpus = tmp_path / "c"
     corpus.mkdir()
-    filler = "\n\n".join("Paragraph %d about routine matters of the harbour." % i for i in range(1500))
-    (corpus / "long.txt").write_text(f"Long report\n\n{filler}\n\nThe zeppelin landed at dawn.\n", "utf-8")
+    filler = "\n\n".join(
+        "Paragraph %d about routine matters of the harbour." % i for i in range(1500)
+    )
+    (corpus / "long.txt").write_text(
+        f"Long report\n\n{filler}\n\nThe zeppelin landed at dawn.\n", "utf-8"
+    )
     assert len((corpus / "long.txt").read_bytes()) > 60_000
     update_index(tmp_path / "ix", [corpus])
     with CorpusIndex(tmp_path / "ix") as ix:
@@ -177,27 +266,30 @@ def test_filters_narrow_without_changing_scores(ix):
     assert narrowed.filters == {"source": ["PolitNavigator"]}
 
 
-@pytest.mark.parametrize("query,message", [
-    ("title:(foo", "unbalanced '(': no ')' closes it"),
-    ('"unclosed phrase', 'unbalanced quote'),
-    ("a)", "unbalanced ')'"),
-    ("foo:bar", "unknown field 'foo:'"),
-    ("views:abc", "views needs a whole number, got 'abc'"),
-    ("views:>x", "views needs a whole number, got 'x'"),
-    ("date:garbage", "needs a date like 2021, 2021-07 or 2021-07-02, got 'garbage'"),
-    ("published:2021-13", "is not a real date"),
-    ("published:2021-02-29", "February 2021 has 28 days"),
-    ("published:[2022 TO 2021]", "is empty"),
-    ("views:[1 TO", "unbalanced '['"),
-    ("a OR", "OR needs a term on both sides"),
-    ("AND a", "AND needs a term on both sides"),
-    ("NOT", "'NOT' needs a term after it"),
-    ("()", "empty parentheses"),
-    ("title:", "needs a value"),
-    ("x~3", "fuzzy '~3' takes 1 or 2"),
-    ("author:[a TO b]", "ranges work on published, views and words"),
-    ("—", "has no letters or digits"),
-])
+@pytest.mark.parametrize(
+    "query,message",
+    [
+        ("title:(foo", "unbalanced '(': no ')' closes it"),
+        ('"unclosed phrase', "unbalanced quote"),
+        ("a)", "unbalanced ')'"),
+        ("foo:bar", "unknown field 'foo:'"),
+        ("views:abc", "views needs a whole number, got 'abc'"),
+        ("views:>x", "views needs a whole number, got 'x'"),
+        ("date:garbage", "needs a date like 2021, 2021-07 or 2021-07-02, got 'garbage'"),
+        ("published:2021-13", "is not a real date"),
+        ("published:2021-02-29", "February 2021 has 28 days"),
+        ("published:[2022 TO 2021]", "is empty"),
+        ("views:[1 TO", "unbalanced '['"),
+        ("a OR", "OR needs a term on both sides"),
+        ("AND a", "AND needs a term on both sides"),
+        ("NOT", "'NOT' needs a term after it"),
+        ("()", "empty parentheses"),
+        ("title:", "needs a value"),
+        ("x~3", "fuzzy '~3' takes 1 or 2"),
+        ("author:[a TO b]", "ranges work on published, views and words"),
+        ("—", "has no letters or digits"),
+    ],
+)
 def test_malformed_queries(ix, query, message):
     with pytest.raises(QueryError) as err:
         ix.search(query)
@@ -206,8 +298,9 @@ def test_malformed_queries(ix, query, message):
 
 
 def test_tree():
-    assert parse_query('a "b c"~2 -d') == And((Term("a", pos=0), Phrase(("b", "c"), None, 2, 2),
-                                                Not(Term("d", pos=11))))
+    assert parse_query('a "b c"~2 -d') == And(
+        (Term("a", pos=0), Phrase(("b", "c"), None, 2, 2), Not(Term("d", pos=11)))
+    )
     assert parse_query("x OR y") == Or((Term("x", pos=0), Term("y", pos=5)))
     assert parse_query("published:2021") == Range("published", 20210101, 20211231, 0)
     assert parse_query("*") == MatchAll()
@@ -236,11 +329,23 @@ def test_words_glued_by_a_dot_are_two_words(tmp_path):
     from corpus_search.vocab import words
 
     assert words("Bradley.Еще U.S.-led 3.5% e.g. B.Then 192.168.0.1 2021.Год") == [
-        "Bradley", "Еще", "U.S", "led", "3.5", "e.g", "B", "Then", "192.168.0.1", "2021", "Год"]
+        "Bradley",
+        "Еще",
+        "U.S",
+        "led",
+        "3.5",
+        "e.g",
+        "B",
+        "Then",
+        "192.168.0.1",
+        "2021",
+        "Год",
+    ]
     corpus = tmp_path / "c"
     corpus.mkdir()
-    (corpus / "a.txt").write_text("Glued\n\nThe talks ended with Bradley.Еще one U.S. envoy "
-                                  "left with 3.5 billion.\n", "utf-8")
+    (corpus / "a.txt").write_text(
+        "Glued\n\nThe talks ended with Bradley.Еще one U.S. envoy left with 3.5 billion.\n", "utf-8"
+    )
     update_index(tmp_path / "ix", [corpus])
     with CorpusIndex(tmp_path / "ix") as ix:
         for query in ("bradley", "ещё", "еще", '"U.S."', "3.5", '"bradley еще"'):

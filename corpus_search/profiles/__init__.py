@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 from ..errors import ConfigError
 
@@ -131,8 +132,17 @@ def profile_from_dict(data: Any, origin: str) -> Profile:
         raise
 
 
-_PROFILE_KEYS = {"name", "source", "description", "detect", "header", "timezones",
-                 "list_separator", "rules", "teasers"}
+_PROFILE_KEYS = {
+    "name",
+    "source",
+    "description",
+    "detect",
+    "header",
+    "timezones",
+    "list_separator",
+    "rules",
+    "teasers",
+}
 
 
 def _entries(raw: Any, key: str, required: str, allowed: set[str]):
@@ -163,21 +173,34 @@ def _profile_from_dict(data: Any, origin: str) -> Profile:
     detect = data.get("detect") or {}
     if not isinstance(detect, dict) or set(detect) - {"any", "all"}:
         raise ConfigError("key 'detect' must be a mapping with 'any' and/or 'all' lists")
-    detect_any = tuple(_compile(p, f"detect.any[{i}]") for i, p in enumerate(detect.get("any") or []))
-    detect_all = tuple(_compile(p, f"detect.all[{i}]") for i, p in enumerate(detect.get("all") or []))
+    detect_any = tuple(
+        _compile(p, f"detect.any[{i}]") for i, p in enumerate(detect.get("any") or [])
+    )
+    detect_all = tuple(
+        _compile(p, f"detect.all[{i}]") for i, p in enumerate(detect.get("all") or [])
+    )
 
     header = [
-        Slot(str(slot.get("slot", f"slot {i}")), _compile(slot["pattern"], f"header[{i}].pattern"),
-             bool(slot.get("optional", False)))
-        for i, slot in _entries(data.get("header") or [{"slot": "title", "pattern": "(?P<title>.+)"}],
-                                "header", "pattern", {"slot", "pattern", "optional"})
+        Slot(
+            str(slot.get("slot", f"slot {i}")),
+            _compile(slot["pattern"], f"header[{i}].pattern"),
+            bool(slot.get("optional", False)),
+        )
+        for i, slot in _entries(
+            data.get("header") or [{"slot": "title", "pattern": "(?P<title>.+)"}],
+            "header",
+            "pattern",
+            {"slot", "pattern", "optional"},
+        )
     ]
 
     rules = []
     for i, rule in _entries(data.get("rules") or [], "rules", "match", {"name", "match", "action"}):
         action = rule.get("action", "drop")
         if action not in ACTIONS:
-            raise ConfigError(f"rules[{i}].action must be one of {', '.join(ACTIONS)}, not {action!r}")
+            raise ConfigError(
+                f"rules[{i}].action must be one of {', '.join(ACTIONS)}, not {action!r}"
+            )
         pattern = _compile(rule["match"], f"rules[{i}].match")
         if action == "tags" and "tags" not in pattern.groupindex:
             raise ConfigError(f"rules[{i}]: a 'tags' rule needs a named group (?P<tags>...)")
@@ -193,10 +216,16 @@ def _profile_from_dict(data: Any, origin: str) -> Profile:
     if not isinstance(sep, str) or not sep:
         raise ConfigError("key 'list_separator' must be non-empty text")
     return Profile(
-        name=name, source=source, detect_any=detect_any, detect_all=detect_all,
-        header=tuple(header), rules=tuple(rules),
+        name=name,
+        source=source,
+        detect_any=detect_any,
+        detect_all=detect_all,
+        header=tuple(header),
+        rules=tuple(rules),
         timezones={str(k): str(v) for k, v in timezones.items()},
-        list_separator=sep, teasers=bool(data.get("teasers", True)), origin=origin,
+        list_separator=sep,
+        teasers=bool(data.get("teasers", True)),
+        origin=origin,
     )
 
 

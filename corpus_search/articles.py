@@ -92,13 +92,6 @@ class Article:
         """The record as a plain dict with exactly :data:`RECORD_FIELDS` as keys."""
         return {name: getattr(self, name) for name in RECORD_FIELDS}
 
-    @property
-    def local_date(self) -> dt.date | None:
-        """The calendar date printed on the article (its own time zone), if known."""
-        if not self.published:
-            return None
-        return dt.date.fromisoformat(self.published[:10])
-
 
 # --------------------------------------------------------------------------------------------
 # Bytes to text

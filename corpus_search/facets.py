@@ -20,8 +20,6 @@ from typing import Any
 
 from .vocab import FACET_COLUMNS, FACETS, MULTI_VALUED, PERIODS, SEP  # noqa: F401
 
-FACET_NAMES = FACETS
-
 
 def valid_day(value: Any) -> int | None:
     """A ``day`` column value, or None for a document without a date."""

@@ -134,6 +134,11 @@ class Snapshot:
         with contextlib.suppress(Exception):
             self.searcher.close()
 
+    def segments_with_column(self, field: str) -> list[bool]:
+        """For each segment, whether it has a file for the column (Whoosh writes one only
+        when some document of the segment has a value)."""
+        return [leaf._perdoc.has_column(field) for leaf, _ in self.leaves]
+
     def _read_error(self, exc: BaseException) -> IndexDamagedError:
         if isinstance(exc, FileNotFoundError) and self.is_stale():
             return SnapshotStale(f"the index at {self.where} changed while it was read", self.where)
@@ -186,9 +191,6 @@ class Snapshot:
         return docs[0] if docs else None
 
     # -- terms ----------------------------------------------------------------------------
-
-    def has_field(self, field: str) -> bool:
-        return field in self._fields
 
     @_guarded
     def terms(self, field: str, prefix: str = "") -> list[str]:
@@ -271,13 +273,6 @@ class Snapshot:
                 ],
                 slop=slop + 1,
             )
-        return set(self.searcher.docs_for_query(q))
-
-    @_guarded
-    def docs_for_query(self, q) -> set[int]:
-        """Documents matching a Whoosh query (phrases, numeric ranges), deleted ones left out."""
-        if not self.leaves:
-            return set()
         return set(self.searcher.docs_for_query(q))
 
     # -- lengths (for BM25F) --------------------------------------------------------------

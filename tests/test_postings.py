@@ -242,17 +242,6 @@ def test_phrases_agree_with_whoosh(snap):
     assert got == (set(snap.searcher.docs_for_query(q)) if snap.leaves else set())
 
 
-def test_docs_for_query_agrees(snap):
-    from whoosh import query as wq
-
-    q = wq.Phrase("text", ["summit", "gas"])
-    expected = set(snap.searcher.docs_for_query(q)) if snap.leaves else set()
-    assert snap.docs_for_query(q) == expected
-    r = wq.NumericRange("views", 100, 5000)
-    expected = set(snap.searcher.docs_for_query(r)) if snap.leaves else set()
-    assert snap.docs_for_query(r) == expected
-
-
 def test_docnum_of(snap):
     for d in _public_live(snap)[:20]:
         assert snap.docnum_of("id", snap.reader.stored_fields(d)["id"]) == d

@@ -591,7 +591,7 @@ def search(
     files_only,
     fields,
     mark,
-    timeout,
+    timeout, collapse,
     **kw,
 ):
     text = " ".join(query)
@@ -616,6 +616,7 @@ def search(
             snippets=not (files_only or count_only),
             count_only=count_only,
             timeout=timeout or cfg.timeout,
+            collapse=collapse,
         )
     code = Exit.OK if result.total else Exit.NO_HITS
     if result.total == 0 and result.suggestion:
@@ -669,29 +670,41 @@ def _markers(mark: str):
 
 
 @cli.command()
-@click.argument("doc_id", metavar="ID")
+@click.argument("doc_ids", metavar="ID...", nargs=-1, required=True)
 @index_option
-@click.option("--json", "as_json", is_flag=True, help="Print the record as JSON.")
+@click.option("--json", "as_json", is_flag=True,
+              help="Print the record as JSON (several: a JSON array).")
 @click.pass_obj
-def show(state, doc_id, index_dir, as_json):
-    """Print one article from the index: metadata and clean body. ID is as in search results."""
+def show(state, doc_ids, index_dir, as_json):
+    """Print articles from the index: metadata and clean body.
+
+    Each ID is as in search results, or the article's file path as 'search -l' prints it, so
+    'corpus-search search QUERY -l | xargs corpus-search show' works.
+    """
     from .search import CorpusIndex
 
     with CorpusIndex(state.index_path(index_dir)) as ix:
-        record = ix.get(doc_id)
-    if record is None:
-        raise CorpusSearchError(
-            f"no article with id {doc_id!r} in the index "
-            "(ids are paths relative to the corpus folder, as search prints them)"
-        )
+        records = []
+        for doc_id in doc_ids:
+            record = ix.get(doc_id)
+            if record is None:
+                raise CorpusSearchError(
+                    f"no article with id {doc_id!r} in the index "
+                    "(ids are paths relative to the corpus folder, as search prints them)"
+                )
+            records.append(record)
     if as_json:
         from .render import write_json
 
-        write_json(record)
+        write_json(records[0] if len(records) == 1 else records)
     else:
         from .render import make_console, print_article
 
-        print_article(record, make_console())
+        console = make_console()
+        for n, record in enumerate(records):
+            if n:
+                console.rule()
+            print_article(record, console)
     return Exit.OK
 
 
@@ -784,6 +797,259 @@ def timeline(state, query, index_dir, by, split, as_json, as_csv, **kw):
 
         print_timeline(tl, make_console())
     return Exit.OK if tl.total else Exit.NO_HITS
+
+
+# --------------------------------------------------------------------------------------------
+# Research commands: reprints, kwic, collocates, count, export
+
+
+@cli.command(cls=QueryCommand)
+@click.argument("query", nargs=-1)
+@index_option
+@filter_options
+@click.option("--threshold", type=click.FloatRange(min=0, max=1, min_open=True), default=0.8,
+              show_default=True, help="Estimated share of 5-word sequences two articles share.")
+@click.option("--min-size", type=click.IntRange(min=2), default=2, show_default=True,
+              help="Smallest cluster shown.")
+@click.option("-n", "--limit", type=click.IntRange(min=0), default=20, show_default=True,
+              help="Clusters shown on the terminal (0: all); JSON has them all.")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object (see README).")
+@click.option("--timeout", type=click.FloatRange(min=0.01), default=None, metavar="SECONDS")
+@click.pass_obj
+def reprints(state, query, index_dir, threshold, min_size, limit, as_json, timeout, **kw):
+    """Clusters of articles that are the same story: who published it, and who was first.
+
+    Among the articles matching QUERY and the filters (all, without them): reprints under
+    another headline, with another site's header and footer, changed typography, a paragraph
+    added or cut. Largest clusters first, members oldest first. Exit 0 if any cluster, 1 if none.
+    """
+    from .search import CorpusIndex
+
+    with CorpusIndex(state.index_path(index_dir)) as ix:
+        result = ix.reprints(" ".join(query), _filters(kw), threshold=threshold,
+                             min_size=min_size, timeout=timeout or state.config.timeout)
+    if as_json:
+        from .render import write_json
+
+        write_json(result.to_dict())
+    else:
+        from .render import make_console, print_reprints
+
+        shown = result if not limit else type(result)(result.threshold, result.min_size,
+                                                       result.articles, result.clusters[:limit])
+        print_reprints(shown, make_console())
+    return Exit.OK if result.clusters else Exit.NO_HITS
+
+
+@cli.command(cls=QueryCommand)
+@click.argument("query", nargs=-1, required=True)
+@index_option
+@filter_options
+@click.option("--width", type=click.IntRange(min=1), default=40, show_default=True,
+              help="Characters of context each side.")
+@click.option("--sort", type=click.Choice(("date", "left", "right", "source")), default="date",
+              show_default=True, help="left/right: by the words nearest the match on that side.")
+@click.option("-n", "--limit", type=click.IntRange(min=0), default=100, show_default=True,
+              help="Lines shown (0: all).")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object (see README).")
+@click.option("--jsonl", is_flag=True, help="One JSON line per occurrence.")
+@click.option("--csv", "as_csv", is_flag=True, help="CSV: id,published,source,left,match,right.")
+@click.option("--timeout", type=click.FloatRange(min=0.01), default=None, metavar="SECONDS",
+              help="Stop a query that runs longer (default 10, or the config's timeout).")
+@click.pass_obj
+def kwic(state, query, index_dir, width, sort, limit, as_json, jsonl, as_csv, timeout, **kw):
+    """Concordance: every occurrence of QUERY's matches in context, one line each.
+
+    The match is centred with WIDTH characters each side, from titles and bodies of every
+    matching article. Exit 0 if anything matched, 1 if not.
+    """
+    from .search import CorpusIndex
+
+    text = " ".join(query)
+    with CorpusIndex(state.index_path(index_dir)) as ix:
+        conc = ix.kwic(text, _filters(kw), width=width, sort=sort, limit=limit or None,
+                       timeout=timeout or state.config.timeout)
+    if as_json:
+        from .render import write_json
+
+        write_json(conc.to_dict())
+    elif jsonl:
+        from .render import write_jsonl
+
+        write_jsonl(line.to_dict() for line in conc.lines)
+    elif as_csv:
+        from .render import write_csv
+
+        write_csv(([x.id, x.published or "", x.source or "", x.left, x.match, x.right]
+                   for x in conc.lines), ["id", "published", "source", "left", "match", "right"])
+    else:
+        from .render import make_console, print_kwic
+
+        print_kwic(conc, make_console())
+    return Exit.OK if conc.total else Exit.NO_HITS
+
+
+@cli.command(cls=QueryCommand)
+@click.argument("query", nargs=-1, required=True)
+@index_option
+@filter_options
+@click.option("--window", type=click.IntRange(min=1), default=5, show_default=True,
+              help="Words each side of a match.")
+@click.option("--top", type=click.IntRange(min=1), default=20, show_default=True)
+@click.option("--measure", type=click.Choice(("llr", "pmi", "count")), default="llr",
+              show_default=True, help="Log-likelihood, pointwise mutual information, raw count.")
+@click.option("--no-stopwords", is_flag=True, help="Leave out common words (the, и, ...).")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object (see README).")
+@click.option("--csv", "as_csv", is_flag=True, help="CSV: word,count,frequency,score.")
+@click.option("--timeout", type=click.FloatRange(min=0.01), default=None, metavar="SECONDS")
+@click.pass_obj
+def collocates(state, query, index_dir, window, top, measure, no_stopwords, as_json, as_csv,
+               timeout, **kw):
+    """The words that occur near QUERY's matches, ranked by how much more often than chance.
+
+    QUERY is a word (stemmed as in search) or any query; its matches in the matching articles
+    are the centres. Exit 0 if anything matched, 1 if not.
+    """
+    from .search import CorpusIndex
+
+    text = " ".join(query)
+    with CorpusIndex(state.index_path(index_dir)) as ix:
+        result = ix.collocates(text, _filters(kw), window=window, top=top, measure=measure,
+                               stopwords=not no_stopwords,
+                               timeout=timeout or state.config.timeout)
+    if as_json:
+        from .render import write_json
+
+        write_json(result.to_dict())
+    elif as_csv:
+        from .render import write_csv
+
+        write_csv(([c.word, c.count, c.frequency, round(c.score, 4)] for c in result.collocates),
+                  ["word", "count", "frequency", "score"])
+    else:
+        from .render import make_console, print_collocates
+
+        print_collocates(result, make_console())
+    return Exit.OK if result.occurrences else Exit.NO_HITS
+
+
+def read_queries(path: str) -> list[str]:
+    """Queries one a line; blank lines and lines starting with # left out."""
+    try:
+        with open(path, encoding="utf-8") as fh:
+            lines = fh.read().splitlines()
+    except OSError as exc:
+        raise CorpusSearchError(f"{path}: cannot be read ({exc.strerror})") from None
+    except UnicodeDecodeError:
+        raise CorpusSearchError(f"{path}: is not UTF-8 text") from None
+    from .errors import QueryError
+    from .query import parse_query
+
+    queries = []
+    for n, line in enumerate(lines, 1):
+        text = line.strip()
+        if not text or text.startswith("#"):
+            continue
+        try:
+            parse_query(text)
+        except QueryError as exc:
+            raise CorpusSearchError(f"{path}, line {n}: {exc}") from None
+        queries.append(text)
+    return queries
+
+
+@cli.command()
+@click.option("--queries", "queries_file", required=True, type=click.Path(dir_okay=False),
+              metavar="FILE", help="One query a line; blank lines and # comments ignored.")
+@index_option
+@filter_options
+@click.option("--by", type=click.Choice(vocab.PERIODS), default="month", show_default=True)
+@click.option("--json", "as_json", is_flag=True, help="One JSON object (see README).")
+@click.option("--csv", "as_csv", is_flag=True, help="CSV: query,period,count.")
+@click.option("--timeout", type=click.FloatRange(min=0.01), default=None, metavar="SECONDS",
+              help="Time limit for each query.")
+@click.pass_obj
+def count(state, queries_file, index_dir, by, as_json, as_csv, timeout, **kw):
+    """Count many queries over time in one go: a dictionary of narratives, say.
+
+    Each query is counted exactly as 'search QUERY --count' would and broken down by period
+    (the article's own date). A bad query stops everything before any output, naming its
+    line. Exit 0 if any query matched, 1 if none did.
+    """
+    from .search import CorpusIndex
+
+    queries = read_queries(queries_file)
+    filters = _filters(kw)
+    with CorpusIndex(state.index_path(index_dir)) as ix:
+        rows = ix.count_queries(queries, filters, by=by, timeout=timeout or state.config.timeout)
+    if as_json:
+        from .render import write_json
+
+        write_json({"by": by, "filters": filters.to_dict(), "queries": rows})
+    elif as_csv:
+        from .render import write_csv
+
+        write_csv(([r["query"], b["period"], b["count"]] for r in rows for b in r["buckets"]),
+                  ["query", "period", "count"])
+    else:
+        from .render import make_console, print_counts
+
+        print_counts(rows, by, make_console())
+    return Exit.OK if any(r["total"] for r in rows) else Exit.NO_HITS
+
+
+@cli.command(cls=QueryCommand)
+@click.argument("query", nargs=-1)
+@index_option
+@filter_options
+@click.option("--format", "fmt", type=click.Choice(("jsonl", "csv")), default="jsonl",
+              show_default=True)
+@click.option("--fields", metavar="A,B", help="Only these record keys (default: all, body included).")
+@click.option("--sort", type=click.Choice(vocab.SORTS), default="relevance", show_default=True)
+@click.option("--timeout", type=click.FloatRange(min=0.01), default=None, metavar="SECONDS")
+@click.pass_obj
+def export(state, query, index_dir, fmt, fields, sort, timeout, **kw):
+    """Write every matching record, body included, as JSON lines or CSV.
+
+    Streamed in the search order: as many records as 'search QUERY --count' says, with
+    memory flat in their number. Without QUERY, the whole index.
+    """
+    from .articles import RECORD_FIELDS
+    from .search import CorpusIndex
+
+    keys = list(RECORD_FIELDS)
+    if fields:
+        keys = [f.strip() for f in fields.split(",") if f.strip()]
+        bad = [k for k in keys if k not in RECORD_FIELDS]
+        if bad:
+            raise CorpusSearchError(f"--fields: unknown key {bad[0]!r} (choose from "
+                                    f"{', '.join(RECORD_FIELDS)})")
+    n = 0
+    with CorpusIndex(state.index_path(index_dir)) as ix:
+        records = ix.records(" ".join(query), _filters(kw), sort=sort,
+                             timeout=timeout or state.config.timeout)
+        rows = ({k: r[k] for k in keys} for r in records)
+        if fmt == "csv":
+            from .render import csv_cell, write_csv
+
+            def cells():
+                nonlocal n
+                for row in rows:
+                    n += 1
+                    yield [csv_cell(row[k]) for k in keys]
+
+            write_csv(cells(), keys)
+        else:
+            from .render import write_jsonl
+
+            def counted():
+                nonlocal n
+                for row in rows:
+                    n += 1
+                    yield row
+
+            write_jsonl(counted())
+    return Exit.OK if n else Exit.NO_HITS
 
 
 # --------------------------------------------------------------------------------------------

@@ -238,6 +238,18 @@ class Snapshot:
             return 0
         return self.reader.doc_frequency(field, word)
 
+    @_guarded
+    def frequency(self, field: str, word: str) -> int:
+        """How often ``word`` occurs in ``field`` over all documents."""
+        if field not in self._fields:
+            return 0
+        return int(self.reader.frequency(field, word))
+
+    @_guarded
+    def field_length(self, field: str) -> int:
+        """The number of words in ``field`` over all documents."""
+        return int(self.reader.field_length(field)) if self.leaves else 0
+
     # -- postings -------------------------------------------------------------------------
 
     @_guarded

@@ -76,6 +76,24 @@ def write_timeline_csv(timeline, stream: TextIO | None = None) -> None:
             writer.writerow([b["period"], b["count"]])
 
 
+def write_csv(rows: Iterable[list[Any]], header: list[str], stream: TextIO | None = None) -> None:
+    import csv
+
+    writer = csv.writer(stream or sys.stdout, lineterminator="\n")
+    writer.writerow(header)
+    for row in rows:
+        writer.writerow(row)
+
+
+def csv_cell(value: Any) -> Any:
+    """A record value as one CSV cell: lists joined by "; ", None empty."""
+    if value is None:
+        return ""
+    if isinstance(value, list):
+        return "; ".join(map(str, value))
+    return value
+
+
 # --------------------------------------------------------------------------------------------
 # People
 
@@ -364,3 +382,90 @@ def progress_bar(console):
                 bar.advance(task)
 
     return wrap
+
+
+def print_kwic(conc, console, open_mark: str = "[[", close_mark: str = "]]") -> None:
+    """Concordance lines, the match centred in a column, context cut to the width."""
+    from rich.text import Text
+
+    styled = uses_style(console)
+    head = Text(f"{conc.total} occurrences in {conc.articles} articles"
+                + (f" (showing {len(conc.lines)}, by {conc.sort})" if conc.lines else ""),
+                style="bold" if styled else "")
+    console.print(head)
+    width = conc.width
+    for line in conc.lines:
+        row = Text()
+        row.append(visible(line.left).rjust(width), style="")
+        row.append(" ")
+        if styled:
+            row.append(visible(line.match), style="bold black on yellow")
+        else:
+            row.append(f"{open_mark}{visible(line.match)}{close_mark}")
+        row.append(" ")
+        row.append(visible(line.right).ljust(width))
+        row.append(f"  {visible(line.id)}", style="dim" if styled else "")
+        console.print(row, overflow="ellipsis", no_wrap=console.is_terminal, soft_wrap=not console.is_terminal)
+
+
+def print_collocates(result, console) -> None:
+    from rich.table import Table
+    from rich.text import Text
+
+    styled = uses_style(console)
+    console.print(Text(f"collocates of {visible(repr(result.query))} within {result.window} words: "
+                       f"{result.occurrences} occurrences in {result.articles} articles; "
+                       f"score: {result.measure}", style="bold" if styled else ""))
+    table = Table(box=None, pad_edge=False, header_style="bold" if styled else "")
+    table.add_column("word", overflow="fold")
+    table.add_column("together", justify="right")
+    table.add_column("in index", justify="right")
+    table.add_column("score", justify="right")
+    for c in result.collocates:
+        table.add_row(visible(c.word), str(c.count), str(c.frequency), f"{c.score:.2f}")
+    console.print(table)
+
+
+def print_counts(rows: list[dict[str, Any]], by: str, console) -> None:
+    """One row per query: its total and a compact series of counts per period."""
+    from rich.table import Table
+
+    styled = uses_style(console)
+    periods = sorted({b["period"] for r in rows for b in r["buckets"]})
+    table = Table(box=None, pad_edge=False, header_style="bold" if styled else "")
+    table.add_column("query", overflow="fold")
+    table.add_column("total", justify="right")
+    table.add_column(f"per {by} ({periods[0]} to {periods[-1]})" if periods else f"per {by}",
+                     no_wrap=True)
+    blocks = " ▁▂▃▄▅▆▇█"
+    for r in rows:
+        counts = {b["period"]: b["count"] for b in r["buckets"]}
+        top = max(counts.values(), default=0) or 1
+        spark = "".join(blocks[round(8 * counts.get(p, 0) / top)] if counts.get(p) else " "
+                        for p in periods)
+        table.add_row(visible(r["query"]), str(r["total"]), spark[-60:])
+    console.print(table)
+
+
+def print_reprints(result, console) -> None:
+    """Each cluster as a small timeline: who published the story when, the origin first."""
+    from rich.text import Text
+
+    styled = uses_style(console)
+    console.print(Text(f"{len(result.clusters)} clusters of reprints among {result.articles} "
+                       f"articles (similarity at least {result.threshold:g})",
+                       style="bold" if styled else ""))
+    for n, cluster in enumerate(result.clusters, 1):
+        console.print()
+        head = Text(f"{n:>3}. ", style="dim" if styled else "")
+        head.append(visible(cluster.first.title or "(no title)"), style="bold cyan" if styled else "")
+        head.append(f"  ({len(cluster.members)} articles, {len(cluster.sources)} sources)")
+        console.print(head)
+        for i, m in enumerate(cluster.members):
+            when = (m.published or "undated")[:16].replace("T", " ")
+            line = Text(f"     {when:<16}  ")
+            line.append(visible(m.source or "(no source)"), style="green" if styled else "")
+            line.append("  first" if i == 0 else f"  {m.similarity:.2f}",
+                        style="bold" if styled and i == 0 else ("dim" if styled else ""))
+            line.append(f"  {visible(m.id)}", style="dim" if styled else "")
+            console.print(line)

@@ -41,12 +41,13 @@ from whoosh.codec.whoosh3 import W3Codec
 from . import _whoosh  # noqa: F401  - must precede the first Whoosh import
 from .facets import valid_day  # noqa: F401 - the day column's reading
 from .languages import stem  # noqa: F401 - kept importable from here
+from .reprints import sketch
 from .vocab import MULTI_VALUED, SEP, WORD_PATTERN  # noqa: F401
 
 if TYPE_CHECKING:
     from .articles import Article
 
-SCHEMA_VERSION = 6  # 6: a dot between two words splits them (vocab.WORD_PATTERN)
+SCHEMA_VERSION = 7  # 6: a dot between two words splits them; 7: reprint sketches
 
 
 class YoFilter(Filter):
@@ -181,6 +182,19 @@ class TextColumn(fields.COLUMN):
         return value.decode("utf-8")
 
 
+class BytesColumn(fields.COLUMN):
+    """Bytes kept only in a per-document column (a reprint sketch)."""
+
+    def __init__(self):
+        super().__init__(columns.VarBytesColumn())
+
+    def to_column_value(self, value):
+        return bytes(value or b"")
+
+    def from_column_value(self, value):
+        return value
+
+
 class IntColumn(fields.COLUMN):
     """An integer kept only in a per-document column: sorting and bookkeeping, no index terms
     (a 64-bit NUMERIC field indexes four terms per value)."""
@@ -226,6 +240,7 @@ def build_schema() -> fields.Schema:
         sha=TextColumn(),
         fsize=IntColumn(),
         mtime=IntColumn(),
+        sketch=BytesColumn(),
     )
 
 
@@ -273,6 +288,7 @@ def article_document(article: Article, fsize: int = 0, mtime_ns: int = 0) -> dic
         "sha": article.sha256,
         "fsize": fsize,
         "mtime": mtime_ns,
+        "sketch": sketch(article.body),
     }
     if article.categories:
         doc["category"] = SEP.join(article.categories)

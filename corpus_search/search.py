@@ -9,9 +9,11 @@ The pipeline: :mod:`query` (text -> tree) -> :mod:`matching` (tree -> documents 
 from __future__ import annotations
 
 import heapq
+import os
 import time
+from collections import Counter
+from collections.abc import Iterator
 from dataclasses import dataclass, field
-from operator import itemgetter
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -24,6 +26,8 @@ from .snippets import Snippet, find_matches, make_snippets, mark_text
 from .store import IndexFolder
 
 if TYPE_CHECKING:
+    from .concordance import Collocates, Concordance
+    from .reprints import Reprints
     from .postings import Snapshot
 from .vocab import FACETS, PERIODS, SORTS, fold, words
 
@@ -41,6 +45,7 @@ class Hit:
     record: dict[str, Any]  # the record's keys, without body
     snippets: list[Snippet]
     title: Snippet
+    reprints: list[str] | None = None  # with collapse: the ids of the cluster's other members
 
     def to_dict(self, open_mark: str = "[[", close_mark: str = "]]") -> dict[str, Any]:
         from .snippets import snippet_to_string
@@ -61,7 +66,8 @@ class Hit:
             "language": r["language"],
             "words": r["words"],
             "snippets": [snippet_to_string(s, open_mark, close_mark) for s in self.snippets],
-        }
+        } | ({} if self.reprints is None else {"reprints": len(self.reprints),
+                                                   "reprint_ids": self.reprints})
 
 
 @dataclass
@@ -169,6 +175,7 @@ class CorpusIndex:
         snippets: bool = True,
         count_only: bool = False,
         timeout: float = 10.0,
+        collapse: bool = False,
     ) -> SearchResult:
         """Run ``text`` (the query language) and return one page of hits, the exact total and
         the requested facet counts over all matches."""
@@ -195,6 +202,7 @@ class CorpusIndex:
                 snippets,
                 count_only,
                 Deadline(text, timeout),
+                collapse,
                 started,
             )
         )
@@ -212,9 +220,14 @@ class CorpusIndex:
         snippets,
         count_only,
         deadline,
+        collapse,
         started,
     ) -> SearchResult:
         matcher, docs, scores = self._run_query(text, tree, filters, deadline)
+        others: dict[int, list[int]] | None = None
+        if collapse:  # each cluster of reprints counted and shown once: its earliest member
+            others = self._collapse(docs, deadline)
+            docs = set(others)
         result = SearchResult(
             query=text,
             total=len(docs),
@@ -228,6 +241,11 @@ class CorpusIndex:
             result.facets[name] = count_facet(name, self._cache, docs, limit=facet_limit)
         if not count_only and docs and (page - 1) * limit < len(docs):
             result.hits = self._page(docs, scores, sort, limit, page, matcher, snippets)
+            if others is not None:
+                ids = self._cache.values("id")
+                by_id = {ids[d]: d for d in docs}
+                for hit in result.hits:
+                    hit.reprints = [ids[o] for o in others[by_id[hit.record["id"]]]]
         if not result.total and not count_only:
             result.suggestion = self._suggest(text, tree, deadline)
         result.took_ms = round((time.perf_counter() - started) * 1000, 2)
@@ -239,23 +257,29 @@ class CorpusIndex:
         docs, parts = matcher.matches(tree, filters)
         return matcher, docs, parts
 
-    def _page(self, docs, parts, sort, limit, page, matcher, snippets) -> list[Hit]:
-        """The hits of one page: by score (ties: index order), or by a column's values."""
-        n = page * limit
+    def _ordered(self, docs, parts, sort, matcher, n: int | None = None):
+        """(the first ``n`` documents in the search order, or all; their scores or None):
+        by score (ties: index order), or by a column's values."""
         scores = None
         if sort == "relevance":
             if parts:
                 scores = matcher.score(docs, parts)
-                top = [d for d, _ in heapq.nlargest(n, scores.items(), key=itemgetter(1))]
-            else:
-                top = heapq.nsmallest(n, docs)
-        else:
-            values = self._cache.values("ts" if sort in ("date", "-date") else "views")
-            column = [-1 if v is None else v for v in values]  # no value: before any value
-            if sort.startswith("-"):
-                top = heapq.nsmallest(n, docs, key=lambda d: (-column[d], d))
-            else:
-                top = heapq.nsmallest(n, docs, key=lambda d: (column[d], d))
+                order = sorted(scores.items(), key=lambda kv: (-kv[1], kv[0])) if n is None \
+                    else heapq.nsmallest(n, scores.items(), key=lambda kv: (-kv[1], kv[0]))
+                return [d for d, _ in order], scores
+            return (sorted(docs) if n is None else heapq.nsmallest(n, docs)), None
+        values = self._cache.values("ts" if sort in ("date", "-date") else "views")
+        column = [-1 if v is None else v for v in values]  # no value: before any value
+        sign = -1 if sort.startswith("-") else 1
+
+        def key(d: int) -> tuple[int, int]:
+            return (sign * column[d], d)
+
+        return (sorted(docs, key=key) if n is None else heapq.nsmallest(n, docs, key=key)), None
+
+    def _page(self, docs, parts, sort, limit, page, matcher, snippets) -> list[Hit]:
+        """The hits of one page."""
+        top, scores = self._ordered(docs, parts, sort, matcher, page * limit)
         hits = []
         start = (page - 1) * limit
         for rank, docnum in enumerate(top[start : start + limit], start=start + 1):
@@ -376,11 +400,185 @@ class CorpusIndex:
             lambda: build_timeline(self._cache, self._matching(text, filters, timeout), by, split)
         )
 
+    def _query(self, text: str, filters: Filters | None, timeout: float):
+        tree = q.parse_query(text)
+        return self._run_query(text, tree, filters or Filters(), Deadline(text, timeout))
+
+    def records(self, text: str = "", filters: Filters | None = None, *, sort: str = "relevance",
+                timeout: float = 10.0) -> Iterator[dict[str, Any]]:
+        """Every matching record, body included, in the search order, read one at a time (for
+        export: memory stays flat in the number of hits, but for their document numbers)."""
+        if sort not in SORTS:
+            raise CorpusSearchError(f"unknown sort {sort!r} (choose from {', '.join(SORTS)})")
+        matcher, docs, parts = self._call(lambda: self._query(text, filters, timeout))
+        snapshot = self._snapshot
+        order, _ = self._ordered(docs, parts, sort, matcher)
+        for d in order:
+            yield stored_to_record(snapshot.stored(d))
+
+    def kwic(self, text: str, filters: Filters | None = None, *, width: int = 40,
+             sort: str = "date", limit: int | None = 100, timeout: float = 10.0) -> Concordance:
+        """Every occurrence of every matched word or phrase in every matching article (title
+        and body), ``width`` characters of context each side; ``lines`` holds the first
+        ``limit`` in the chosen order, ``total`` counts them all."""
+        from .concordance import KWIC_SORTS, kwic_lines, sort_lines
+
+        if sort not in KWIC_SORTS:
+            raise CorpusSearchError(f"unknown sort {sort!r} (choose from {', '.join(KWIC_SORTS)})")
+        if width < 1:
+            raise CorpusSearchError("--width must be 1 or more")
+
+        def run() -> Concordance:
+            matcher, docs, _ = self._query(text, filters, timeout)
+            lines = []
+            for d in sorted(docs):
+                record = stored_to_record(self._snapshot.stored(d))
+                lines.extend(kwic_lines(record, matcher.title, matcher.body, width))
+                matcher.deadline.check()
+            ordered = sort_lines(lines, sort)
+            return Concordance(text, len(docs), len(lines),
+                               ordered if limit is None else ordered[:limit], sort, width)
+
+        return self._call(run)
+
+    def collocates(self, text: str, filters: Filters | None = None, *, window: int = 5,
+                   top: int = 20, measure: str = "llr", stopwords: bool = True,
+                   timeout: float = 10.0) -> Collocates:
+        """The words within ``window`` words of the query's matches (stemmed as in search),
+        ranked by log-likelihood (``llr``), ``pmi`` or raw ``count``. Corpus frequencies are
+        those of the index's text field (a title counts twice there, as in ranking)."""
+        from .concordance import MEASURES, STOPWORDS, Collocates, rank_collocates, window_words
+
+        if measure not in MEASURES:
+            raise CorpusSearchError(f"unknown measure {measure!r} (choose from {', '.join(MEASURES)})")
+        if window < 1 or top < 1:
+            raise CorpusSearchError("--window and --top must be 1 or more")
+
+        def run() -> Collocates:
+            matcher, docs, _ = self._query(text, filters, timeout)
+            counts: Counter = Counter()
+            seen = 0
+            for d in sorted(docs):
+                record = stored_to_record(self._snapshot.stored(d))
+                for part, spec in ((record["title"] or "", matcher.title), (record["body"], matcher.body)):
+                    n, near = window_words(part, spec, window)
+                    seen += n
+                    counts.update(near)
+                matcher.deadline.check()
+            snap = self._snapshot
+            ranked = rank_collocates(counts, lambda w: snap.frequency("text", w),
+                                     snap.field_length("text"), measure, top,
+                                     () if stopwords else STOPWORDS)
+            return Collocates(text, window, measure, len(docs), seen, ranked)
+
+        return self._call(run)
+
+    def count_queries(self, queries: list[str], filters: Filters | None = None, *,
+                      by: str = "month", timeout: float = 10.0) -> list[dict[str, Any]]:
+        """Each query's exact count (as ``search QUERY --count``) and its counts per period
+        (the article's own date, as ``timeline``). Every query is parsed before any runs."""
+        if by not in PERIODS:
+            raise CorpusSearchError(f"unknown period {by!r} (choose from {', '.join(PERIODS)})")
+        trees = [q.parse_query(t) for t in queries]
+        out = []
+        for text, tree in zip(queries, trees):
+            def run(text=text, tree=tree) -> dict[str, Any]:
+                _, docs, _ = self._run_query(text, tree, filters or Filters(), Deadline(text, timeout))
+                tl = build_timeline(self._cache, docs, by)
+                buckets = [{"period": b["period"], "count": b["count"]} for b in tl.buckets if b["count"]]
+                return {"query": text, "total": len(docs), "undated": tl.undated, "buckets": buckets}
+
+            out.append(self._call(run))
+        return out
+
+    REPRINT_THRESHOLD = 0.8
+
+    def _sketches(self) -> list[tuple[int, ...]]:
+        from .reprints import unpack
+
+        raw = self._cache.values("sketch")
+        return self._cache.derived("sketch:unpacked", lambda: [unpack(v) if v else () for v in raw])
+
+    def _reprint_groups(self, docs: set[int], threshold: float, deadline: Deadline) -> list[list[int]]:
+        """Clusters of reprints among ``docs``, each oldest first (undated members last)."""
+        from .reprints import groups, oldest_first, similar_pairs
+
+        sk = self._sketches()
+        deadline.check()
+        pairs = similar_pairs({d: sk[d] for d in docs if sk[d]}, threshold)
+        deadline.check()
+        ts = self._cache.values("ts")
+        days = self._cache.values("day")
+        return [sorted(g, key=lambda d: oldest_first("x" if days[d] else None, ts[d], d))
+                for g in groups(pairs)]
+
+    def _collapse(self, docs: set[int], deadline: Deadline) -> dict[int, list[int]]:
+        """Each document that stands for itself or for its cluster -> the other members."""
+        out: dict[int, list[int]] = {d: [] for d in docs}
+        for members in self._reprint_groups(docs, self.REPRINT_THRESHOLD, deadline):
+            for other in members[1:]:
+                out.pop(other, None)
+            out[members[0]] = members[1:]
+        return out
+
+    def reprints(self, text: str = "", filters: Filters | None = None, *,
+                 threshold: float = REPRINT_THRESHOLD, min_size: int = 2,
+                 timeout: float = 10.0) -> Reprints:
+        """Clusters of matching articles that are the same story, largest first, members
+        oldest first; a cluster's first member is the likely origin."""
+        from .reprints import Cluster, Member, Reprints, similarity
+
+        if not 0 < threshold <= 1:
+            raise CorpusSearchError("--threshold must be more than 0 and at most 1")
+        if min_size < 2:
+            raise CorpusSearchError("--min-size must be 2 or more")
+
+        def run() -> Reprints:
+            _, docs, _ = self._query(text, filters, timeout)
+            deadline = Deadline(text, timeout)
+            sk = self._sketches()
+            clusters = []
+            for members in self._reprint_groups(docs, threshold, deadline):
+                if len(members) < min_size:
+                    continue
+                rows = []
+                for d in members:
+                    r = stored_to_record(self._snapshot.stored(d))
+                    rows.append(Member(r["id"], r["title"], r["source"], r["published"],
+                                       similarity(sk[d], sk[members[0]])))
+                clusters.append(Cluster(rows))
+            clusters.sort(key=lambda c: (-len(c.members), c.first.published or "\uffff", c.first.id))
+            return Reprints(threshold, min_size, len(docs), clusters)
+
+        return self._call(run)
+
+    def id_of_path(self, path: str | Path) -> str | None:
+        """The id of the article read from ``path`` (as ``search -l`` prints it), or None."""
+        import os
+
+        from .articles import text_path
+
+        absolute = Path(os.path.abspath(path))
+        for root in self.folder.require_meta().get("roots", []):
+            base = Path(root)
+            if os.path.isfile(root):
+                if absolute == base:
+                    return text_path(base.name)
+                continue
+            if absolute.is_relative_to(base):
+                return text_path(absolute.relative_to(base).as_posix())
+        return None
+
     def get(self, doc_id: str) -> dict[str, Any] | None:
-        """The full record (body included) of one article by id, or None."""
+        """The full record (body included) of one article by id (or by its file's path, as
+        ``search -l`` prints it), or None."""
 
         def find():
             docnum = self._snapshot.docnum_of("id", doc_id)
+            if docnum is None and ("/" in doc_id or os.sep in doc_id):
+                by_path = self.id_of_path(doc_id)
+                if by_path is not None:
+                    docnum = self._snapshot.docnum_of("id", by_path)
             return None if docnum is None else stored_to_record(self._snapshot.stored(docnum))
 
         return self._call(find)

@@ -39,10 +39,13 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, TypeVar
 
+from . import _whoosh  # noqa: F401  - must precede the first Whoosh import
+
+# isort: split
+
 from whoosh.codec.whoosh3 import LENGTHS_COLUMN, W3LeafMatcher
 from whoosh.reading import TermNotFound
 
-from . import _whoosh  # noqa: F401  - must precede the first Whoosh import
 from .errors import IndexDamagedError
 
 #: What reading a damaged index file raises (truncated, missing or garbled data).

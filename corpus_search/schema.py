@@ -34,11 +34,14 @@ import datetime as dt
 import zlib
 from typing import TYPE_CHECKING, Any
 
+from . import _whoosh  # noqa: F401  - must precede the first Whoosh import
+
+# isort: split
+
 from whoosh import columns, fields
 from whoosh.analysis import Filter, LowercaseFilter, RegexTokenizer
 from whoosh.codec.whoosh3 import W3Codec
 
-from . import _whoosh  # noqa: F401  - must precede the first Whoosh import
 from .facets import valid_day  # noqa: F401 - the day column's reading
 from .languages import stem  # noqa: F401 - kept importable from here
 from .reprints import sketch

@@ -55,3 +55,19 @@ def test_every_pickled_name_is_importable_where_the_index_says():
 def test_the_cli_reads_a_kept_index(tmp_path):
     r = CliRunner().invoke(cli, ["stats", "--index", str(_copy(tmp_path)), "--json"])
     assert r.exit_code == 0 and '"documents": 4' in r.stdout
+
+
+def test_a_search_does_not_import_what_it_never_uses(tmp_path):
+    """Whoosh imports urllib.request (http, email, ssl: ~25 ms) and an English morphology
+    regex at start-up; corpus_search._whoosh keeps them out, but only if it is imported before
+    any Whoosh module. A sorted import block once put Whoosh first: this catches that."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys; import corpus_search.cli, corpus_search.search, corpus_search.indexer; "
+        "print(sorted(m for m in ('urllib.request', 'http.client', 'whoosh.lang.morph_en', "
+        "'rich', 'yaml') if m in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"

@@ -542,7 +542,7 @@ Exit codes: 0 hits, 1 no hits, 2 error (bad query, no index), 130 interrupted.
 @click.option(
     "-n",
     "--limit",
-    type=click.IntRange(min=1),
+    type=click.IntRange(min=0),
     default=10,
     show_default=True,
     help="Hits per page.",
@@ -575,6 +575,11 @@ Exit codes: 0 hits, 1 no hits, 2 error (bad query, no index), 130 interrupted.
     metavar="SECONDS",
     help="Stop a query that runs longer (default 10, or the config's timeout).",
 )
+@click.option(
+    "--collapse",
+    is_flag=True,
+    help="Count and show each cluster of reprints once (its earliest member).",
+)
 @click.pass_obj
 def search(
     state,
@@ -591,7 +596,8 @@ def search(
     files_only,
     fields,
     mark,
-    timeout, collapse,
+    timeout,
+    collapse,
     **kw,
 ):
     text = " ".join(query)
@@ -621,6 +627,11 @@ def search(
     code = Exit.OK if result.total else Exit.NO_HITS
     if result.total == 0 and result.suggestion:
         _err(f"no hits; did you mean: {result.suggestion}")
+    if result.total and limit and page > result.pages and not (count_only or files_only):
+        _warn(
+            f"page {page} is past the last page ({result.pages}: {result.total} hits, "
+            f"{limit} a page)"
+        )
     if count_only:
         click.echo(result.total)
     elif files_only:
@@ -672,8 +683,9 @@ def _markers(mark: str):
 @cli.command()
 @click.argument("doc_ids", metavar="ID...", nargs=-1, required=True)
 @index_option
-@click.option("--json", "as_json", is_flag=True,
-              help="Print the record as JSON (several: a JSON array).")
+@click.option(
+    "--json", "as_json", is_flag=True, help="Print the record as JSON (several: a JSON array)."
+)
 @click.pass_obj
 def show(state, doc_ids, index_dir, as_json):
     """Print articles from the index: metadata and clean body.
@@ -725,7 +737,13 @@ def show(state, doc_ids, index_dir, as_json):
 @filter_options
 @click.option("--sort", type=click.Choice(["count", "name"]), default="count", show_default=True)
 @click.option(
-    "--limit", type=click.IntRange(min=1), default=None, metavar="N", help="At most N values."
+    "--facet-limit",
+    "--limit",
+    "limit",
+    type=click.IntRange(min=1),
+    default=None,
+    metavar="N",
+    help="At most N values (--limit is the older spelling).",
 )
 @click.option("--json", "as_json", is_flag=True, help="Print {field, values: [{value, count}]}.")
 @click.pass_obj
@@ -807,12 +825,28 @@ def timeline(state, query, index_dir, by, split, as_json, as_csv, **kw):
 @click.argument("query", nargs=-1)
 @index_option
 @filter_options
-@click.option("--threshold", type=click.FloatRange(min=0, max=1, min_open=True), default=0.8,
-              show_default=True, help="Estimated share of 5-word sequences two articles share.")
-@click.option("--min-size", type=click.IntRange(min=2), default=2, show_default=True,
-              help="Smallest cluster shown.")
-@click.option("-n", "--limit", type=click.IntRange(min=0), default=20, show_default=True,
-              help="Clusters shown on the terminal (0: all); JSON has them all.")
+@click.option(
+    "--threshold",
+    type=click.FloatRange(min=0, max=1, min_open=True),
+    default=0.8,
+    show_default=True,
+    help="Estimated share of 5-word sequences two articles share.",
+)
+@click.option(
+    "--min-size",
+    type=click.IntRange(min=2),
+    default=2,
+    show_default=True,
+    help="Smallest cluster shown.",
+)
+@click.option(
+    "-n",
+    "--limit",
+    type=click.IntRange(min=0),
+    default=20,
+    show_default=True,
+    help="Clusters shown on the terminal (0: all); JSON has them all.",
+)
 @click.option("--json", "as_json", is_flag=True, help="One JSON object (see README).")
 @click.option("--timeout", type=click.FloatRange(min=0.01), default=None, metavar="SECONDS")
 @click.pass_obj
@@ -826,8 +860,13 @@ def reprints(state, query, index_dir, threshold, min_size, limit, as_json, timeo
     from .search import CorpusIndex
 
     with CorpusIndex(state.index_path(index_dir)) as ix:
-        result = ix.reprints(" ".join(query), _filters(kw), threshold=threshold,
-                             min_size=min_size, timeout=timeout or state.config.timeout)
+        result = ix.reprints(
+            " ".join(query),
+            _filters(kw),
+            threshold=threshold,
+            min_size=min_size,
+            timeout=timeout or state.config.timeout,
+        )
     if as_json:
         from .render import write_json
 
@@ -835,8 +874,13 @@ def reprints(state, query, index_dir, threshold, min_size, limit, as_json, timeo
     else:
         from .render import make_console, print_reprints
 
-        shown = result if not limit else type(result)(result.threshold, result.min_size,
-                                                       result.articles, result.clusters[:limit])
+        shown = (
+            result
+            if not limit
+            else type(result)(
+                result.threshold, result.min_size, result.articles, result.clusters[:limit]
+            )
+        )
         print_reprints(shown, make_console())
     return Exit.OK if result.clusters else Exit.NO_HITS
 
@@ -845,17 +889,38 @@ def reprints(state, query, index_dir, threshold, min_size, limit, as_json, timeo
 @click.argument("query", nargs=-1, required=True)
 @index_option
 @filter_options
-@click.option("--width", type=click.IntRange(min=1), default=40, show_default=True,
-              help="Characters of context each side.")
-@click.option("--sort", type=click.Choice(("date", "left", "right", "source")), default="date",
-              show_default=True, help="left/right: by the words nearest the match on that side.")
-@click.option("-n", "--limit", type=click.IntRange(min=0), default=100, show_default=True,
-              help="Lines shown (0: all).")
+@click.option(
+    "--width",
+    type=click.IntRange(min=1),
+    default=40,
+    show_default=True,
+    help="Characters of context each side.",
+)
+@click.option(
+    "--sort",
+    type=click.Choice(("date", "left", "right", "source")),
+    default="date",
+    show_default=True,
+    help="left/right: by the words nearest the match on that side.",
+)
+@click.option(
+    "-n",
+    "--limit",
+    type=click.IntRange(min=0),
+    default=100,
+    show_default=True,
+    help="Lines shown (0: all).",
+)
 @click.option("--json", "as_json", is_flag=True, help="One JSON object (see README).")
 @click.option("--jsonl", is_flag=True, help="One JSON line per occurrence.")
 @click.option("--csv", "as_csv", is_flag=True, help="CSV: id,published,source,left,match,right.")
-@click.option("--timeout", type=click.FloatRange(min=0.01), default=None, metavar="SECONDS",
-              help="Stop a query that runs longer (default 10, or the config's timeout).")
+@click.option(
+    "--timeout",
+    type=click.FloatRange(min=0.01),
+    default=None,
+    metavar="SECONDS",
+    help="Stop a query that runs longer (default 10, or the config's timeout).",
+)
 @click.pass_obj
 def kwic(state, query, index_dir, width, sort, limit, as_json, jsonl, as_csv, timeout, **kw):
     """Concordance: every occurrence of QUERY's matches in context, one line each.
@@ -867,8 +932,14 @@ def kwic(state, query, index_dir, width, sort, limit, as_json, jsonl, as_csv, ti
 
     text = " ".join(query)
     with CorpusIndex(state.index_path(index_dir)) as ix:
-        conc = ix.kwic(text, _filters(kw), width=width, sort=sort, limit=limit or None,
-                       timeout=timeout or state.config.timeout)
+        conc = ix.kwic(
+            text,
+            _filters(kw),
+            width=width,
+            sort=sort,
+            limit=limit or None,
+            timeout=timeout or state.config.timeout,
+        )
     if as_json:
         from .render import write_json
 
@@ -880,8 +951,13 @@ def kwic(state, query, index_dir, width, sort, limit, as_json, jsonl, as_csv, ti
     elif as_csv:
         from .render import write_csv
 
-        write_csv(([x.id, x.published or "", x.source or "", x.left, x.match, x.right]
-                   for x in conc.lines), ["id", "published", "source", "left", "match", "right"])
+        write_csv(
+            (
+                [x.id, x.published or "", x.source or "", x.left, x.match, x.right]
+                for x in conc.lines
+            ),
+            ["id", "published", "source", "left", "match", "right"],
+        )
     else:
         from .render import make_console, print_kwic
 
@@ -893,18 +969,29 @@ def kwic(state, query, index_dir, width, sort, limit, as_json, jsonl, as_csv, ti
 @click.argument("query", nargs=-1, required=True)
 @index_option
 @filter_options
-@click.option("--window", type=click.IntRange(min=1), default=5, show_default=True,
-              help="Words each side of a match.")
+@click.option(
+    "--window",
+    type=click.IntRange(min=1),
+    default=5,
+    show_default=True,
+    help="Words each side of a match.",
+)
 @click.option("--top", type=click.IntRange(min=1), default=20, show_default=True)
-@click.option("--measure", type=click.Choice(("llr", "pmi", "count")), default="llr",
-              show_default=True, help="Log-likelihood, pointwise mutual information, raw count.")
+@click.option(
+    "--measure",
+    type=click.Choice(("llr", "pmi", "count")),
+    default="llr",
+    show_default=True,
+    help="Log-likelihood, pointwise mutual information, raw count.",
+)
 @click.option("--no-stopwords", is_flag=True, help="Leave out common words (the, и, ...).")
 @click.option("--json", "as_json", is_flag=True, help="One JSON object (see README).")
 @click.option("--csv", "as_csv", is_flag=True, help="CSV: word,count,frequency,score.")
 @click.option("--timeout", type=click.FloatRange(min=0.01), default=None, metavar="SECONDS")
 @click.pass_obj
-def collocates(state, query, index_dir, window, top, measure, no_stopwords, as_json, as_csv,
-               timeout, **kw):
+def collocates(
+    state, query, index_dir, window, top, measure, no_stopwords, as_json, as_csv, timeout, **kw
+):
     """The words that occur near QUERY's matches, ranked by how much more often than chance.
 
     QUERY is a word (stemmed as in search) or any query; its matches in the matching articles
@@ -914,9 +1001,15 @@ def collocates(state, query, index_dir, window, top, measure, no_stopwords, as_j
 
     text = " ".join(query)
     with CorpusIndex(state.index_path(index_dir)) as ix:
-        result = ix.collocates(text, _filters(kw), window=window, top=top, measure=measure,
-                               stopwords=not no_stopwords,
-                               timeout=timeout or state.config.timeout)
+        result = ix.collocates(
+            text,
+            _filters(kw),
+            window=window,
+            top=top,
+            measure=measure,
+            stopwords=not no_stopwords,
+            timeout=timeout or state.config.timeout,
+        )
     if as_json:
         from .render import write_json
 
@@ -924,8 +1017,10 @@ def collocates(state, query, index_dir, window, top, measure, no_stopwords, as_j
     elif as_csv:
         from .render import write_csv
 
-        write_csv(([c.word, c.count, c.frequency, round(c.score, 4)] for c in result.collocates),
-                  ["word", "count", "frequency", "score"])
+        write_csv(
+            ([c.word, c.count, c.frequency, round(c.score, 4)] for c in result.collocates),
+            ["word", "count", "frequency", "score"],
+        )
     else:
         from .render import make_console, print_collocates
 
@@ -959,15 +1054,26 @@ def read_queries(path: str) -> list[str]:
 
 
 @cli.command()
-@click.option("--queries", "queries_file", required=True, type=click.Path(dir_okay=False),
-              metavar="FILE", help="One query a line; blank lines and # comments ignored.")
+@click.option(
+    "--queries",
+    "queries_file",
+    required=True,
+    type=click.Path(dir_okay=False),
+    metavar="FILE",
+    help="One query a line; blank lines and # comments ignored.",
+)
 @index_option
 @filter_options
 @click.option("--by", type=click.Choice(vocab.PERIODS), default="month", show_default=True)
 @click.option("--json", "as_json", is_flag=True, help="One JSON object (see README).")
 @click.option("--csv", "as_csv", is_flag=True, help="CSV: query,period,count.")
-@click.option("--timeout", type=click.FloatRange(min=0.01), default=None, metavar="SECONDS",
-              help="Time limit for each query.")
+@click.option(
+    "--timeout",
+    type=click.FloatRange(min=0.01),
+    default=None,
+    metavar="SECONDS",
+    help="Time limit for each query.",
+)
 @click.pass_obj
 def count(state, queries_file, index_dir, by, as_json, as_csv, timeout, **kw):
     """Count many queries over time in one go: a dictionary of narratives, say.
@@ -989,8 +1095,10 @@ def count(state, queries_file, index_dir, by, as_json, as_csv, timeout, **kw):
     elif as_csv:
         from .render import write_csv
 
-        write_csv(([r["query"], b["period"], b["count"]] for r in rows for b in r["buckets"]),
-                  ["query", "period", "count"])
+        write_csv(
+            ([r["query"], b["period"], b["count"]] for r in rows for b in r["buckets"]),
+            ["query", "period", "count"],
+        )
     else:
         from .render import make_console, print_counts
 
@@ -1002,9 +1110,12 @@ def count(state, queries_file, index_dir, by, as_json, as_csv, timeout, **kw):
 @click.argument("query", nargs=-1)
 @index_option
 @filter_options
-@click.option("--format", "fmt", type=click.Choice(("jsonl", "csv")), default="jsonl",
-              show_default=True)
-@click.option("--fields", metavar="A,B", help="Only these record keys (default: all, body included).")
+@click.option(
+    "--format", "fmt", type=click.Choice(("jsonl", "csv")), default="jsonl", show_default=True
+)
+@click.option(
+    "--fields", metavar="A,B", help="Only these record keys (default: all, body included)."
+)
 @click.option("--sort", type=click.Choice(vocab.SORTS), default="relevance", show_default=True)
 @click.option("--timeout", type=click.FloatRange(min=0.01), default=None, metavar="SECONDS")
 @click.pass_obj
@@ -1022,12 +1133,14 @@ def export(state, query, index_dir, fmt, fields, sort, timeout, **kw):
         keys = [f.strip() for f in fields.split(",") if f.strip()]
         bad = [k for k in keys if k not in RECORD_FIELDS]
         if bad:
-            raise CorpusSearchError(f"--fields: unknown key {bad[0]!r} (choose from "
-                                    f"{', '.join(RECORD_FIELDS)})")
+            raise CorpusSearchError(
+                f"--fields: unknown key {bad[0]!r} (choose from {', '.join(RECORD_FIELDS)})"
+            )
     n = 0
     with CorpusIndex(state.index_path(index_dir)) as ix:
-        records = ix.records(" ".join(query), _filters(kw), sort=sort,
-                             timeout=timeout or state.config.timeout)
+        records = ix.records(
+            " ".join(query), _filters(kw), sort=sort, timeout=timeout or state.config.timeout
+        )
         rows = ({k: r[k] for k in keys} for r in records)
         if fmt == "csv":
             from .render import csv_cell, write_csv

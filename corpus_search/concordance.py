@@ -82,16 +82,25 @@ def occurrences(text: str, spec: MatchSpec) -> list[tuple[int, int]]:
     return [(s, e) for s, e, _ in find_matches(text, spec)] if text else []
 
 
-def kwic_lines(record: dict[str, Any], title_spec: MatchSpec, body_spec: MatchSpec,
-               width: int) -> Iterator[KwicLine]:
+def kwic_lines(
+    record: dict[str, Any], title_spec: MatchSpec, body_spec: MatchSpec, width: int
+) -> Iterator[KwicLine]:
     """One line per occurrence in the title, then in the body, ``width`` characters each side."""
-    for text, spec in ((record.get("title") or "", title_spec), (record.get("body") or "", body_spec)):
+    for text, spec in (
+        (record.get("title") or "", title_spec),
+        (record.get("body") or "", body_spec),
+    ):
         for start, end in occurrences(text, spec):
             left = _flat(text[max(0, start - width * 2) : start])[-width:]
             right = _flat(text[end : end + width * 2])[:width]
             yield KwicLine(
-                record["id"], record.get("title"), record.get("source"), record.get("published"),
-                left, _flat(text[start:end]), right,
+                record["id"],
+                record.get("title"),
+                record.get("source"),
+                record.get("published"),
+                left,
+                _flat(text[start:end]),
+                right,
             )
 
 
@@ -119,8 +128,12 @@ class Collocate:
     score: float
 
     def to_dict(self) -> dict[str, Any]:
-        return {"word": self.word, "count": self.count, "frequency": self.frequency,
-                "score": round(self.score, 4)}
+        return {
+            "word": self.word,
+            "count": self.count,
+            "frequency": self.frequency,
+            "score": round(self.score, 4),
+        }
 
 
 @dataclass
@@ -179,8 +192,12 @@ def llr(k: int, window_total: int, frequency: int, total: int) -> float:
     if not n:
         return 0.0
     g = 0.0
-    for o, row, col in ((o11, o11 + o12, o11 + o21), (o12, o11 + o12, o12 + o22),
-                        (o21, o21 + o22, o11 + o21), (o22, o21 + o22, o12 + o22)):
+    for o, row, col in (
+        (o11, o11 + o12, o11 + o21),
+        (o12, o11 + o12, o12 + o22),
+        (o21, o21 + o22, o11 + o21),
+        (o22, o21 + o22, o12 + o22),
+    ):
         e = row * col / n
         if o > 0 and e > 0:
             g += o * math.log(o / e)
@@ -194,8 +211,9 @@ def pmi(k: int, window_total: int, frequency: int, total: int) -> float:
     return math.log2(k * total / (window_total * frequency))
 
 
-def rank_collocates(counts: Counter, frequency_of, total: int, measure: str, top: int,
-                    hide: Iterable[str] = ()) -> list[Collocate]:
+def rank_collocates(
+    counts: Counter, frequency_of, total: int, measure: str, top: int, hide: Iterable[str] = ()
+) -> list[Collocate]:
     hidden = set(hide)
     window_total = sum(counts.values())
     out = []

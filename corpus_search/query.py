@@ -147,6 +147,16 @@ def _tokenize(q: str) -> list[_Tok]:
             i += 1
             continue
         m = _FIELD_RE.match(q, i)
+        if m and (i == 0 or _boundary(q, i)) and m.group(1) == "_exists_":
+            # _exists_:place (Elasticsearch's spelling) is place:* : has a value
+            f = re.compile(r"([A-Za-z_]+)").match(q, m.end())
+            canonical = FIELD_ALIASES.get(f.group(1).lower()) if f else None
+            if f is None or canonical is None or canonical in ("title", "id"):
+                raise QueryError(q, "_exists_: takes a metadata field, as in _exists_:place", i)
+            toks.append(_Tok("FIELD", canonical, i, f.group(1)))
+            toks.append(_Tok("WORD", "*", m.end()))
+            i = f.end()
+            continue
         if m and (i == 0 or _boundary(q, i)):
             name = m.group(1)
             canonical = FIELD_ALIASES.get(name.lower())
@@ -177,6 +187,21 @@ def _tokenize(q: str) -> list[_Tok]:
         while j < n and not q[j].isspace() and q[j] not in _SPECIAL:
             j += 1
         word = q[i:j]
+        if len(word) > 2 and word.startswith("/") and word.endswith("/"):
+            raise QueryError(
+                q,
+                f"regular expressions ({word}) are not supported; use wildcards "
+                "instead, as in sanc* or organi?ation",
+                i,
+            )
+        boost = re.search(r"\^\d+(?:\.\d+)?$", word)
+        if boost and boost.start() > 0:
+            raise QueryError(
+                q,
+                f"boosts ({boost.group()}) are not supported: words are weighted "
+                "by how rare they are, and title matches count double",
+                i + boost.start(),
+            )
         kind = {"AND": "AND", "OR": "OR", "NOT": "NOT", "&&": "AND", "||": "OR"}.get(word, "WORD")
         toks.append(_Tok(kind, word, i))
         i = j
@@ -361,6 +386,13 @@ class _Parser:
         if tok.kind == "CMP":
             self.take()
             return self.compare(name, ftok, tok)
+        if (
+            (name in NUMBER_FIELDS or name in DATE_FIELDS)
+            and tok.kind == "WORD"
+            and tok.text == "*"
+        ):
+            self.take()
+            return Range(name, None, None, ftok.pos)  # has a value
         if name in NUMBER_FIELDS or name in DATE_FIELDS:
             if tok.kind != "WORD":
                 raise self.error(f"{name} takes a single value, a comparison or a range", tok.pos)

@@ -120,9 +120,16 @@ def make_console(stderr: bool = False):
     """A rich console: colour only on a terminal and without NO_COLOR; soft wrap when piped."""
     from rich.console import Console
 
+    class _Console(Console):
+        def on_broken_pipe(self) -> None:
+            """The reader went away (``| head``): rich exits 1 here; we raise, and the CLI
+            exits 0 like grep (what was asked for was printed)."""
+            self.quiet = True
+            raise BrokenPipeError
+
     stream = sys.stderr if stderr else sys.stdout
     tty = stream.isatty()
-    return Console(
+    return _Console(
         file=stream,
         highlight=False,
         no_color=bool(os.environ.get("NO_COLOR")),
@@ -133,7 +140,9 @@ def make_console(stderr: bool = False):
 
 
 def uses_style(console) -> bool:
-    return console.is_terminal and not console.no_color
+    """Whether matches can be shown by colour: a terminal that has colours (not TERM=dumb) and
+    no NO_COLOR. Otherwise they are shown by markers, so a match is never lost."""
+    return console.is_terminal and not console.no_color and console.color_system is not None
 
 
 def _marked(pieces, console, open_mark: str, close_mark: str, base_style: str = ""):
@@ -238,6 +247,8 @@ def print_facets(facets, console) -> None:
 
 
 def print_timeline(timeline, console) -> None:
+    """A bar per period. The period and the count always show in full; the bar shrinks and
+    a --split's series is cut (with …) to fit the terminal's width."""
     from rich.table import Table
     from rich.text import Text
 
@@ -249,21 +260,31 @@ def print_timeline(timeline, console) -> None:
             style="bold" if styled else "",
         )
     )
-    table = Table(box=None, show_header=False, pad_edge=False)
-    table.add_column("period", no_wrap=True)
-    table.add_column("count", justify="right")
-    table.add_column("bar", no_wrap=True)
+    period_w = max((len(b["period"]) for b in timeline.buckets), default=4)
+    count_w = max((len(str(b["count"])) for b in timeline.buckets), default=1)
+    room = max(10, console.width - period_w - count_w - 4)
+    bar_w = min(40, room if not timeline.split else max(8, room // 3))
+    table = Table(box=None, show_header=False, pad_edge=False, expand=False)
+    table.add_column("period", no_wrap=True, min_width=period_w)
+    table.add_column("count", justify="right", no_wrap=True, min_width=count_w)
+    table.add_column("bar", no_wrap=True, width=bar_w, overflow="crop")
+    if timeline.split:
+        table.add_column("series", no_wrap=True, overflow="ellipsis", ratio=1)
     top = max((b["count"] for b in timeline.buckets), default=1) or 1
     for b in timeline.buckets:
-        bar = "█" * round(40 * b["count"] / top) if b["count"] else ""
-        extra = ""
-        if timeline.split and b.get("series"):
-            extra = "  " + visible(", ".join(f"{s['value']} {s['count']}" for s in b["series"][:4]))
-        table.add_row(
-            b["period"],
-            str(b["count"]),
-            Text(bar, style="blue" if styled else "") + Text(extra, style="dim" if styled else ""),
+        bar = Text(
+            "█" * round(bar_w * b["count"] / top) if b["count"] else "",
+            style="blue" if styled else "",
         )
+        row = [b["period"], str(b["count"]), bar]
+        if timeline.split:
+            row.append(
+                Text(
+                    visible(", ".join(f"{s['value']} {s['count']}" for s in b.get("series") or [])),
+                    style="dim" if styled else "",
+                )
+            )
+        table.add_row(*row)
     console.print(table)
 
 
@@ -389,9 +410,11 @@ def print_kwic(conc, console, open_mark: str = "[[", close_mark: str = "]]") -> 
     from rich.text import Text
 
     styled = uses_style(console)
-    head = Text(f"{conc.total} occurrences in {conc.articles} articles"
-                + (f" (showing {len(conc.lines)}, by {conc.sort})" if conc.lines else ""),
-                style="bold" if styled else "")
+    head = Text(
+        f"{conc.total} occurrences in {conc.articles} articles"
+        + (f" (showing {len(conc.lines)}, by {conc.sort})" if conc.lines else ""),
+        style="bold" if styled else "",
+    )
     console.print(head)
     width = conc.width
     for line in conc.lines:
@@ -405,7 +428,10 @@ def print_kwic(conc, console, open_mark: str = "[[", close_mark: str = "]]") -> 
         row.append(" ")
         row.append(visible(line.right).ljust(width))
         row.append(f"  {visible(line.id)}", style="dim" if styled else "")
-        console.print(row, overflow="ellipsis", no_wrap=console.is_terminal, soft_wrap=not console.is_terminal)
+        if console.is_terminal:  # one screen line each, cut at the edge
+            console.print(row, overflow="ellipsis", no_wrap=True)
+        else:  # whole lines, for grep and friends
+            console.print(row, soft_wrap=True)
 
 
 def print_collocates(result, console) -> None:
@@ -413,9 +439,14 @@ def print_collocates(result, console) -> None:
     from rich.text import Text
 
     styled = uses_style(console)
-    console.print(Text(f"collocates of {visible(repr(result.query))} within {result.window} words: "
-                       f"{result.occurrences} occurrences in {result.articles} articles; "
-                       f"score: {result.measure}", style="bold" if styled else ""))
+    console.print(
+        Text(
+            f"collocates of {visible(repr(result.query))} within {result.window} words: "
+            f"{result.occurrences} occurrences in {result.articles} articles; "
+            f"score: {result.measure}",
+            style="bold" if styled else "",
+        )
+    )
     table = Table(box=None, pad_edge=False, header_style="bold" if styled else "")
     table.add_column("word", overflow="fold")
     table.add_column("together", justify="right")
@@ -435,14 +466,16 @@ def print_counts(rows: list[dict[str, Any]], by: str, console) -> None:
     table = Table(box=None, pad_edge=False, header_style="bold" if styled else "")
     table.add_column("query", overflow="fold")
     table.add_column("total", justify="right")
-    table.add_column(f"per {by} ({periods[0]} to {periods[-1]})" if periods else f"per {by}",
-                     no_wrap=True)
+    table.add_column(
+        f"per {by} ({periods[0]} to {periods[-1]})" if periods else f"per {by}", no_wrap=True
+    )
     blocks = " ▁▂▃▄▅▆▇█"
     for r in rows:
         counts = {b["period"]: b["count"] for b in r["buckets"]}
         top = max(counts.values(), default=0) or 1
-        spark = "".join(blocks[round(8 * counts.get(p, 0) / top)] if counts.get(p) else " "
-                        for p in periods)
+        spark = "".join(
+            blocks[round(8 * counts.get(p, 0) / top)] if counts.get(p) else " " for p in periods
+        )
         table.add_row(visible(r["query"]), str(r["total"]), spark[-60:])
     console.print(table)
 
@@ -452,20 +485,28 @@ def print_reprints(result, console) -> None:
     from rich.text import Text
 
     styled = uses_style(console)
-    console.print(Text(f"{len(result.clusters)} clusters of reprints among {result.articles} "
-                       f"articles (similarity at least {result.threshold:g})",
-                       style="bold" if styled else ""))
+    console.print(
+        Text(
+            f"{len(result.clusters)} clusters of reprints among {result.articles} "
+            f"articles (similarity at least {result.threshold:g})",
+            style="bold" if styled else "",
+        )
+    )
     for n, cluster in enumerate(result.clusters, 1):
         console.print()
         head = Text(f"{n:>3}. ", style="dim" if styled else "")
-        head.append(visible(cluster.first.title or "(no title)"), style="bold cyan" if styled else "")
+        head.append(
+            visible(cluster.first.title or "(no title)"), style="bold cyan" if styled else ""
+        )
         head.append(f"  ({len(cluster.members)} articles, {len(cluster.sources)} sources)")
         console.print(head)
         for i, m in enumerate(cluster.members):
             when = (m.published or "undated")[:16].replace("T", " ")
             line = Text(f"     {when:<16}  ")
             line.append(visible(m.source or "(no source)"), style="green" if styled else "")
-            line.append("  first" if i == 0 else f"  {m.similarity:.2f}",
-                        style="bold" if styled and i == 0 else ("dim" if styled else ""))
+            line.append(
+                "  first" if i == 0 else f"  {m.similarity:.2f}",
+                style="bold" if styled and i == 0 else ("dim" if styled else ""),
+            )
             line.append(f"  {visible(m.id)}", style="dim" if styled else "")
             console.print(line)

@@ -1,18 +1,20 @@
 """Reprints: articles that are the same story, republished by another site with another
 headline, its own header and footer, changed typography, a paragraph added or cut.
 
-At index time each article's body gets a sketch (:func:`sketch`): the 64 smallest hashes of
-its word 5-grams ("shingles"), after folding case and dropping punctuation, so typography does
-not matter. Two sketches estimate the Jaccard similarity of the two articles' shingle sets
-(bottom-k MinHash: of the 64 smallest hashes of the union, the share found in both). The
-sketch is stored in a column, so it is computed once per file and kept up to date as files
-arrive, change and go, like every other field.
+At index time each article's body gets a sketch (:func:`sketch`): how many distinct word
+5-grams ("shingles") it has, and the 128 smallest of their hashes, after folding case and
+dropping punctuation, so typography does not matter. Headlines are left out: reprints change
+them. Two sketches estimate the Jaccard index J of the two shingle sets (bottom-k MinHash: of
+the 128 smallest hashes of the union, the share found in both), hence the shared shingles
+|A∩B| = J(|A|+|B|)/(1+J), and the similarity reported is the overlap coefficient
+|A∩B| / min(|A|,|B|): how much of the shorter article is found in the longer one. A short
+article republished whole inside a longer one counts as a reprint too.
 
-At query time :func:`cluster` finds the pairs whose estimate reaches the threshold, among the
-documents asked about, and joins them into clusters; the earliest published member of a
-cluster is its likely origin. Candidate pairs come from an inverted list of sketch values (two
-near-duplicates share most of their smallest hashes), so the work is near linear in the number
-of documents, not quadratic.
+The sketch is stored in a column, so it is computed once per file and kept up to date as files
+arrive, change and go, like every other field. At query time :func:`similar_pairs` finds the
+pairs at or above a threshold among the documents asked about (candidates from an inverted list
+of sketch values: near-duplicates share many of their smallest hashes, so the work is near
+linear in the number of documents), and :func:`groups` joins them into clusters.
 """
 
 from __future__ import annotations
@@ -26,23 +28,27 @@ from typing import Any
 
 from .vocab import WORD_RE, fold
 
-K = 64  # hashes kept per article
+K = 128  # hashes kept per article
 SHINGLE = 5  # words per shingle
 MIN_SHINGLES = 16  # shorter bodies are too short to tell a reprint from a coincidence
 MAX_SHARED_LIST = 500  # a hash shared by more articles than this is boilerplate, not a story
 
 
 def sketch(body: str) -> bytes:
-    """The bottom-K hashes of the body's word 5-grams, as bytes (empty for a short body)."""
+    """The number of distinct shingles, then the bottom-K hashes of the body's word 5-grams, as
+    bytes (empty for a short body)."""
     words = [fold(w) for w in WORD_RE.findall(body)]
     if len(words) - SHINGLE + 1 < MIN_SHINGLES:
         return b""
-    hashes = {zlib.crc32(" ".join(words[i : i + SHINGLE]).encode("utf-8"))
-              for i in range(len(words) - SHINGLE + 1)}
-    return array("I", sorted(hashes)[:K]).tobytes()
+    hashes = {
+        zlib.crc32(" ".join(words[i : i + SHINGLE]).encode("utf-8"))
+        for i in range(len(words) - SHINGLE + 1)
+    }
+    return array("I", [len(hashes), *sorted(hashes)[:K]]).tobytes()
 
 
 def unpack(raw: bytes) -> tuple[int, ...]:
+    """(number of shingles, hash, hash, ...), or () for no sketch."""
     if not raw:
         return ()
     values = array("I")
@@ -50,20 +56,31 @@ def unpack(raw: bytes) -> tuple[int, ...]:
     return tuple(values)
 
 
-def similarity(a: tuple[int, ...], b: tuple[int, ...]) -> float:
-    """Estimated Jaccard similarity of two articles from their sketches."""
+def jaccard(a: tuple[int, ...], b: tuple[int, ...]) -> float:
+    """Estimated Jaccard index of two articles' shingle sets, from their sketches."""
     if not a or not b:
         return 0.0
-    sa, sb = set(a), set(b)
-    union = sorted(sa | sb)[: min(K, len(sa | sb))]
+    sa, sb = set(a[1:]), set(b[1:])
+    union = sorted(sa | sb)[:K]
     return sum(1 for h in union if h in sa and h in sb) / len(union)
 
 
-def similar_pairs(sketches: dict[int, tuple[int, ...]], threshold: float) -> list[tuple[int, int, float]]:
+def similarity(a: tuple[int, ...], b: tuple[int, ...]) -> float:
+    """Estimated overlap coefficient |A∩B| / min(|A|,|B|) of two articles' shingle sets."""
+    j = jaccard(a, b)
+    if not j:
+        return 0.0
+    shared = j * (a[0] + b[0]) / (1 + j)
+    return min(1.0, shared / min(a[0], b[0]))
+
+
+def similar_pairs(
+    sketches: dict[int, tuple[int, ...]], threshold: float
+) -> list[tuple[int, int, float]]:
     """Pairs of documents whose estimated similarity is at least ``threshold``."""
     holders: dict[int, list[int]] = defaultdict(list)
     for doc, values in sketches.items():
-        for h in values:
+        for h in values[1:]:
             holders[h].append(doc)
     shared: Counter = Counter()
     for docs in holders.values():
@@ -72,9 +89,10 @@ def similar_pairs(sketches: dict[int, tuple[int, ...]], threshold: float) -> lis
             for i, a in enumerate(docs):
                 for b in docs[i + 1 :]:
                     shared[(a, b)] += 1
-    # two sketches of similarity s share about s*K of their values (a little less): a pair
-    # sharing under half of that cannot reach the threshold
-    need = max(2, int(threshold * K * 0.5))
+    # two sketches with Jaccard index j share about j*K of their values: a pair sharing under
+    # a pair whose sketches share few values has a small Jaccard index; the overlap can still
+    # be high when one article is much longer, so the bar for looking closer is low
+    need = max(3, K // 16)
     out = []
     for (a, b), n in shared.items():
         if n >= need:
@@ -114,8 +132,13 @@ class Member:
     similarity: float  # to the cluster's first member
 
     def to_dict(self) -> dict[str, Any]:
-        return {"id": self.id, "title": self.title, "source": self.source,
-                "published": self.published, "similarity": round(self.similarity, 3)}
+        return {
+            "id": self.id,
+            "title": self.title,
+            "source": self.source,
+            "published": self.published,
+            "similarity": round(self.similarity, 3),
+        }
 
 
 @dataclass
@@ -135,10 +158,16 @@ class Cluster:
         return list(seen)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"size": len(self.members), "sources": self.sources,
-                "first": {"id": self.first.id, "source": self.first.source,
-                          "published": self.first.published},
-                "members": [m.to_dict() for m in self.members]}
+        return {
+            "size": len(self.members),
+            "sources": self.sources,
+            "first": {
+                "id": self.first.id,
+                "source": self.first.source,
+                "published": self.first.published,
+            },
+            "members": [m.to_dict() for m in self.members],
+        }
 
 
 @dataclass
@@ -149,9 +178,13 @@ class Reprints:
     clusters: list[Cluster] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"threshold": self.threshold, "min_size": self.min_size,
-                "articles": self.articles, "total": len(self.clusters),
-                "clusters": [c.to_dict() for c in self.clusters]}
+        return {
+            "threshold": self.threshold,
+            "min_size": self.min_size,
+            "articles": self.articles,
+            "total": len(self.clusters),
+            "clusters": [c.to_dict() for c in self.clusters],
+        }
 
 
 def oldest_first(published: str | None, ts: int | None, doc: int) -> tuple:

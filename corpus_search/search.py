@@ -27,8 +27,8 @@ from .store import IndexFolder
 
 if TYPE_CHECKING:
     from .concordance import Collocates, Concordance
-    from .reprints import Reprints
     from .postings import Snapshot
+    from .reprints import Reprints
 from .vocab import FACETS, PERIODS, SORTS, fold, words
 
 __all__ = ["CorpusIndex", "Filters", "Hit", "SearchResult"]
@@ -66,8 +66,11 @@ class Hit:
             "language": r["language"],
             "words": r["words"],
             "snippets": [snippet_to_string(s, open_mark, close_mark) for s in self.snippets],
-        } | ({} if self.reprints is None else {"reprints": len(self.reprints),
-                                                   "reprint_ids": self.reprints})
+        } | (
+            {}
+            if self.reprints is None
+            else {"reprints": len(self.reprints), "reprint_ids": self.reprints}
+        )
 
 
 @dataclass
@@ -182,8 +185,10 @@ class CorpusIndex:
         started = time.perf_counter()
         if sort not in SORTS:
             raise CorpusSearchError(f"unknown sort {sort!r} (choose from {', '.join(SORTS)})")
-        if limit < 1 or page < 1:
-            raise CorpusSearchError("--limit and --page must be 1 or more")
+        if limit < 0 or page < 1:
+            raise CorpusSearchError(
+                "--limit must be 0 or more (0: counts and facets only) and --page 1 or more"
+            )
         for f in facets:
             if f not in FACETS:
                 raise CorpusSearchError(f"unknown facet {f!r} (choose from {', '.join(FACETS)})")
@@ -239,7 +244,7 @@ class CorpusIndex:
         )
         for name in facets:
             result.facets[name] = count_facet(name, self._cache, docs, limit=facet_limit)
-        if not count_only and docs and (page - 1) * limit < len(docs):
+        if not count_only and limit and docs and (page - 1) * limit < len(docs):
             result.hits = self._page(docs, scores, sort, limit, page, matcher, snippets)
             if others is not None:
                 ids = self._cache.values("id")
@@ -264,8 +269,11 @@ class CorpusIndex:
         if sort == "relevance":
             if parts:
                 scores = matcher.score(docs, parts)
-                order = sorted(scores.items(), key=lambda kv: (-kv[1], kv[0])) if n is None \
+                order = (
+                    sorted(scores.items(), key=lambda kv: (-kv[1], kv[0]))
+                    if n is None
                     else heapq.nsmallest(n, scores.items(), key=lambda kv: (-kv[1], kv[0]))
+                )
                 return [d for d, _ in order], scores
             return (sorted(docs) if n is None else heapq.nsmallest(n, docs)), None
         values = self._cache.values("ts" if sort in ("date", "-date") else "views")
@@ -404,8 +412,14 @@ class CorpusIndex:
         tree = q.parse_query(text)
         return self._run_query(text, tree, filters or Filters(), Deadline(text, timeout))
 
-    def records(self, text: str = "", filters: Filters | None = None, *, sort: str = "relevance",
-                timeout: float = 10.0) -> Iterator[dict[str, Any]]:
+    def records(
+        self,
+        text: str = "",
+        filters: Filters | None = None,
+        *,
+        sort: str = "relevance",
+        timeout: float = 10.0,
+    ) -> Iterator[dict[str, Any]]:
         """Every matching record, body included, in the search order, read one at a time (for
         export: memory stays flat in the number of hits, but for their document numbers)."""
         if sort not in SORTS:
@@ -416,12 +430,20 @@ class CorpusIndex:
         for d in order:
             yield stored_to_record(snapshot.stored(d))
 
-    def kwic(self, text: str, filters: Filters | None = None, *, width: int = 40,
-             sort: str = "date", limit: int | None = 100, timeout: float = 10.0) -> Concordance:
+    def kwic(
+        self,
+        text: str,
+        filters: Filters | None = None,
+        *,
+        width: int = 40,
+        sort: str = "date",
+        limit: int | None = 100,
+        timeout: float = 10.0,
+    ) -> Concordance:
         """Every occurrence of every matched word or phrase in every matching article (title
         and body), ``width`` characters of context each side; ``lines`` holds the first
         ``limit`` in the chosen order, ``total`` counts them all."""
-        from .concordance import KWIC_SORTS, kwic_lines, sort_lines
+        from .concordance import KWIC_SORTS, Concordance, KwicLine, kwic_lines, sort_lines
 
         if sort not in KWIC_SORTS:
             raise CorpusSearchError(f"unknown sort {sort!r} (choose from {', '.join(KWIC_SORTS)})")
@@ -430,27 +452,43 @@ class CorpusIndex:
 
         def run() -> Concordance:
             matcher, docs, _ = self._query(text, filters, timeout)
-            lines = []
+            lines: list[KwicLine] = []
             for d in sorted(docs):
                 record = stored_to_record(self._snapshot.stored(d))
                 lines.extend(kwic_lines(record, matcher.title, matcher.body, width))
                 matcher.deadline.check()
             ordered = sort_lines(lines, sort)
-            return Concordance(text, len(docs), len(lines),
-                               ordered if limit is None else ordered[:limit], sort, width)
+            return Concordance(
+                text,
+                len(docs),
+                len(lines),
+                ordered if limit is None else ordered[:limit],
+                sort,
+                width,
+            )
 
         return self._call(run)
 
-    def collocates(self, text: str, filters: Filters | None = None, *, window: int = 5,
-                   top: int = 20, measure: str = "llr", stopwords: bool = True,
-                   timeout: float = 10.0) -> Collocates:
+    def collocates(
+        self,
+        text: str,
+        filters: Filters | None = None,
+        *,
+        window: int = 5,
+        top: int = 20,
+        measure: str = "llr",
+        stopwords: bool = True,
+        timeout: float = 10.0,
+    ) -> Collocates:
         """The words within ``window`` words of the query's matches (stemmed as in search),
         ranked by log-likelihood (``llr``), ``pmi`` or raw ``count``. Corpus frequencies are
         those of the index's text field (a title counts twice there, as in ranking)."""
         from .concordance import MEASURES, STOPWORDS, Collocates, rank_collocates, window_words
 
         if measure not in MEASURES:
-            raise CorpusSearchError(f"unknown measure {measure!r} (choose from {', '.join(MEASURES)})")
+            raise CorpusSearchError(
+                f"unknown measure {measure!r} (choose from {', '.join(MEASURES)})"
+            )
         if window < 1 or top < 1:
             raise CorpusSearchError("--window and --top must be 1 or more")
 
@@ -460,21 +498,35 @@ class CorpusIndex:
             seen = 0
             for d in sorted(docs):
                 record = stored_to_record(self._snapshot.stored(d))
-                for part, spec in ((record["title"] or "", matcher.title), (record["body"], matcher.body)):
+                for part, spec in (
+                    (record["title"] or "", matcher.title),
+                    (record["body"], matcher.body),
+                ):
                     n, near = window_words(part, spec, window)
                     seen += n
                     counts.update(near)
                 matcher.deadline.check()
             snap = self._snapshot
-            ranked = rank_collocates(counts, lambda w: snap.frequency("text", w),
-                                     snap.field_length("text"), measure, top,
-                                     () if stopwords else STOPWORDS)
+            ranked = rank_collocates(
+                counts,
+                lambda w: snap.frequency("text", w),
+                snap.field_length("text"),
+                measure,
+                top,
+                () if stopwords else STOPWORDS,
+            )
             return Collocates(text, window, measure, len(docs), seen, ranked)
 
         return self._call(run)
 
-    def count_queries(self, queries: list[str], filters: Filters | None = None, *,
-                      by: str = "month", timeout: float = 10.0) -> list[dict[str, Any]]:
+    def count_queries(
+        self,
+        queries: list[str],
+        filters: Filters | None = None,
+        *,
+        by: str = "month",
+        timeout: float = 10.0,
+    ) -> list[dict[str, Any]]:
         """Each query's exact count (as ``search QUERY --count``) and its counts per period
         (the article's own date, as ``timeline``). Every query is parsed before any runs."""
         if by not in PERIODS:
@@ -482,11 +534,21 @@ class CorpusIndex:
         trees = [q.parse_query(t) for t in queries]
         out = []
         for text, tree in zip(queries, trees):
+
             def run(text=text, tree=tree) -> dict[str, Any]:
-                _, docs, _ = self._run_query(text, tree, filters or Filters(), Deadline(text, timeout))
+                _, docs, _ = self._run_query(
+                    text, tree, filters or Filters(), Deadline(text, timeout)
+                )
                 tl = build_timeline(self._cache, docs, by)
-                buckets = [{"period": b["period"], "count": b["count"]} for b in tl.buckets if b["count"]]
-                return {"query": text, "total": len(docs), "undated": tl.undated, "buckets": buckets}
+                buckets = [
+                    {"period": b["period"], "count": b["count"]} for b in tl.buckets if b["count"]
+                ]
+                return {
+                    "query": text,
+                    "total": len(docs),
+                    "undated": tl.undated,
+                    "buckets": buckets,
+                }
 
             out.append(self._call(run))
         return out
@@ -499,7 +561,9 @@ class CorpusIndex:
         raw = self._cache.values("sketch")
         return self._cache.derived("sketch:unpacked", lambda: [unpack(v) if v else () for v in raw])
 
-    def _reprint_groups(self, docs: set[int], threshold: float, deadline: Deadline) -> list[list[int]]:
+    def _reprint_groups(
+        self, docs: set[int], threshold: float, deadline: Deadline
+    ) -> list[list[int]]:
         """Clusters of reprints among ``docs``, each oldest first (undated members last)."""
         from .reprints import groups, oldest_first, similar_pairs
 
@@ -509,8 +573,10 @@ class CorpusIndex:
         deadline.check()
         ts = self._cache.values("ts")
         days = self._cache.values("day")
-        return [sorted(g, key=lambda d: oldest_first("x" if days[d] else None, ts[d], d))
-                for g in groups(pairs)]
+        return [
+            sorted(g, key=lambda d: oldest_first("x" if days[d] else None, ts[d], d))
+            for g in groups(pairs)
+        ]
 
     def _collapse(self, docs: set[int], deadline: Deadline) -> dict[int, list[int]]:
         """Each document that stands for itself or for its cluster -> the other members."""
@@ -521,9 +587,15 @@ class CorpusIndex:
             out[members[0]] = members[1:]
         return out
 
-    def reprints(self, text: str = "", filters: Filters | None = None, *,
-                 threshold: float = REPRINT_THRESHOLD, min_size: int = 2,
-                 timeout: float = 10.0) -> Reprints:
+    def reprints(
+        self,
+        text: str = "",
+        filters: Filters | None = None,
+        *,
+        threshold: float = REPRINT_THRESHOLD,
+        min_size: int = 2,
+        timeout: float = 10.0,
+    ) -> Reprints:
         """Clusters of matching articles that are the same story, largest first, members
         oldest first; a cluster's first member is the likely origin."""
         from .reprints import Cluster, Member, Reprints, similarity
@@ -544,10 +616,19 @@ class CorpusIndex:
                 rows = []
                 for d in members:
                     r = stored_to_record(self._snapshot.stored(d))
-                    rows.append(Member(r["id"], r["title"], r["source"], r["published"],
-                                       similarity(sk[d], sk[members[0]])))
+                    rows.append(
+                        Member(
+                            r["id"],
+                            r["title"],
+                            r["source"],
+                            r["published"],
+                            similarity(sk[d], sk[members[0]]),
+                        )
+                    )
                 clusters.append(Cluster(rows))
-            clusters.sort(key=lambda c: (-len(c.members), c.first.published or "\uffff", c.first.id))
+            clusters.sort(
+                key=lambda c: (-len(c.members), c.first.published or "\uffff", c.first.id)
+            )
             return Reprints(threshold, min_size, len(docs), clusters)
 
         return self._call(run)

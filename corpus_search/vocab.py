@@ -50,6 +50,8 @@ HIT_KEYS = (
     "language",
     "words",
     "snippets",
+    "reprints",  # with search --collapse: how many other members the hit's cluster has
+    "reprint_ids",  # ... and their ids
 )
 
 #: A word: single letters joined by dots are one word (U.S, e.g), and so are digits joined by

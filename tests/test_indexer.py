@@ -284,12 +284,12 @@ def test_stats(tmp_path, corpus_copy):
     st = index_stats(index)
     assert st["documents"] == n_files(corpus_copy)
     assert st["sources"] == {
-        "PolitNavigator": 16,
-        "Baltic Monitor": 6,
-        "Steppe Herald": 6,
+        "PolitNavigator": 17,
+        "Baltic Monitor": 7,
+        "Steppe Herald": 7,
         "(none)": 3,
     }
-    assert st["languages"] == {"en": 26, "ru": 5}
+    assert st["languages"] == {"en": 29, "ru": 5}
     assert st["date_range"] == {"first": "2021-05-19", "last": "2023-12-30"}
     assert (
         st["roots"] == [str(corpus_copy)]

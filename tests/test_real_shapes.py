@@ -189,7 +189,7 @@ def test_plain_files_beside_the_sample_corpus(tmp_path):
         assert {v["value"].casefold(): v["count"] for v in out["values"]} == expected
         assert out["missing"] == missing
     out = json.loads(run("stats", "--index", index, "--json").stdout)
-    assert out["documents"] == len(records) == 1200 + 31
+    assert out["documents"] == len(records) == 1200 + 34
 
 
 # --------------------------------------------------------------------------------------------

@@ -327,6 +327,8 @@ def bench_corpus_search(corpus: Path, work: Path, mix, repeats: int) -> dict:
         res["facet_query_median_ms"] = statistics.median(ft)
         res["facet_only_median_ms"] = statistics.median(ft) - statistics.median(base)
 
+        res.update(bench_research(ix, index, corpus, repeats))
+
     # The whole command as a fresh process.
     word = "zuvenost"
     cmd = [sys.executable, "-m", "corpus_search", "search", word, "--json", "--index", str(index)]
@@ -347,6 +349,42 @@ def bench_corpus_search(corpus: Path, work: Path, mix, repeats: int) -> dict:
 
 # ------------------------------------------------------------------------------------------
 # Peers
+
+
+def bench_research(ix, index: Path, corpus: Path, repeats: int) -> dict:
+    """The analyses: kwic over a word in about 5% of articles, collocates of it, counting 50
+    queries by month, reprints over the whole index; and what reprint sketches cost."""
+    from corpus_search.articles import iter_files, parse_article
+    from corpus_search.reprints import sketch
+
+    res: dict = {}
+    n = ix.doc_count
+    candidates = [w for w in DOMAIN + RU_DOMAIN][:80]
+    counts = {w: ix.search(w, count_only=True).total for w in candidates}
+    word = min(counts, key=lambda w: abs(counts[w] - 0.05 * n))
+    res["research_word"], res["research_word_hits"] = word, counts[word]
+    few = max(3, repeats // 8)
+    kw = [timed(ix.kwic, word, limit=100)[0] * 1000 for _ in range(few)]
+    res["kwic_ms"] = statistics.median(kw)
+    res["kwic_lines"] = ix.kwic(word, limit=1).total
+    co = [timed(ix.collocates, word)[0] * 1000 for _ in range(few)]
+    res["collocates_ms"] = statistics.median(co)
+    queries = [
+        f"{a} OR {b}" if i % 3 == 0 else a
+        for i, (a, b) in enumerate(zip(candidates[:50], candidates[25:] + candidates[:25]))
+    ]
+    cq = [timed(ix.count_queries, queries, by="month")[0] * 1000 for _ in range(few)]
+    res["count_50_queries_ms"] = statistics.median(cq)
+    rp = [timed(ix.reprints)[0] * 1000 for _ in range(few)]
+    res["reprints_ms"] = statistics.median(rp)
+    res["reprint_clusters"] = len(ix.reprints().clusters)
+    # what the sketches cost: their share of the index, and computing them for every body
+    sketch_bytes = sum(f.stat().st_size for f in index.rglob("*sketch*.col"))
+    res["sketch_mb"] = sketch_bytes / 1e6
+    bodies = [parse_article(p, root=r).body for p, r in iter_files([corpus])][:5000]
+    t, _ = timed(lambda: [sketch(b) for b in bodies])
+    res["sketch_ms_per_1000_docs"] = t * 1000 / len(bodies) * 1000
+    return res
 
 
 def bench_ripgrep(corpus: Path, mix, repeats: int) -> dict | None:
@@ -534,6 +572,16 @@ def main() -> None:
             cs["facet_query_median_ms"],
         ),
         ("  of which facet counting (ms)", cs["facet_only_median_ms"]),
+        (
+            f"kwic {cs['research_word']!r} ({cs['research_word_hits']} articles, "
+            f"{cs['kwic_lines']} lines) (ms)",
+            cs["kwic_ms"],
+        ),
+        (f"collocates {cs['research_word']!r} (ms)", cs["collocates_ms"]),
+        ("count 50 queries by month (ms)", cs["count_50_queries_ms"]),
+        (f"reprints over the index, {cs['reprint_clusters']} clusters (ms)", cs["reprints_ms"]),
+        ("reprint sketches in the index (MB)", cs["sketch_mb"]),
+        ("  sketching 1,000 bodies (ms)", cs["sketch_ms_per_1000_docs"]),
         ("CLI search WORD --json, fresh process (ms)", cs["cli_search_median_ms"]),
         ("  empty python start (ms)", cs["python_startup_ms"]),
     ]

@@ -177,6 +177,11 @@ class Matcher:
             tfs = part.tfs
             if len(tfs) > len(docs) or not docs.issuperset(tfs.keys()):
                 tfs = {d: tfs[d] for d in docs & tfs.keys()}
+            if not scores:  # the first word: one comprehension, no lookups
+                scores = {
+                    d: idf * tf / (tf + norm + per * table[lengths[d]]) for d, tf in tfs.items()
+                }
+                continue
             get = scores.get
             for d, tf in tfs.items():
                 scores[d] = get(d, 0.0) + idf * tf / (tf + norm + per * table[lengths[d]])

@@ -19,6 +19,7 @@ linear in the number of documents), and :func:`groups` joins them into clusters.
 
 from __future__ import annotations
 
+import heapq
 import zlib
 from array import array
 from collections import Counter, defaultdict
@@ -37,14 +38,14 @@ MAX_SHARED_LIST = 500  # a hash shared by more articles than this is boilerplate
 def sketch(body: str) -> bytes:
     """The number of distinct shingles, then the bottom-K hashes of the body's word 5-grams, as
     bytes (empty for a short body)."""
-    words = [fold(w) for w in WORD_RE.findall(body)]
-    if len(words) - SHINGLE + 1 < MIN_SHINGLES:
+    words = WORD_RE.findall(fold(body))
+    n = len(words) - SHINGLE + 1
+    if n < MIN_SHINGLES:
         return b""
-    hashes = {
-        zlib.crc32(" ".join(words[i : i + SHINGLE]).encode("utf-8"))
-        for i in range(len(words) - SHINGLE + 1)
-    }
-    return array("I", [len(hashes), *sorted(hashes)[:K]]).tobytes()
+    encoded = [w.encode("utf-8") for w in words]
+    crc, join = zlib.crc32, b" ".join
+    hashes = {crc(join(encoded[i : i + SHINGLE])) for i in range(n)}
+    return array("I", [len(hashes), *heapq.nsmallest(K, hashes)]).tobytes()
 
 
 def unpack(raw: bytes) -> tuple[int, ...]:

@@ -14,6 +14,7 @@ import time
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from operator import itemgetter
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -269,15 +270,19 @@ class CorpusIndex:
         if sort == "relevance":
             if parts:
                 scores = matcher.score(docs, parts)
+                by_score = itemgetter(1)  # in C: no Python call per hit (ties keep their order)
                 order = (
-                    sorted(scores.items(), key=lambda kv: (-kv[1], kv[0]))
+                    sorted(scores.items(), key=by_score, reverse=True)
                     if n is None
-                    else heapq.nsmallest(n, scores.items(), key=lambda kv: (-kv[1], kv[0]))
+                    else heapq.nlargest(n, scores.items(), key=by_score)
                 )
                 return [d for d, _ in order], scores
             return (sorted(docs) if n is None else heapq.nsmallest(n, docs)), None
-        values = self._cache.values("ts" if sort in ("date", "-date") else "views")
-        column = [-1 if v is None else v for v in values]  # no value: before any value
+        name = "ts" if sort in ("date", "-date") else "views"
+        values = self._cache.values(name)
+        column = self._cache.derived(  # no value: before any value
+            f"sort:{name}", lambda: [-1 if v is None else v for v in values]
+        )
         sign = -1 if sort.startswith("-") else 1
 
         def key(d: int) -> tuple[int, int]:

@@ -12,6 +12,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+from .articles import _STOPWORDS as _LANGUAGE_STOPWORDS  # the detector's lists
 from .snippets import MatchSpec, find_matches
 from .vocab import WORD_RE, fold
 
@@ -28,7 +29,7 @@ STOPWORDS = frozenset(
     over more most such only other some any all each said says say one two new after before
     и в во не на что с со по как это он она они мы вы я из за то к ко но от а для о об же
     так его ее её их был была было были быть бы ли уже еще ещё или при до после также""".split()
-)
+) | frozenset(w for words in _LANGUAGE_STOPWORDS.values() for w in words)
 
 
 @dataclass

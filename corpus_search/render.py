@@ -476,7 +476,8 @@ def print_counts(rows: list[dict[str, Any]], by: str, console) -> None:
         spark = "".join(
             blocks[round(8 * counts.get(p, 0) / top)] if counts.get(p) else " " for p in periods
         )
-        table.add_row(visible(r["query"]), str(r["total"]), spark[-60:])
+        undated = f"  ({r['undated']} undated)" if r.get("undated") else ""
+        table.add_row(visible(r["query"]), str(r["total"]), spark[-60:] + undated)
     console.print(table)
 
 

@@ -345,6 +345,11 @@ def parse_bytes(
         _apply_header_fields(article, profile, fields)
         body_lines = lines[offset:]
     article.profile = profile.name
+    lead = None
+    if front is None and article.title and len(article.title) > MAX_TITLE_CHARS:
+        # a first line this long is the article itself (one-line files), not its title: it
+        # stays text, and the title is left empty (a path pattern can give one)
+        lead, article.title = article.title, None
     for name in ("title", "author", "place", "source"):
         value = getattr(article, name)
         if value and len(value) > MAX_VALUE_CHARS:
@@ -354,6 +359,8 @@ def parse_bytes(
             setattr(article, name, value[:MAX_VALUE_CHARS])
 
     paragraphs, tags = _clean_body(body_lines, offset, profile, article.removed)
+    if lead is not None:
+        paragraphs.insert(0, lead)
     if tags and not article.tags:
         article.tags = tags
     article.body = "\n\n".join(paragraphs)
@@ -449,6 +456,7 @@ def _apply_header_fields(article: Article, profile: Profile, fields: dict[str, s
 
 MAX_LIST_VALUES = 1000  # categories or tags kept per article
 MAX_VALUE_CHARS = 2000  # characters kept of one header value
+MAX_TITLE_CHARS = 500  # a longer first line of a plain file is text, not a title
 MAX_VIEWS = 2**63 - 1  # what the index's views column holds
 MAX_FRONT_MATTER = 256 * 1024  # characters of YAML front matter read
 

@@ -490,3 +490,15 @@ def test_terminal_escapes_are_shown_not_obeyed(tmp_path):
     assert "\\u001b]0;pwned" in r.stdout
     r = run("show", "no\x1b[2Jsuch", "--index", index)
     assert r.exit_code == 2 and "\x1b" not in r.stderr and "no\\x1b[2Jsuch" in r.stderr
+
+
+def test_a_one_line_article_keeps_all_its_text(tmp_path):
+    """A file that is one long line (as in the Meduza corpus) is text, not a 2,000-character
+    title: nothing of it is cut."""
+    from corpus_search.articles import parse_bytes
+
+    line = " ".join(f"слово{i}" for i in range(2000))
+    article = parse_bytes(line.encode(), tmp_path / "one-line.txt")
+    assert article.title is None and article.body == line and article.words == 2000
+    short = parse_bytes(b"A normal title\n\nBody.", tmp_path / "ok.txt")
+    assert short.title == "A normal title"

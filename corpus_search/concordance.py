@@ -12,7 +12,6 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from .articles import _STOPWORDS as _LANGUAGE_STOPWORDS  # the detector's lists
 from .snippets import MatchSpec, find_matches
 from .vocab import WORD_RE, fold
 
@@ -29,7 +28,20 @@ STOPWORDS = frozenset(
     over more most such only other some any all each said says say one two new after before
     и в во не на что с со по как это он она они мы вы я из за то к ко но от а для о об же
     так его ее её их был была было были быть бы ли уже еще ещё или при до после также""".split()
-) | frozenset(w for words in _LANGUAGE_STOPWORDS.values() for w in words)
+) | frozenset(
+    " ".join(
+        (
+            "the and of to in is that for it was on with as by at from this be are have not but",
+            "і в не на що з по як це він та до але від за для й її є ще",
+            "der die und in den von zu das mit sich des auf für ist im dem nicht ein eine als",
+            "le la les de des et un une du en est que pour dans qui pas sur au par",
+            "il di che la e le un per in del è non una della con sono gli da",
+            "el la de que y en los del se las por un para con una su al es",
+            "o a os as de do da dos das em no na um uma para com por que não se",
+            "i w nie na się z do że to jest jak o po przez dla są od oraz",
+        )
+    ).split()
+)
 
 
 @dataclass

@@ -741,25 +741,45 @@ def _is_teaser(para: str, texts: list[str], index: int) -> bool:
 # Walking a corpus
 
 IGNORE_DEFAULT = (".*", "*~", "#*#", "*.swp", "*.swo", "*.tmp", "*.part", "*.crdownload")
+#: Which files under a folder are articles (a file named on its own always is): text files.
+#: Set ``include: ["*"]`` in the config to take every file.
+INCLUDE_DEFAULT = ("*.txt", "*.text", "*.md", "*.markdown")
 
 
 def iter_files(
     paths: Iterable[str | Path],
     ignore: Iterable[str] = IGNORE_DEFAULT,
     errors: list[ArticleError] | None = None,
+    include: Iterable[str] = INCLUDE_DEFAULT,
 ) -> Iterator[tuple[Path, Path]]:
     """Yield ``(file, root)`` for every article file under the given files and folders.
 
-    Hidden files, editor backups and the other ``ignore`` patterns are passed over silently
-    (they are not articles). Symbolic links are followed, folders included; a folder already
+    Under a folder, a file is an article when its name matches an ``include`` pattern (text
+    files by default) and no ``ignore`` pattern (hidden files, editor backups...); the others
+    are passed over silently, like hidden files: they are not articles. A pattern with a ``/``
+    is matched against the path below the folder. A file named on its own is always read. Symbolic links are followed, folders included; a folder already
     walked (a link loop) is not walked again. Problems (a dangling link, a link loop, an
     unreadable folder) are appended to ``errors`` when given.
     """
     import errno
     import fnmatch
 
-    ignored_re = re.compile("|".join(fnmatch.translate(p) for p in ignore) or r"(?!)")
-    ignored = ignored_re.match
+    ignore = list(ignore)
+    ignored = re.compile(
+        "|".join(fnmatch.translate(p) for p in ignore if "/" not in p) or r"(?!)"
+    ).match
+    ignored_path = re.compile(
+        "|".join(fnmatch.translate(p) for p in ignore if "/" in p) or r"(?!)"
+    ).match
+    names = [p for p in include if "/" not in p]
+    paths_in = [p for p in include if "/" in p]
+    by_name = re.compile("|".join(fnmatch.translate(p) for p in names) or r"(?!)").match
+    by_path = re.compile("|".join(fnmatch.translate(p) for p in paths_in) or r"(?!)").match
+
+    def included(path: str, name: str, root: Path) -> bool:
+        if by_name(name):
+            return True
+        return bool(paths_in) and bool(by_path(Path(path).relative_to(root).as_posix()))
 
     def report(path, reason: str) -> None:
         if errors is not None:
@@ -793,6 +813,10 @@ def iter_files(
                 try:
                     if entry.is_dir():
                         subdirs.append(Path(entry.path))
+                    elif not included(entry.path, entry.name, root) or ignored_path(
+                        Path(entry.path).relative_to(root).as_posix()
+                    ):
+                        continue  # not an article: passed over like a hidden file
                     elif entry.is_file():
                         yield Path(entry.path), root
                     elif not entry.is_symlink() or os.path.exists(entry.path):

@@ -51,6 +51,12 @@ class _State:
 
         return self.config.ignore if self.config.ignore is not None else IGNORE_DEFAULT
 
+    def include_patterns(self):
+        """File name patterns that are articles: the config's, else the text-file defaults."""
+        from .articles import INCLUDE_DEFAULT
+
+        return self.config.include if self.config.include is not None else INCLUDE_DEFAULT
+
     def profiles(self):
         from .profiles import load_profiles
 
@@ -296,7 +302,9 @@ def parse(state, paths, as_json, explain):
         from .render import make_console
 
         console = make_console()
-    for path, root in iter_files(paths, state.ignore_patterns(), walk_errors):
+    for path, root in iter_files(
+        paths, state.ignore_patterns(), walk_errors, state.include_patterns()
+    ):
         try:
             article = parse_article(path, root=root, profiles=profiles, max_bytes=cfg.max_bytes)
         except CorpusSearchError as exc:
@@ -403,6 +411,7 @@ def index(state, paths, index_dir, rebuild, wait, as_json, procs, quiet):
         rebuild=rebuild,
         profiles=state.profiles(),
         ignore=state.ignore_patterns(),
+        include=state.include_patterns(),
         max_bytes=cfg.max_bytes,
         wait=wait,
         progress=progress,

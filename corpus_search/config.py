@@ -28,7 +28,8 @@ class Config:
     roots: list[str] = field(default_factory=list)
     profiles: list[str] = field(default_factory=list)
     facets: list[str] = field(default_factory=list)
-    ignore: list[str] | None = None
+    ignore: list[str] | None = None  # also spelled exclude:
+    include: list[str] | None = None
     max_file_mb: float = 10.0
     timeout: float = 10.0
 
@@ -66,6 +67,8 @@ _TYPES: dict[str, tuple[type, ...]] = {
     "profiles": (list,),
     "facets": (list,),
     "ignore": (list,),
+    "exclude": (list,),
+    "include": (list,),
     "max_file_mb": (int, float),
     "timeout": (int, float),
 }
@@ -135,4 +138,8 @@ def parse_config(text: str, path: Path) -> Config:
     for key in ("max_file_mb", "timeout"):
         if key in values and values[key] <= 0:
             raise ConfigError(f"key {key!r} must be greater than 0", str(path))
+    if "exclude" in values:
+        if "ignore" in values:
+            raise ConfigError("give exclude: or ignore: (the same list), not both", str(path))
+        values["ignore"] = values.pop("exclude")
     return Config(path=path, **values)

@@ -24,6 +24,7 @@ from typing import Any
 from .articles import (
     DEFAULT_MAX_BYTES,
     IGNORE_DEFAULT,
+    INCLUDE_DEFAULT,
     iter_files,
     parse_bytes,
     read_bytes,
@@ -188,6 +189,7 @@ class IndexOptions:
 
     profiles: ProfileSet | None = None
     ignore: Iterable[str] = IGNORE_DEFAULT
+    include: Iterable[str] = INCLUDE_DEFAULT
     max_bytes: int = DEFAULT_MAX_BYTES
     wait: float = 5.0
     batch_size: int = 5000
@@ -369,7 +371,7 @@ class IndexRun:
         todo: list[_Todo] = []
         # in the order of their roots, so the same file wins an id whatever the order given
         for scope in sorted(scopes, key=lambda s: (s.root_text, str(s.given))):
-            for path, _ in iter_files([scope.given], opts.ignore, walk_errors):
+            for path, _ in iter_files([scope.given], opts.ignore, walk_errors, opts.include):
                 doc_id = text_path(path.relative_to(scope.root).as_posix())
                 if doc_id in plan.seen:
                     other = owner[doc_id]

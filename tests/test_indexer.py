@@ -296,3 +296,34 @@ def test_stats(tmp_path, corpus_copy):
         and st["schema_version"] == SCHEMA_VERSION
         and st["size_bytes"] > 0
     )
+
+
+def test_only_text_files_are_articles_by_default(tmp_path):
+    """Scripts, data, images and annotation files beside the articles stay out, silently;
+    include and exclude in the config change that."""
+    corpus = tmp_path / "c"
+    (corpus / "labels").mkdir(parents=True)
+    (corpus / "a.txt").write_text("A\n\nan article\n", "utf-8")
+    (corpus / "b.md").write_text("B\n\nanother\n", "utf-8")
+    (corpus / "labels" / "a.txt").write_text("1\tpropaganda\n", "utf-8")
+    for name in ("scrape.py", "meta.json", "table.csv", "photo.png", "README"):
+        (corpus / name).write_text("not an article\n", "utf-8")
+    r = update_index(tmp_path / "ix", [corpus])
+    assert (r.added, r.skipped, r.errors) == (3, 0, [])  # labels/a.txt is a .txt: in
+    cfg = tmp_path / "corpus-search.yaml"
+    cfg.write_text('include: ["*"]\nexclude: ["labels/*", "*.py", ".*"]\n', "utf-8")
+    from click.testing import CliRunner
+
+    from corpus_search.cli import cli
+
+    res = CliRunner().invoke(
+        cli,
+        ["--config", str(cfg), "index", str(corpus), "--index", str(tmp_path / "ix2"), "--json"],
+    )
+    out = json.loads(res.stdout)
+    assert out["added"] == 6 and out["skipped"] == 0  # a, b, meta, table, photo, README
+    assert len([x for x in corpus.rglob("*") if x.is_file()]) == 8  # scrape.py and labels/ out
+    bad = tmp_path / "bad.yaml"
+    bad.write_text('exclude: ["x"]\nignore: ["y"]\n', "utf-8")
+    res = CliRunner().invoke(cli, ["--config", str(bad), "stats", "--index", str(tmp_path / "ix")])
+    assert res.exit_code == 2 and "not both" in res.stderr

@@ -24,9 +24,9 @@ from dataclasses import dataclass, field
 from . import query as q
 from .errors import QueryError, QueryTimeout
 from .facets import ColumnCache
-from .languages import stem
+from .languages import stem, stem_in, stemmers_for
 from .snippets import MatchSpec
-from .vocab import VALUE_FIELDS, fold, fold_value, words
+from .vocab import VALUE_FIELDS, fold, fold_accents, fold_value, words
 
 MAX_EXPANSION = 2000  # different words one wildcard or fuzzy word may match
 MAX_FORMS_SCANNED = 5000  # indexed words looked at for a word's stem forms
@@ -126,9 +126,17 @@ class Matcher:
     """Evaluates query trees against one snapshot; notes what to highlight in titles and
     bodies (:attr:`title`, :attr:`body`)."""
 
-    def __init__(self, snapshot, columns: ColumnCache, text: str, deadline: Deadline):
+    def __init__(
+        self,
+        snapshot,
+        columns: ColumnCache,
+        text: str,
+        deadline: Deadline,
+        languages: frozenset[str] = frozenset(),
+    ):
         self.snap = snapshot
         self.columns = columns
+        self.languages = languages  # of the index's articles: whose stemmers a word gets
         self.text = text
         self.deadline = deadline
         self.title = MatchSpec()
@@ -275,28 +283,32 @@ class Matcher:
         return (self.title,) if field_name == "title" else (self.title, self.body)
 
     def forms(self, fieldname: str, word: str) -> list[str]:
-        """The indexed words of ``fieldname`` that share ``word``'s stem (the word included).
+        """The indexed words of ``fieldname`` that share ``word``'s stem (the word included),
+        by each stemmer that applies to it: the script's default and those of the index's
+        languages (so Portuguese ``ataque`` finds ``ataques``). ``word`` is folded (lower case,
+        no accents): every accented word is also indexed folded, so the folded forms are enough.
 
-        Stems (Porter, Snowball) only rewrite a word's ending, so the forms are found among the
-        words that start with the stem (or, for Porter's y -> i, with the stem ending in y).
+        Stems only rewrite a word's ending, so the forms are found among the words that start
+        with the stem (or, for Porter's y -> i, with the stem ending in y).
         """
         key = (fieldname, word)
         found = self._forms.get(key)
         if found is not None:
             return found
-        target = stem(word)
-        prefixes = {target}
-        if target.endswith("i"):
-            prefixes.add(target[:-1] + "y")
         seen = {word}
-        for prefix in prefixes:
-            for n, term in enumerate(self.snap.iter_terms(fieldname, prefix)):
-                if n >= MAX_FORMS_SCANNED:  # a very short stem: enough forms
-                    break
-                if n % 256 == 0:
-                    self.deadline.check()
-                if term not in seen and stem(term) == target:
-                    seen.add(term)
+        for language in stemmers_for(word, self.languages):
+            target = stem_in(language, word)
+            prefixes = {target}
+            if language == "en" and target.endswith("i"):
+                prefixes.add(target[:-1] + "y")
+            for prefix in prefixes:
+                for n, term in enumerate(self.snap.iter_terms(fieldname, prefix)):
+                    if n >= MAX_FORMS_SCANNED:  # a very short stem: enough forms
+                        break
+                    if n % 256 == 0:
+                        self.deadline.check()
+                    if term not in seen and stem_in(language, term) == target:
+                        seen.add(term)
         found = self._forms[key] = sorted(seen)
         return found
 
@@ -332,18 +344,19 @@ class Matcher:
                 for spec in self.specs_for(f):
                     spec.words.add(word)
             return self.words_of(fieldname, [word])
+        found = self.forms(fieldname, fold_accents(word))
         if positive:
             for spec in self.specs_for(f):
-                spec.stems.add(stem(word))
-        return self.words_of(fieldname, self.forms(fieldname, word))
+                spec.folded.update(found)
+        return self.words_of(fieldname, found)
 
     def phrase(self, node: q.Phrase, positive: bool) -> tuple[Docs, Parts]:
         written = [fold(w) for part in node.words for w in words(part)]
         fieldname = _field(node.field)
         if positive:
             for spec in self.specs_for(node.field):
-                spec.phrases.append((tuple(stem(w) for w in written), node.slop))
-        groups = [self.forms(fieldname, w) for w in written]
+                spec.phrases.append((tuple(stem(fold_accents(w)) for w in written), node.slop))
+        groups = [self.forms(fieldname, fold_accents(w)) for w in written]
         self.deadline.check()
         docs = self.snap.phrase_docs(fieldname, groups, node.slop)
         parts: list[Part] = []

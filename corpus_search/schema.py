@@ -45,12 +45,12 @@ from whoosh.codec.whoosh3 import W3Codec
 from .facets import valid_day  # noqa: F401 - the day column's reading
 from .languages import stem  # noqa: F401 - kept importable from here
 from .reprints import sketch
-from .vocab import MULTI_VALUED, SEP, WORD_PATTERN  # noqa: F401
+from .vocab import MULTI_VALUED, SEP, WORD_PATTERN, fold_accents  # noqa: F401
 
 if TYPE_CHECKING:
     from .articles import Article
 
-SCHEMA_VERSION = 7  # 6: a dot between two words splits them; 7: reprint sketches
+SCHEMA_VERSION = 8  # 6: dots split glued words; 7: reprint sketches; 8: marks, accents
 
 
 class YoFilter(Filter):
@@ -61,6 +61,21 @@ class YoFilter(Filter):
             if "ё" in t.text:
                 t.text = t.text.replace("ё", "е")
             yield t
+
+
+class AccentFilter(Filter):
+    """Indexes an accented Latin or Greek word a second time without its accents, at the same
+    position (ucrânia and ucrania): an unquoted query word, folded, finds both spellings, a
+    quoted one only its own; phrases match either way."""
+
+    def __call__(self, tokens):
+        for t in tokens:
+            text = t.text
+            yield t  # read by the writer before the generator resumes
+            folded = fold_accents(text)
+            if folded != text:
+                t.text = folded
+                yield t
 
 
 class StripFilter(Filter):
@@ -128,15 +143,21 @@ class SectionTokenizer(RegexTokenizer):
 
 
 def text_analyzer():
-    return SectionTokenizer(WORD_PATTERN) | LowercaseFilter() | YoFilter()
+    return SectionTokenizer(WORD_PATTERN) | LowercaseFilter() | YoFilter() | AccentFilter()
 
 
 def exact_analyzer():
-    return RegexTokenizer(WORD_PATTERN) | LowercaseFilter() | YoFilter()
+    return RegexTokenizer(WORD_PATTERN) | LowercaseFilter() | YoFilter() | AccentFilter()
 
 
 def facet_analyzer():
-    return RegexTokenizer(r"[^\x1f]+") | StripFilter() | LowercaseFilter() | YoFilter()
+    return (
+        RegexTokenizer(r"[^\x1f]+")
+        | StripFilter()
+        | LowercaseFilter()
+        | YoFilter()
+        | AccentFilter()
+    )
 
 
 class FacetField(fields.KEYWORD):

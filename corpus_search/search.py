@@ -259,9 +259,14 @@ class CorpusIndex:
 
     def _run_query(self, text: str, tree, filters: Filters, deadline: Deadline):
         """(the matcher, matching docs with filters applied, scoring parts or None)."""
-        matcher = Matcher(self._snapshot, self._cache, text, deadline)
+        matcher = Matcher(self._snapshot, self._cache, text, deadline, self._languages())
         docs, parts = matcher.matches(tree, filters)
         return matcher, docs, parts
+
+    def _languages(self) -> frozenset[str]:
+        """The languages of the index's articles (their stemmers apply at query time)."""
+        values = self._cache.values("lang")
+        return self._cache.derived("languages", lambda: frozenset(v for v in values if v))  # type: ignore[return-value]
 
     def _ordered(self, docs, parts, sort, matcher, n: int | None = None):
         """(the first ``n`` documents in the search order, or all; their scores or None):

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 
 from .languages import stem as _stem
-from .vocab import WORD_RE, fold
+from .vocab import WORD_RE, fold, fold_accents
 
 _WORD = WORD_RE
 
@@ -25,19 +25,33 @@ Snippet = list[Piece]
 
 @dataclass
 class MatchSpec:
-    """What to mark in one field: stems, words as written, and phrases (stems, slop)."""
+    """What to mark in one field: words as written (quoted, wildcard, fuzzy), words without
+    accents (``folded``: the forms an unquoted word matched), stems, and phrases (the stems of
+    their folded words, slop)."""
 
     stems: set[str] = field(default_factory=set)
     words: set[str] = field(default_factory=set)
+    folded: set[str] = field(default_factory=set)
     phrases: list[tuple[tuple[str, ...], int]] = field(default_factory=list)
 
     def __bool__(self) -> bool:
-        return bool(self.stems or self.words or self.phrases)
+        return bool(self.stems or self.words or self.folded or self.phrases)
 
     def merge(self, other: MatchSpec) -> None:
         self.stems |= other.stems
         self.words |= other.words
+        self.folded |= other.folded
         self.phrases.extend(other.phrases)
+
+    def key_of(self, word: str, folded: str, stem: str | None) -> str | None:
+        """What a text word matched (for grouping), or None."""
+        if word in self.words:
+            return word
+        if folded in self.folded:
+            return folded
+        if stem is not None and stem in self.stems:
+            return stem
+        return None
 
 
 _norm = fold
@@ -49,7 +63,8 @@ def find_matches(text: str, spec: MatchSpec) -> list[tuple[int, int, str]]:
         return []
     if not spec.phrases:
         return _find_words(text, spec)
-    tokens = [(m.start(), m.end(), _norm(m.group())) for m in _WORD.finditer(text)]
+    tokens = [(m.start(), m.end(), fold_accents(_norm(m.group()))) for m in _WORD.finditer(text)]
+    exact = [_norm(text[a:b]) for a, b, _ in tokens] if spec.words else []
     stems: list[str | None] = []
     wanted = spec.stems | {w for words, _ in spec.phrases for w in words}
     if wanted:
@@ -80,13 +95,12 @@ def find_matches(text: str, spec: MatchSpec) -> list[tuple[int, int, str]]:
             if ok:
                 spans.append((tokens[i][0], tokens[j][1], " ".join(words)))
                 covered.update(range(i, j + 1))
-    for i, (start, end, word) in enumerate(tokens):
+    for i, (start, end, folded) in enumerate(tokens):
         if i in covered:
             continue
-        if word in spec.words:
-            spans.append((start, end, word))
-        elif spec.stems and stems[i] in spec.stems:
-            spans.append((start, end, stems[i] or word))
+        key = spec.key_of(exact[i] if exact else folded, folded, stems[i] if stems else None)
+        if key is not None:
+            spans.append((start, end, key))
     spans.sort()
     return spans
 
@@ -94,7 +108,7 @@ def find_matches(text: str, spec: MatchSpec) -> list[tuple[int, int, str]]:
 def _find_words(text: str, spec: MatchSpec) -> list[tuple[int, int, str]]:
     """Matches of single words only: the regular expression engine finds the words that can
     match (by their first letters) and only those are normalised and stemmed."""
-    heads = {w[:3] for w in spec.stems | spec.words}
+    heads = {fold_accents(w[:3]) for w in spec.stems | spec.words | spec.folded}
     if not heads:
         return []
     pattern = _heads_pattern(frozenset(heads))
@@ -108,21 +122,39 @@ def _find_words(text: str, spec: MatchSpec) -> list[tuple[int, int, str]]:
             continue
         pos = m.end()
         word = _norm(m.group())
-        if word in spec.words:
-            spans.append((m.start(), m.end(), word))
-        elif spec.stems:
-            st = _stem(word)
-            if st in spec.stems:
-                spans.append((m.start(), m.end(), st))
+        folded = fold_accents(word)
+        key = spec.key_of(word, folded, _stem(folded) if spec.stems else None)
+        if key is not None:
+            spans.append((m.start(), m.end(), key))
     return spans
 
 
 @lru_cache(maxsize=256)
 def _heads_pattern(heads: frozenset) -> re.Pattern:
     """Whole words (as the index tokenises them) that start with one of ``heads``."""
-    alternatives = "|".join(sorted((re.escape(h) for h in heads), key=len, reverse=True))
-    variants = alternatives.replace("е", "[её]").replace("Е", "[ЕЁ]")
-    return re.compile(rf"(?<!\w)(?:{variants})", re.IGNORECASE)
+
+    def loose(head: str) -> str:  # each letter or any accented form of it
+        return "".join(_variants().get(c, re.escape(c)) for c in head)
+
+    alternatives = "|".join(sorted((loose(h) for h in heads), key=len, reverse=True))
+    return re.compile(rf"(?<!\w)(?:{alternatives})", re.IGNORECASE)
+
+
+@lru_cache(maxsize=1)
+def _variants() -> dict[str, str]:
+    """Letter -> a character class of it and its accented forms (е: [её], a: [aàáâãäå...])."""
+    groups: dict[str, set[str]] = {"е": {"е", "ё"}}
+    for cp in (
+        *range(0xC0, 0x250),
+        *range(0x1E00, 0x1F00),
+        *range(0x370, 0x400),
+        *range(0x1F00, 0x2000),
+    ):
+        ch = chr(cp)
+        base = fold_accents(ch.lower())
+        if len(base) == 1 and base != ch.lower():
+            groups.setdefault(base, {base}).add(ch.lower())
+    return {c: "[" + "".join(re.escape(x) for x in sorted(v)) + "]" for c, v in groups.items()}
 
 
 def mark_text(text: str, spans: list[tuple[int, int, str]]) -> Snippet:

@@ -1,0 +1,150 @@
+"""Every language a news researcher meets: detection, whole words in every script, accents,
+stemming per language. Counts are checked against an oracle written here, independent of the
+code under test: words found with the regex module's \\p{L}\\p{M} classes, accents removed with
+unicodedata, stems by the Snowball stemmer of the article's language."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import unicodedata
+from pathlib import Path
+
+import pytest
+import regex
+from click.testing import CliRunner
+
+from corpus_search.cli import cli
+from corpus_search.indexer import update_index
+from corpus_search.search import CorpusIndex
+
+DATA = Path(__file__).parent / "data" / "languages"
+LABEL = {
+    p.name: ("en" if p.name.startswith("en-") else p.name.split("-")[0]) for p in DATA.glob("*.txt")
+}
+DETECTED = {**{n: lang for n, lang in LABEL.items()}, "en-table.txt": None}  # a table: unknown
+
+WORD = regex.compile(r"[\p{L}\p{M}\p{N}]+")
+
+
+def plain(word: str) -> str:
+    """Lower case without the accents of Latin and Greek letters (the oracle's own folding)."""
+    out = []
+    for ch in word.lower():
+        if ch.isascii() or not ("\u00c0" <= ch <= "\u03ff" or "\u1e00" <= ch <= "\u1fff"):
+            out.append(ch)
+            continue
+        out.append(
+            "".join(c for c in unicodedata.normalize("NFD", ch) if unicodedata.category(c) != "Mn")
+        )
+    return "".join(out)
+
+
+@pytest.fixture(scope="module")
+def multi(tmp_path_factory):
+    base = tmp_path_factory.mktemp("languages")
+    corpus = base / "corpus"
+    shutil.copytree(DATA, corpus)
+    index = base / "index"
+    report = update_index(index, [corpus])
+    assert report.added == len(LABEL)
+    with CorpusIndex(index) as ix:
+        records = {rid: ix.get(rid) for rid in LABEL}
+    return index, records
+
+
+def run(*args):
+    r = CliRunner().invoke(cli, [str(a) for a in args], env={"NO_COLOR": "1"})
+    assert "Traceback" not in r.stderr and "internal error" not in r.stderr, r.stderr
+    return r
+
+
+def test_detection_per_language(multi):
+    _, records = multi
+    assert {rid: rec["language"] for rid, rec in records.items()} == DETECTED
+
+
+@pytest.mark.parametrize("lang", ["pt", "es", "bg", "uk", "hi", "ar", "el"])
+def test_language_filter_and_facet(multi, lang):
+    index, _ = multi
+    expected = sorted(n for n, lang_ in DETECTED.items() if lang_ == lang)
+    out = json.loads(
+        run("search", "*", "--lang", lang, "--json", "-n", "50", "--index", index).stdout
+    )
+    assert sorted(h["id"] for h in out["hits"]) == expected
+    facet = json.loads(run("facets", "lang", "--json", "--index", index).stdout)
+    assert {v["value"]: v["count"] for v in facet["values"]}[lang] == len(expected)
+
+
+def oracle(records, words: set[str]) -> set[str]:
+    """Articles holding any of ``words`` (compared without accents) as a whole word."""
+    wanted = {plain(w) for w in words}
+    return {
+        rid
+        for rid, rec in records.items()
+        if wanted & {plain(w) for w in WORD.findall(f"{rec['title']} {rec['body']}")}
+    }
+
+
+@pytest.mark.parametrize(
+    "query,forms",
+    [
+        ("ucrania", {"ucrânia", "ucrania"}),  # pt and es, typed without accents
+        ("ucrânia", {"ucrânia", "ucrania"}),  # unquoted: accents do not matter
+        ("sao", {"são"}),
+        ("ουκρανια", {"ουκρανία", "ουκρανίας"}),  # Greek accents
+        ("ataque", {"ataque", "ataques"}),  # Portuguese stemming
+        ("sequia", {"sequía"}),  # Spanish
+        ("рус", set()),  # Russian stem of nothing here
+        ("रूस", {"रूस"}),  # Hindi: whole words only
+        ("जलवायु", {"जलवायु"}),
+        ("الطاقة", {"الطاقة"}),  # Arabic
+        ("Украйна", {"украйна"}),  # Bulgarian: no stemmer, exact word
+    ],
+)
+def test_counts_match_a_whole_word_oracle(multi, query, forms):
+    index, records = multi
+    out = json.loads(run("search", query, "--json", "-n", "50", "--index", index).stdout)
+    assert {h["id"] for h in out["hits"]} == oracle(records, forms), query
+
+
+def test_quoted_words_keep_their_accents(multi):
+    """A quoted word with accents requires them; quoted without accents it is the unstemmed
+    word, accents or not (a folded twin of every accented word is indexed)."""
+    index, records = multi
+    ids = {
+        h["id"]
+        for h in json.loads(run("search", '"ucrânia"', "--json", "--index", index).stdout)["hits"]
+    }
+    assert ids == {rid for rid, rec in records.items() if "ucrânia" in rec["body"].lower()} != set()
+    plain_ids = {
+        h["id"]
+        for h in json.loads(run("search", '"ucrania"', "--json", "--index", index).stdout)["hits"]
+    }
+    assert plain_ids == oracle(records, {"ucrania"}) and ids < plain_ids
+
+
+def test_phrases_ignore_accents(multi):
+    index, _ = multi
+    out = json.loads(run("search", '"sao paulo"', "--json", "--index", index).stdout)
+    assert [h["id"] for h in out["hits"]] == ["pt-2.txt"]
+    assert "[[São Paulo]]" in " ".join(
+        out["hits"][0]["snippets"]
+    ) or "[[São]] [[Paulo]]" in " ".join(out["hits"][0]["snippets"])
+
+
+def test_highlights_cover_whole_words(multi):
+    index, _ = multi
+    out = json.loads(run("search", "रूस", "--json", "--index", index).stdout)
+    text = " ".join(s for h in out["hits"] for s in h["snippets"])
+    assert "[[रूस]]" in text
+    assert not regex.search(r"\[\[[^\]]*\]\][\p{M}\p{L}]", text)  # no match ends mid-word
+    out = json.loads(run("search", "ucrania", "--json", "--index", index).stdout)
+    assert "[[Ucrânia]]" in " ".join(s for h in out["hits"] for s in h["snippets"])
+
+
+def test_hindi_words_are_not_split_at_vowel_signs():
+    from corpus_search.vocab import words
+
+    assert words("शुक्रवार से पहले रूस जलवायु") == ["शुक्रवार", "से", "पहले", "रूस", "जलवायु"]
+    assert words("مُحَمَّد Ελλάδα") == ["مُحَمَّد", "Ελλάδα"]

@@ -85,6 +85,7 @@ class Article:
     profile: str = field(default="generic", repr=False, compare=False)
     encoding: str = field(default="utf-8", repr=False, compare=False)
     warnings: list[str] = field(default_factory=list, repr=False, compare=False)
+    from_path: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
     removed: list[Removed] = field(default_factory=list, repr=False, compare=False)
 
     def to_dict(self) -> dict[str, Any]:
@@ -368,9 +369,40 @@ def parse_bytes(
         if not paragraphs:
             raise EmptyFileError(path, "has no text left after cleaning")
         article.title = None
+    if profiles.path_rules:
+        _apply_path_rules(
+            article, profiles.path_rules, guessed_title=front is None and profile.name == "generic"
+        )
     if article.language is None:
         article.language = detect_language(f"{article.title or ''}\n{article.body}")
     return article
+
+
+def _apply_path_rules(article: Article, rules: list, guessed_title: bool) -> None:
+    """Fields from the file's path (see :mod:`corpus_search.paths`): they fill what the file
+    does not say; a plain file's first-line title gives way to one from the path."""
+    for rule in rules:
+        if not rule.covers(article.id):
+            continue
+        found = rule.fields(article.id)
+        if found is None:
+            article.warnings.append(
+                f"{article.path}: the path does not fit {rule.pattern!r}; nothing taken from it"
+            )
+            continue
+        for name, value in {**rule.fixed, **found}.items():
+            current = getattr(article, name)
+            if name == "published" and value:
+                value = normalise_datetime(value)
+            if name == "language" and isinstance(value, str):
+                value = value.lower()[:2]
+            if not current or (name == "title" and guessed_title and "title" in found):
+                if name == "title" and current and guessed_title and article.title:
+                    article.body = f"{article.title}\n\n{article.body}".strip()  # kept as text
+                    article.words = count_words(article.body)
+                setattr(article, name, value)
+                article.from_path[name] = value
+        return  # the first rule that covers the file
 
 
 def _read_header(profiles: ProfileSet, text: str, lines: list[str]):

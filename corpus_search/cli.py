@@ -60,7 +60,9 @@ class _State:
     def profiles(self):
         from .profiles import load_profiles
 
-        return load_profiles(self.config.resolved_profiles())
+        profiles = load_profiles(self.config.resolved_profiles())
+        profiles.path_rules = list(self.config.paths)
+        return profiles
 
 
 def _one_line(message: str) -> str:
@@ -323,6 +325,7 @@ def parse(state, paths, as_json, explain):
                     ],
                     profile=article.profile,
                     encoding=article.encoding,
+                    from_path=article.from_path,
                 )
             records.append(rec)
         else:
@@ -330,7 +333,12 @@ def parse(state, paths, as_json, explain):
 
             if shown:
                 console.rule()
-            print_article(article.to_dict(), console, removed=article.removed if explain else None)
+            print_article(
+                article.to_dict(),
+                console,
+                removed=article.removed if explain else None,
+                from_path=article.from_path if explain else None,
+            )
             shown += 1
     for problem in walk_errors:
         failed += 1

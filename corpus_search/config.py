@@ -30,6 +30,7 @@ class Config:
     facets: list[str] = field(default_factory=list)
     ignore: list[str] | None = None  # also spelled exclude:
     include: list[str] | None = None
+    paths: list = field(default_factory=list)  # path rules (see corpus_search.paths)
     max_file_mb: float = 10.0
     timeout: float = 10.0
 
@@ -69,6 +70,7 @@ _TYPES: dict[str, tuple[type, ...]] = {
     "ignore": (list,),
     "exclude": (list,),
     "include": (list,),
+    "paths": (list,),
     "max_file_mb": (int, float),
     "timeout": (int, float),
 }
@@ -126,7 +128,7 @@ def parse_config(text: str, path: Path) -> Config:
                 f"key {key!r} must be {_TYPE_NAMES[types[0]]}, not {type(value).__name__}",
                 str(path),
             )
-        if isinstance(value, list):
+        if isinstance(value, list) and key != "paths":
             if not all(isinstance(v, str) for v in value):
                 raise ConfigError(f"key {key!r} must be a list of text values", str(path))
         values[key] = value
@@ -138,6 +140,10 @@ def parse_config(text: str, path: Path) -> Config:
     for key in ("max_file_mb", "timeout"):
         if key in values and values[key] <= 0:
             raise ConfigError(f"key {key!r} must be greater than 0", str(path))
+    if "paths" in values:
+        from .paths import compile_rule
+
+        values["paths"] = [compile_rule(v, str(path)) for v in values["paths"]]
     if "exclude" in values:
         if "ignore" in values:
             raise ConfigError("give exclude: or ignore: (the same list), not both", str(path))

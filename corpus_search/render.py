@@ -288,7 +288,9 @@ def print_timeline(timeline, console) -> None:
     console.print(table)
 
 
-def print_article(record: dict[str, Any], console, *, removed=None, warnings=None) -> None:
+def print_article(
+    record: dict[str, Any], console, *, removed=None, warnings=None, from_path=None
+) -> None:
     from rich.text import Text
 
     styled = uses_style(console)
@@ -318,6 +320,13 @@ def print_article(record: dict[str, Any], console, *, removed=None, warnings=Non
             console.print()
     for w in warnings or ():
         console.print(Text(visible(f"  warning: {w}"), style="yellow" if styled else ""))
+    if from_path:
+        console.print(
+            Text(
+                "from the path: " + ", ".join(f"{k}={v}" for k, v in from_path.items()),
+                style="bold" if styled else "",
+            )
+        )
     if removed is not None:
         console.print(Text(f"removed lines ({len(removed)}):", style="bold" if styled else ""))
         for r in removed:

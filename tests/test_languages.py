@@ -148,3 +148,78 @@ def test_hindi_words_are_not_split_at_vowel_signs():
 
     assert words("शुक्रवार से पहले रूस जलवायु") == ["शुक्रवार", "से", "पहले", "रूस", "जलवायु"]
     assert words("مُحَمَّد Ελλάδα") == ["مُحَمَّد", "Ελλάδα"]
+
+
+# --------------------------------------------------------------------------------------------
+# Metadata from file and folder names
+
+
+def _config(tmp_path, text):
+    cfg = tmp_path / "corpus-search.yaml"
+    cfg.write_text(text, "utf-8")
+    return cfg
+
+
+def test_title_date_language_and_site_from_the_path(tmp_path):
+    corpus = tmp_path / "c"
+    (corpus / "meduza").mkdir(parents=True)
+    (corpus / "baltic").mkdir()
+    body = "Журналиста задержали в Москве. Полиция утверждает, что нашла у него вещества. " * 3
+    (corpus / "meduza" / "2019-06-07-Дело Голунова.txt").write_text(body, "utf-8")
+    (corpus / "meduza" / "notes.txt").write_text("Заметки\n\nне статья по шаблону\n", "utf-8")
+    (corpus / "baltic" / "riga.md").write_text(
+        "---\ntitle: Riga schools\nsource: Own\n---\n\nText.\n", "utf-8"
+    )
+    cfg = _config(
+        tmp_path,
+        """paths:
+  - pattern: "meduza/{published:%Y-%m-%d}-{title}.txt"
+    set: {language: ru, source: Meduza}
+  - pattern: "{source}/..."
+""",
+    )
+    r = CliRunner().invoke(
+        cli, ["--config", str(cfg), "index", str(corpus), "--index", str(tmp_path / "ix"), "--json"]
+    )
+    assert json.loads(r.stdout)["added"] == 3
+    assert (
+        "meduza/notes.txt: the path does not fit 'meduza/{published:%Y-%m-%d}-{title}.txt'"
+        in r.stderr
+    )  # a warning, not a skip
+    with CorpusIndex(tmp_path / "ix") as ix:
+        golunov = ix.get("meduza/2019-06-07-Дело Голунова.txt")
+        assert (golunov["title"], golunov["published"], golunov["source"], golunov["language"]) == (
+            "Дело Голунова",
+            "2019-06-07",
+            "Meduza",
+            "ru",
+        )
+        assert golunov["body"].startswith("Журналиста задержали")  # the whole text kept
+        riga = ix.get("baltic/riga.md")
+        assert (riga["title"], riga["source"]) == ("Riga schools", "Own")  # front matter wins
+        notes = ix.get("meduza/notes.txt")
+        assert notes["title"] == "Заметки" and notes["source"] == "meduza"  # the next rule
+    out = CliRunner().invoke(
+        cli, ["--config", str(cfg), "parse", "--explain", "--json", str(corpus)]
+    )
+    by_id = {rec["id"]: rec for rec in json.loads(out.stdout)}
+    assert by_id["meduza/2019-06-07-Дело Голунова.txt"]["from_path"] == {
+        "language": "ru",
+        "source": "Meduza",
+        "published": "2019-06-07",
+        "title": "Дело Голунова",
+    }
+
+
+@pytest.mark.parametrize(
+    "entry,message",
+    [
+        ('{pattern: "{nope}/..."}', "unknown field {nope}"),
+        ('{pattern: "x", set: {colour: red}}', "set: takes fields among"),
+        ('{when: "x"}', "needs a pattern"),
+    ],
+)
+def test_bad_path_rules_are_config_errors(tmp_path, entry, message):
+    cfg = _config(tmp_path, f"paths:\n  - {entry}\n")
+    r = CliRunner().invoke(cli, ["--config", str(cfg), "stats", "--index", str(tmp_path / "ix")])
+    assert r.exit_code == 2 and message in r.stderr and str(cfg) in r.stderr

@@ -92,6 +92,7 @@ class ProfileSet:
         self.profiles = [p for p in profiles if p.name != "generic"]
         generic = [p for p in profiles if p.name == "generic"]
         self.generic = generic[0] if generic else Profile(name="generic")
+        self.path_rules: list = []  # corpus_search.paths.PathRule, from the config's paths:
 
     def candidates(self, text: str) -> list[Profile]:
         return [p for p in self.profiles if p.detects(text)]

@@ -8,6 +8,7 @@ index schema, the options of the CLI, the config check and the JSON keys follow 
 
 from __future__ import annotations
 
+import functools
 import re
 from typing import Any
 
@@ -115,6 +116,7 @@ _LETTERS = str.maketrans(
 _ACCENTED = re.compile(r"[\u00c0-\u024f\u1e00-\u1eff\u0370-\u03ff\u1f00-\u1fff]")
 
 
+@functools.lru_cache(maxsize=65536)
 def fold_accents(word: str) -> str:
     """A (lower-case) word without the accents of Latin and Greek letters: ucrânia -> ucrania,
     são -> sao, όχι -> οχι. Other scripts are left alone (a Devanagari vowel sign is a letter

@@ -94,6 +94,16 @@ def index_option(fn):
     )(fn)
 
 
+def timeout_option(fn):
+    return click.option(
+        "--timeout",
+        type=click.FloatRange(min=0.01),
+        default=None,
+        metavar="SECONDS",
+        help="Stop a query that runs longer (default 10, or the config's timeout).",
+    )(fn)
+
+
 def filter_options(fn):
     opts = [
         click.option(
@@ -585,13 +595,7 @@ Exit codes: 0 hits, 1 no hits, 2 error (bad query, no index), 130 interrupted.
     show_default=True,
     help="Markers around matches in JSON and plain-text snippets.",
 )
-@click.option(
-    "--timeout",
-    type=click.FloatRange(min=0.01),
-    default=None,
-    metavar="SECONDS",
-    help="Stop a query that runs longer (default 10, or the config's timeout).",
-)
+@timeout_option
 @click.option(
     "--collapse",
     is_flag=True,
@@ -865,7 +869,7 @@ def timeline(state, query, index_dir, by, split, as_json, as_csv, **kw):
     help="Clusters shown on the terminal (0: all); JSON has them all.",
 )
 @click.option("--json", "as_json", is_flag=True, help="One JSON object (see README).")
-@click.option("--timeout", type=click.FloatRange(min=0.01), default=None, metavar="SECONDS")
+@timeout_option
 @click.pass_obj
 def reprints(state, query, index_dir, threshold, min_size, limit, as_json, timeout, **kw):
     """Clusters of articles that are the same story: who published it, and who was first.
@@ -931,13 +935,7 @@ def reprints(state, query, index_dir, threshold, min_size, limit, as_json, timeo
 @click.option("--json", "as_json", is_flag=True, help="One JSON object (see README).")
 @click.option("--jsonl", is_flag=True, help="One JSON line per occurrence.")
 @click.option("--csv", "as_csv", is_flag=True, help="CSV: id,published,source,left,match,right.")
-@click.option(
-    "--timeout",
-    type=click.FloatRange(min=0.01),
-    default=None,
-    metavar="SECONDS",
-    help="Stop a query that runs longer (default 10, or the config's timeout).",
-)
+@timeout_option
 @click.pass_obj
 def kwic(state, query, index_dir, width, sort, limit, as_json, jsonl, as_csv, timeout, **kw):
     """Concordance: every occurrence of QUERY's matches in context, one line each.
@@ -1004,7 +1002,7 @@ def kwic(state, query, index_dir, width, sort, limit, as_json, jsonl, as_csv, ti
 @click.option("--no-stopwords", is_flag=True, help="Leave out common words (the, и, ...).")
 @click.option("--json", "as_json", is_flag=True, help="One JSON object (see README).")
 @click.option("--csv", "as_csv", is_flag=True, help="CSV: word,count,frequency,score.")
-@click.option("--timeout", type=click.FloatRange(min=0.01), default=None, metavar="SECONDS")
+@timeout_option
 @click.pass_obj
 def collocates(
     state, query, index_dir, window, top, measure, no_stopwords, as_json, as_csv, timeout, **kw
@@ -1084,13 +1082,7 @@ def read_queries(path: str) -> list[str]:
 @click.option("--by", type=click.Choice(vocab.PERIODS), default="month", show_default=True)
 @click.option("--json", "as_json", is_flag=True, help="One JSON object (see README).")
 @click.option("--csv", "as_csv", is_flag=True, help="CSV: query,period,count.")
-@click.option(
-    "--timeout",
-    type=click.FloatRange(min=0.01),
-    default=None,
-    metavar="SECONDS",
-    help="Time limit for each query.",
-)
+@timeout_option
 @click.pass_obj
 def count(state, queries_file, index_dir, by, as_json, as_csv, timeout, **kw):
     """Count many queries over time in one go: a dictionary of narratives, say.
@@ -1134,7 +1126,7 @@ def count(state, queries_file, index_dir, by, as_json, as_csv, timeout, **kw):
     "--fields", metavar="A,B", help="Only these record keys (default: all, body included)."
 )
 @click.option("--sort", type=click.Choice(vocab.SORTS), default="relevance", show_default=True)
-@click.option("--timeout", type=click.FloatRange(min=0.01), default=None, metavar="SECONDS")
+@timeout_option
 @click.pass_obj
 def export(state, query, index_dir, fmt, fields, sort, timeout, **kw):
     """Write every matching record, body included, as JSON lines or CSV.

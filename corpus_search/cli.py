@@ -11,6 +11,7 @@ import enum
 import os
 import signal
 import sys
+from typing import Any
 
 import click
 
@@ -18,6 +19,18 @@ from . import vocab
 from .errors import CorpusSearchError
 
 PROG = "corpus-search"
+
+#: Set by ``corpus-search serve`` while it runs a command: its open indexes (kept warm).
+INDEXES: Any = None
+
+
+def open_corpus_index(path):
+    """The index a command reads: the server's open one, or one opened (and closed) here."""
+    if INDEXES is not None:
+        return INDEXES.get(path)
+    from .search import CorpusIndex
+
+    return CorpusIndex(path)
 
 
 class Exit(enum.IntEnum):
@@ -627,9 +640,8 @@ def search(
     cfg = state.config
     facets = list(facets) or ([] if (count_only or files_only or jsonl) else list(cfg.facets))
     field_list = _field_list(fields)
-    from .search import CorpusIndex
 
-    with CorpusIndex(state.index_path(index_dir)) as ix:
+    with open_corpus_index(state.index_path(index_dir)) as ix:
         if files_only:
             limit = max(limit, ix.doc_count) if page == 1 else limit
         result = ix.search(
@@ -714,9 +726,8 @@ def show(state, doc_ids, index_dir, as_json):
     Each ID is as in search results, or the article's file path as 'search -l' prints it, so
     'corpus-search search QUERY -l | xargs corpus-search show' works.
     """
-    from .search import CorpusIndex
 
-    with CorpusIndex(state.index_path(index_dir)) as ix:
+    with open_corpus_index(state.index_path(index_dir)) as ix:
         records = []
         for doc_id in doc_ids:
             record = ix.get(doc_id)
@@ -770,10 +781,9 @@ def show(state, doc_ids, index_dir, as_json):
 @click.pass_obj
 def facets(state, field, index_dir, query_text, sort, limit, as_json, **kw):
     """List the values of FIELD across the index (or a query's matches) with counts."""
-    from .search import CorpusIndex
 
     filters = _filters(kw)
-    with CorpusIndex(state.index_path(index_dir)) as ix:
+    with open_corpus_index(state.index_path(index_dir)) as ix:
         fc = ix.facet(field, query_text, filters, limit=limit, sort=sort)
     if as_json:
         from .render import write_json
@@ -818,10 +828,9 @@ def facets(state, field, index_dir, query_text, sort, limit, as_json, **kw):
 @click.pass_obj
 def timeline(state, query, index_dir, by, split, as_json, as_csv, **kw):
     """Hits over time: a bar per period, empty periods shown as zero."""
-    from .search import CorpusIndex
 
     filters = _filters(kw)
-    with CorpusIndex(state.index_path(index_dir)) as ix:
+    with open_corpus_index(state.index_path(index_dir)) as ix:
         tl = ix.timeline(" ".join(query), filters, by=by, split=split)
     if as_json:
         from .render import write_json
@@ -878,9 +887,8 @@ def reprints(state, query, index_dir, threshold, min_size, limit, as_json, timeo
     another headline, with another site's header and footer, changed typography, a paragraph
     added or cut. Largest clusters first, members oldest first. Exit 0 if any cluster, 1 if none.
     """
-    from .search import CorpusIndex
 
-    with CorpusIndex(state.index_path(index_dir)) as ix:
+    with open_corpus_index(state.index_path(index_dir)) as ix:
         result = ix.reprints(
             " ".join(query),
             _filters(kw),
@@ -943,10 +951,9 @@ def kwic(state, query, index_dir, width, sort, limit, as_json, jsonl, as_csv, ti
     The match is centred with WIDTH characters each side, from titles and bodies of every
     matching article. Exit 0 if anything matched, 1 if not.
     """
-    from .search import CorpusIndex
 
     text = " ".join(query)
-    with CorpusIndex(state.index_path(index_dir)) as ix:
+    with open_corpus_index(state.index_path(index_dir)) as ix:
         conc = ix.kwic(
             text,
             _filters(kw),
@@ -1012,10 +1019,9 @@ def collocates(
     QUERY is a word (stemmed as in search) or any query; its matches in the matching articles
     are the centres. Exit 0 if anything matched, 1 if not.
     """
-    from .search import CorpusIndex
 
     text = " ".join(query)
-    with CorpusIndex(state.index_path(index_dir)) as ix:
+    with open_corpus_index(state.index_path(index_dir)) as ix:
         result = ix.collocates(
             text,
             _filters(kw),
@@ -1091,11 +1097,10 @@ def count(state, queries_file, index_dir, by, as_json, as_csv, timeout, **kw):
     (the article's own date). A bad query stops everything before any output, naming its
     line. Exit 0 if any query matched, 1 if none did.
     """
-    from .search import CorpusIndex
 
     queries = read_queries(queries_file)
     filters = _filters(kw)
-    with CorpusIndex(state.index_path(index_dir)) as ix:
+    with open_corpus_index(state.index_path(index_dir)) as ix:
         rows = ix.count_queries(queries, filters, by=by, timeout=timeout or state.config.timeout)
     if as_json:
         from .render import write_json
@@ -1135,7 +1140,6 @@ def export(state, query, index_dir, fmt, fields, sort, timeout, **kw):
     memory flat in their number. Without QUERY, the whole index.
     """
     from .articles import RECORD_FIELDS
-    from .search import CorpusIndex
 
     keys = list(RECORD_FIELDS)
     if fields:
@@ -1146,7 +1150,7 @@ def export(state, query, index_dir, fmt, fields, sort, timeout, **kw):
                 f"--fields: unknown key {bad[0]!r} (choose from {', '.join(RECORD_FIELDS)})"
             )
     n = 0
-    with CorpusIndex(state.index_path(index_dir)) as ix:
+    with open_corpus_index(state.index_path(index_dir)) as ix:
         records = ix.records(
             " ".join(query), _filters(kw), sort=sort, timeout=timeout or state.config.timeout
         )
@@ -1172,6 +1176,42 @@ def export(state, query, index_dir, fmt, fields, sort, timeout, **kw):
 
             write_jsonl(counted())
     return Exit.OK if n else Exit.NO_HITS
+
+
+# --------------------------------------------------------------------------------------------
+# serve
+
+
+@cli.command()
+@index_option
+@click.option(
+    "--http",
+    "http_port",
+    type=click.IntRange(0, 65535),
+    default=None,
+    metavar="PORT",
+    help="Also answer JSON over HTTP on this port (0: any free one).",
+)
+@click.option(
+    "--host",
+    default="127.0.0.1",
+    show_default=True,
+    help="Address for --http (anything but this machine exposes your corpus).",
+)
+@click.pass_obj
+def serve(state, index_dir, http_port, host):
+    """Keep the index open and answer many questions fast.
+
+    While it runs, search, facets, timeline, show, stats, count, kwic, collocates, reprints
+    and export hand their arguments to it and print exactly what they would have printed
+    themselves. With --http PORT it also answers the same JSON over HTTP on 127.0.0.1; the
+    first line on stderr is the address with its access token. Ctrl-C stops it.
+    """
+    from .serve import Server
+
+    server = Server(state.index_path(index_dir))
+    server.serve(http_port, host, announce=lambda line: click.echo(line, err=True))
+    return Exit.OK
 
 
 # --------------------------------------------------------------------------------------------

@@ -1,0 +1,308 @@
+"""``corpus-search serve``: keep indexes open and answer many questions fast.
+
+Two doors into one process:
+
+* a Unix socket in the index folder (``serve.sock``, mode 0600: only its owner can use it).
+  The ordinary CLI hands its arguments to it (see :mod:`corpus_search.client`) and the server
+  runs the very same click command here, against indexes it keeps open (postings, columns and
+  caches warm), and sends back what the command printed and its exit code: output is identical
+  with and without the server, terminal rendering included.
+* optionally HTTP on 127.0.0.1 (``--http PORT``) for programs and notebooks: the same JSON
+  objects as the CLI's ``--json``. Every request needs the token printed at start-up; the
+  ``Host`` header must name this machine (no DNS rebinding).
+
+Commands run one at a time (they share this process's standard streams and working folder).
+Each index follows its commits and rebuilds (a search after an update answers from it); the
+server never takes the indexing lock. Ctrl-C or SIGTERM stops it and removes its socket; a
+socket left by a killed server is detected and replaced.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import os
+import secrets
+import signal
+import socket
+import socketserver
+import sys
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, unquote, urlsplit
+
+from .client import SOCKET_NAME, version
+from .errors import CorpusSearchError
+
+
+class ServerError(CorpusSearchError):
+    pass
+
+
+class _Stream(io.StringIO):
+    """A captured standard stream that says whether the client's one is a terminal."""
+
+    def __init__(self, tty: bool):
+        super().__init__()
+        self._tty = tty
+
+    def isatty(self) -> bool:
+        return self._tty
+
+
+class Indexes:
+    """Open indexes by folder, kept for the server's life; each follows its commits."""
+
+    def __init__(self) -> None:
+        self._open: dict[str, Any] = {}
+
+    @contextlib.contextmanager
+    def get(self, path: str | Path) -> Iterator[Any]:
+        from .search import CorpusIndex
+
+        key = os.path.realpath(path)
+        ix = self._open.get(key)
+        if ix is None:
+            ix = self._open[key] = CorpusIndex(path)
+        yield ix  # not closed: the next question finds it warm
+
+    def close(self) -> None:
+        for ix in self._open.values():
+            with contextlib.suppress(Exception):
+                ix.close()
+        self._open.clear()
+
+
+class Server:
+    def __init__(self, index: Path):
+        self.index = Path(index)
+        self.socket_path = self.index / SOCKET_NAME
+        self.indexes = Indexes()
+        self.lock = threading.Lock()
+        self.token = secrets.token_urlsafe(24)
+        self._servers: list[socketserver.BaseServer] = []
+
+    # -- running a command as the CLI would --------------------------------------------------
+
+    def run_cli(self, request: dict[str, Any]) -> dict[str, Any]:
+        from . import cli
+
+        env = request.get("env", {})
+        out, err = (
+            _Stream(bool(request.get("stdout_tty"))),
+            _Stream(bool(request.get("stderr_tty"))),
+        )
+        with self.lock:
+            saved_env = {k: os.environ.get(k) for k in (*env, "COLUMNS", "NO_COLOR", "TERM")}
+            saved_cwd = os.getcwd()
+            saved_streams = sys.stdout, sys.stderr
+            try:
+                for k in ("NO_COLOR", "TERM", "FORCE_COLOR"):
+                    os.environ.pop(k, None)
+                os.environ.update(env)
+                os.environ["COLUMNS"] = str(request.get("width") or 80)
+                os.chdir(request.get("cwd") or saved_cwd)
+                sys.stdout, sys.stderr = out, err
+                cli.INDEXES = self.indexes
+                code = cli.cli.main(
+                    args=list(request["argv"]), prog_name=cli.PROG, standalone_mode=False
+                )
+            finally:
+                cli.INDEXES = None
+                sys.stdout, sys.stderr = saved_streams
+                os.chdir(saved_cwd)
+                for k, v in saved_env.items():
+                    if v is None:
+                        os.environ.pop(k, None)
+                    else:
+                        os.environ[k] = v
+        return {
+            "version": version(),
+            "code": int(code),
+            "stdout": out.getvalue(),
+            "stderr": err.getvalue(),
+        }
+
+    # -- the Unix socket ------------------------------------------------------------------
+
+    def _unix_server(self) -> socketserver.UnixStreamServer:
+        server = self
+
+        class Handler(socketserver.StreamRequestHandler):
+            def handle(self) -> None:
+                try:
+                    request = json.loads(self.rfile.read())
+                    if request.get("version") != version():
+                        answer = {"version": version(), "code": 2, "stdout": "", "stderr": ""}
+                    else:
+                        answer = server.run_cli(request)
+                except Exception as exc:  # noqa: BLE001 - answered, so the client runs it itself
+                    answer = {"version": "error", "error": repr(exc)}
+                self.wfile.write(json.dumps(answer).encode("utf-8"))
+
+        self._replace_stale_socket()
+        old = os.umask(0o177)  # the socket is created 0600: only its owner can use it
+        try:
+            unix = socketserver.ThreadingUnixStreamServer(str(self.socket_path), Handler)
+        finally:
+            os.umask(old)
+        os.chmod(self.socket_path, 0o600)
+        return unix
+
+    def _replace_stale_socket(self) -> None:
+        if not self.socket_path.exists():
+            return
+        try:
+            with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as probe:
+                probe.settimeout(2)
+                probe.connect(str(self.socket_path))
+        except OSError:
+            self.socket_path.unlink(missing_ok=True)  # left by a server that was killed
+            return
+        raise ServerError(f"a server already answers for {self.index} ({self.socket_path})")
+
+    # -- HTTP ------------------------------------------------------------------------------
+
+    def http_answer(
+        self, method: str, target: str, headers: dict[str, str], port: int
+    ) -> tuple[int, dict[str, Any]]:
+        """(status, JSON object) for one HTTP request."""
+        host = headers.get("host", "")
+        if host not in (f"127.0.0.1:{port}", f"localhost:{port}", f"[::1]:{port}"):
+            return 403, {"error": "the Host header must name this machine"}
+        url = urlsplit(target)
+        query = {k: v for k, v in parse_qs(url.query, keep_blank_values=True).items()}
+        token = (
+            query.pop("token", [""])[0]
+            or headers.get("authorization", "").removeprefix("Bearer ").strip()
+        )
+        if not secrets.compare_digest(token, self.token):
+            return 403, {"error": "a valid token is needed (?token=... or Authorization: Bearer)"}
+        if method != "GET":
+            return 405, {"error": "only GET"}
+        parts = [unquote(p) for p in url.path.strip("/").split("/") if p]
+        argv = _argv_for(parts, query)
+        if argv is None:
+            return 404, {
+                "error": f"no such endpoint {url.path!r}: /search, /facets/FIELD, "
+                "/timeline, /show/ID, /kwic, /collocates, /reprints, /stats"
+            }
+        answer = self.run_cli(
+            {
+                "argv": ["--index", str(self.index), *argv],
+                "cwd": os.getcwd(),
+                "env": {"NO_COLOR": "1"},
+            }
+        )
+        if answer["code"] == 2:
+            return 400, {"error": answer["stderr"].strip().removeprefix("corpus-search: ")}
+        return 200, json.loads(answer["stdout"] or "{}")
+
+    def _http_server(self, port: int, host: str = "127.0.0.1") -> socketserver.TCPServer:
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+        server = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:  # noqa: N802 - http.server's naming
+                self._answer("GET")
+
+            def do_POST(self) -> None:  # noqa: N802
+                self._answer("POST")
+
+            def _answer(self, method: str) -> None:
+                headers = {k.lower(): v for k, v in self.headers.items()}
+                port = int(self.server.server_address[1])  # type: ignore[index]
+                status, body = server.http_answer(method, self.path, headers, port)
+                data = json.dumps(body, ensure_ascii=False).encode("utf-8")
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json; charset=utf-8")
+                self.send_header("Content-Length", str(len(data)))
+                self.send_header("X-Content-Type-Options", "nosniff")
+                self.end_headers()
+                self.wfile.write(data)
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        return ThreadingHTTPServer((host, port), Handler)
+
+    # -- life -------------------------------------------------------------------------------
+
+    def serve(self, http_port: int | None = None, host: str = "127.0.0.1", announce=print) -> None:
+        from .store import IndexFolder
+
+        IndexFolder(self.index).require_meta()  # a clear error when there is no index
+
+        def stop(signum: int, frame: Any) -> None:
+            raise KeyboardInterrupt
+
+        signal.signal(signal.SIGTERM, stop)  # before the socket exists: stop cleanly from then on
+        unix = self._unix_server()
+        self._servers.append(unix)
+        if http_port is not None:
+            web = self._http_server(http_port, host)
+            self._servers.append(web)
+            port = web.server_address[1]
+            announce(f"http://{host}:{port}/?token={self.token}")
+            threading.Thread(target=web.serve_forever, daemon=True).start()
+        announce(f"serving {self.index} on {self.socket_path}; Ctrl-C to stop")
+
+        try:
+            unix.serve_forever(poll_interval=0.5)
+        except KeyboardInterrupt:
+            pass
+        finally:
+            self.close()
+
+    def close(self) -> None:
+        for s in self._servers:
+            with contextlib.suppress(Exception):
+                s.server_close()
+        self._servers.clear()
+        self.socket_path.unlink(missing_ok=True)
+        self.indexes.close()
+
+
+def _argv_for(parts: list[str], query: dict[str, list[str]]) -> list[str] | None:
+    """The CLI arguments an HTTP request stands for (always with --json)."""
+    if not parts:
+        return None
+    first = lambda name, default=None: query.get(name, [default])[0]  # noqa: E731
+    filters: list[str] = []
+    for name in ("category", "tag", "author", "place", "source", "lang"):
+        for value in query.get(name, []):
+            filters += [f"--{name}", value]
+    for name in ("since", "until", "min-views"):
+        if first(name):
+            filters += [f"--{name}", first(name)]
+    q = first("q", "") or ""
+    head, rest = parts[0], parts[1:]
+    if head == "search" and not rest:
+        argv = ["search", "--json", *filters]
+        for facet in query.get("facet", []):
+            argv += ["--facet", facet]
+        for name in ("limit", "page", "sort", "facet-limit", "timeout"):
+            if first(name):
+                argv += [f"--{name}", first(name)]
+        if first("collapse"):
+            argv.append("--collapse")
+        return [*argv, "--", q] if q else argv
+    if head == "facets" and len(rest) == 1:
+        return ["facets", rest[0], "--json", "--query", q, *filters]
+    if head == "timeline" and not rest:
+        argv = ["timeline", "--json", *filters]
+        if first("by"):
+            argv += ["--by", first("by")]
+        return [*argv, "--", q] if q else argv
+    if head == "show" and rest:
+        return ["show", "/".join(rest), "--json"]
+    if head in ("kwic", "collocates", "reprints") and not rest:
+        argv = [head, "--json", *filters]
+        return [*argv, "--", q] if q else argv
+    if head == "stats" and not rest:
+        return ["stats", "--json"]
+    return None

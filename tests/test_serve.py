@@ -1,0 +1,243 @@
+"""The resident server: every served command prints the same with and without it (exit codes
+included), it follows index updates, it replaces a socket left by a killed server, it stops
+cleanly, and its HTTP door checks the token and the Host header."""
+
+from __future__ import annotations
+
+import http.client
+import json
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from corpus_search.client import SOCKET_NAME, version
+from corpus_search.indexer import update_index
+
+from conftest import REPO, SAMPLE
+
+
+def wait_for(predicate, limit: float = 60.0) -> None:
+    """Wait until ``predicate()``; the limit only stops a hung test, it asserts nothing."""
+    end = time.monotonic() + limit
+    while not predicate():
+        if time.monotonic() > end:
+            raise AssertionError("gave up waiting")
+        time.sleep(0.05)
+
+
+def cli(args, cwd, server=True, **kw):
+    env = dict(os.environ, NO_COLOR="1", PYTHONPATH=str(REPO))
+    env.pop("CORPUS_SEARCH_NO_SERVER", None)
+    if not server:
+        env["CORPUS_SEARCH_NO_SERVER"] = "1"
+    return subprocess.run(
+        [sys.executable, "-m", "corpus_search", *args],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        **kw,
+    )
+
+
+def start(index: Path, *extra: str) -> subprocess.Popen:
+    """Start a server and wait for its "serving" line (the lines before it are kept in
+    ``proc.announced``)."""
+    env = dict(os.environ, PYTHONPATH=str(REPO))
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "corpus_search", "serve", "--index", str(index), *extra],
+        env=env,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    proc.announced = []  # type: ignore[attr-defined]
+    while True:
+        line = proc.stderr.readline()
+        assert line, f"the server stopped: {proc.wait(30)}"
+        if line.startswith("serving "):
+            return proc
+        proc.announced.append(line.strip())  # type: ignore[attr-defined]
+
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory):
+    base = tmp_path_factory.mktemp("served")
+    shutil.copytree(SAMPLE, base / "corpus")
+    update_index(base / "index", [base / "corpus"])
+    (base / "q.txt").write_text('sanctions\n"open skies"\ngas OR oil\n', "utf-8")
+    proc = start(base / "index")
+    yield base, proc
+    proc.send_signal(signal.SIGTERM)
+    proc.wait(30)
+
+
+def _same(text: str) -> str:
+    """Output with the time a search took left out (it is measured, so it differs)."""
+    text = re.sub(r" in \d+ ms", " in N ms", text)
+    return re.sub(r'"took_ms": [\d.]+', '"took_ms": 0', text)
+
+
+COMMANDS = [
+    ["search", "sanctions"],
+    ["search", "sanctions", "--json", "--facet", "category"],
+    ["search", "-russia", "gas", "--count"],
+    ["search", "grain", "-l"],
+    ["search", "zzqx"],
+    ["search", "sanctoins"],
+    ["search", "(unbalanced"],
+    ["search", "*", "--collapse", "--jsonl"],
+    ["facets", "author"],
+    ["facets", "lang", "--json"],
+    ["timeline", "sanctions", "--by", "year"],
+    ["timeline", "--json"],
+    ["show", "wire/2023-grain-deal.txt"],
+    ["show", "no/such.txt"],
+    ["stats", "--json"],
+    ["count", "--queries", "q.txt", "--by", "year", "--csv"],
+    ["kwic", "grain", "--width", "20"],
+    ["collocates", "grain", "--json"],
+    ["reprints"],
+    ["export", "aral", "--format", "csv"],
+]
+
+
+@pytest.mark.parametrize("args", COMMANDS, ids=[" ".join(c) for c in COMMANDS])
+def test_the_same_output_with_and_without_the_server(served, args):
+    base, _ = served
+    args = [*args, "--index", "index"] if args[0] != "count" else [*args, "--index", "index"]
+    here = cli(args, base, server=False)
+    there = cli(args, base, server=True)
+    assert (there.returncode, _same(there.stdout), _same(there.stderr)) == (
+        here.returncode,
+        _same(here.stdout),
+        _same(here.stderr),
+    )
+
+
+def _ask(index: Path, request: dict) -> dict:
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as conn:
+        conn.connect(str(index / SOCKET_NAME))
+        conn.sendall(json.dumps(request).encode())
+        conn.shutdown(socket.SHUT_WR)
+        data = b""
+        while chunk := conn.recv(65536):
+            data += chunk
+    return json.loads(data)
+
+
+def test_the_server_answers_and_renders_for_the_clients_terminal(served):
+    base, _ = served
+    index = base / "index"
+    assert oct((index / SOCKET_NAME).stat().st_mode & 0o777) == "0o600"
+    request = {
+        "version": version(),
+        "argv": ["search", "ferry", "--index", "index"],
+        "cwd": str(base),
+        "env": {},
+        "stdout_tty": True,
+        "stderr_tty": True,
+        "width": 100,
+    }
+    on_tty = _ask(index, request)
+    assert on_tty["code"] == 0 and "\x1b[" in on_tty["stdout"]  # colour for a terminal
+    piped = _ask(index, {**request, "stdout_tty": False})
+    assert "\x1b[" not in piped["stdout"] and "[[ferry]]" in piped["stdout"]
+    other = _ask(index, {**request, "version": "0.0/0"})
+    assert other["version"] != "0.0/0"  # another version: the client then runs the command
+
+
+def test_the_server_follows_index_updates(served):
+    base, _ = served
+    before = int(cli(["search", "*", "--count", "--index", "index"], base).stdout)
+    (base / "corpus" / "wire" / "late.txt").write_text(
+        "Late news\n\nA late grain story.\n", "utf-8"
+    )
+    update_index(base / "index")
+    after = cli(["search", "*", "--count", "--index", "index"], base)
+    assert int(after.stdout) == before + 1
+    (base / "corpus" / "wire" / "late.txt").unlink()
+    update_index(base / "index")
+    assert int(cli(["search", "*", "--count", "--index", "index"], base).stdout) == before
+
+
+def test_a_killed_servers_socket_is_replaced(tmp_path):
+    shutil.copytree(SAMPLE / "wire", tmp_path / "corpus")
+    index = tmp_path / "index"
+    update_index(index, [tmp_path / "corpus"])
+    proc = start(index)
+    proc.kill()
+    proc.wait(30)
+    assert (index / SOCKET_NAME).exists()  # left behind
+    r = cli(["search", "grain", "--count", "--index", str(index)], tmp_path)
+    here = cli(["search", "grain", "--count", "--index", str(index)], tmp_path, server=False)
+    assert (r.returncode, r.stdout, r.stderr) == (0, here.stdout, "")  # ran here, silently
+    again = start(index)  # the stale socket is replaced
+    again.send_signal(signal.SIGTERM)
+    assert again.wait(30) == 0
+    assert not (index / SOCKET_NAME).exists()  # removed on the way out
+    assert "Traceback" not in again.stderr.read()
+
+
+def test_a_second_server_is_refused(served):
+    base, _ = served
+    r = cli(["serve", "--index", "index"], base)
+    assert r.returncode == 2 and "a server already answers" in r.stderr
+
+
+@pytest.fixture(scope="module")
+def web(tmp_path_factory):
+    base = tmp_path_factory.mktemp("web")
+    shutil.copytree(SAMPLE, base / "corpus")
+    update_index(base / "index", [base / "corpus"])
+    proc = start(base / "index", "--http", "0")
+    first = proc.announced[0]
+    m = re.fullmatch(r"http://127\.0\.0\.1:(\d+)/\?token=(\S+)", first)
+    assert m, first  # the address with its token, first on stderr
+    yield base, int(m.group(1)), m.group(2)
+    proc.send_signal(signal.SIGTERM)
+    proc.wait(30)
+
+
+def _get(port, path, host=None):
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+    conn.request("GET", path, headers={"Host": host or f"127.0.0.1:{port}"})
+    r = conn.getresponse()
+    return r.status, json.loads(r.read())
+
+
+def test_http_needs_the_token_and_this_machines_name(web):
+    base, port, token = web
+    assert _get(port, "/search?q=grain")[0] == 403
+    assert _get(port, "/search?q=grain&token=wrong")[0] == 403
+    assert _get(port, f"/search?q=grain&token={token}", host=f"evil.example:{port}")[0] == 403
+    assert _get(port, f"/nope?token={token}")[0] == 404
+
+
+def test_http_answers_the_clis_json(web):
+    base, port, token = web
+    status, body = _get(port, f"/search?q=sanctions&facet=source&token={token}")
+    here = json.loads(
+        cli(
+            ["search", "sanctions", "--json", "--facet", "source", "--index", "index"],
+            base,
+            server=False,
+        ).stdout
+    )
+    assert status == 200 and {**body, "took_ms": 0} == {**here, "took_ms": 0}
+    status, body = _get(port, f"/facets/author?token={token}")
+    assert status == 200 and body["field"] == "author" and body["values"]
+    status, body = _get(port, f"/show/wire/2023-grain-deal.txt?token={token}")
+    assert status == 200 and body["id"] == "wire/2023-grain-deal.txt"
+    status, body = _get(port, f"/timeline?q=sanctions&by=year&token={token}")
+    assert status == 200 and body["total"] == 5
+    status, body = _get(port, f"/search?q=%28bad&token={token}")
+    assert status == 400 and "unbalanced" in body["error"]

@@ -342,6 +342,8 @@ def bench_corpus_search(corpus: Path, work: Path, mix, repeats: int) -> dict:
         subprocess.run(cmd, capture_output=True, check=False)
         cli_times.append((time.perf_counter() - t0) * 1000)
     res["cli_search_median_ms"] = statistics.median(cli_times)
+    res.update(bench_server(index, word, repeats))
+    res.update(import_budget())
     empty = [timed(subprocess.run, [sys.executable, "-c", "pass"])[0] * 1000 for _ in range(5)]
     res["python_startup_ms"] = statistics.median(empty)
     return res
@@ -349,6 +351,65 @@ def bench_corpus_search(corpus: Path, work: Path, mix, repeats: int) -> dict:
 
 # ------------------------------------------------------------------------------------------
 # Peers
+
+
+def bench_server(index: Path, word: str, repeats: int) -> dict:
+    """The same one-word search --json as a fresh process, answered by corpus-search serve."""
+    env = dict(os.environ)
+    env.pop("CORPUS_SEARCH_NO_SERVER", None)
+    server = subprocess.Popen(
+        [sys.executable, "-m", "corpus_search", "serve", "--index", str(index)],
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
+    try:
+        while not server.stderr.readline().startswith("serving "):
+            if server.poll() is not None:
+                return {"server_search_median_ms": float("nan")}
+        cmd = [
+            sys.executable,
+            "-m",
+            "corpus_search",
+            "search",
+            word,
+            "--json",
+            "--index",
+            str(index),
+        ]
+        subprocess.run(cmd, capture_output=True, env=env)
+        times = []
+        for _ in range(max(5, repeats // 4)):
+            t0 = time.perf_counter()
+            subprocess.run(cmd, capture_output=True, env=env)
+            times.append((time.perf_counter() - t0) * 1000)
+        return {"server_search_median_ms": statistics.median(times)}
+    finally:
+        server.terminate()
+        server.wait(30)
+
+
+def import_budget() -> dict:
+    """What a search imports before it runs (python -X importtime), by who owns it, in ms."""
+    code = "import corpus_search.cli, corpus_search.search"
+    out = subprocess.run(
+        [sys.executable, "-X", "importtime", "-c", code],
+        capture_output=True,
+        text=True,
+        env=dict(os.environ, CORPUS_SEARCH_NO_SERVER="1"),
+    ).stderr
+    owners = {"corpus_search": 0, "click": 0, "whoosh": 0, "rich": 0, "yaml": 0, "other": 0}
+    for line in out.splitlines():
+        if not line.startswith("import time:") or "|" not in line:
+            continue
+        try:
+            self_us = int(line.split(":", 1)[1].split("|")[0])
+        except ValueError:
+            continue
+        name = line.rsplit("|", 1)[1].strip()
+        top = name.split(".")[0]
+        owners[top if top in owners else "other"] += self_us
+    return {f"import_{k}_ms": v / 1000 for k, v in owners.items()}
 
 
 def bench_research(ix, index: Path, corpus: Path, repeats: int) -> dict:
@@ -584,6 +645,12 @@ def main() -> None:
         ("  sketching 1,000 bodies (ms)", cs["sketch_ms_per_1000_docs"]),
         ("CLI search WORD --json, fresh process (ms)", cs["cli_search_median_ms"]),
         ("  empty python start (ms)", cs["python_startup_ms"]),
+        ("CLI search WORD --json through the server (ms)", cs["server_search_median_ms"]),
+        ("imports of a search: corpus_search (ms)", cs["import_corpus_search_ms"]),
+        ("  click (ms)", cs["import_click_ms"]),
+        ("  whoosh (ms)", cs["import_whoosh_ms"]),
+        ("  rich and yaml (budget: 0) (ms)", cs["import_rich_ms"] + cs["import_yaml_ms"]),
+        ("  the standard library and others (ms)", cs["import_other_ms"]),
     ]
     print()
     print(f"{'corpus-search':<50}{'value':>12}")

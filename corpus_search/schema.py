@@ -44,7 +44,6 @@ from whoosh.codec.whoosh3 import W3Codec
 
 from .facets import valid_day  # noqa: F401 - the day column's reading
 from .languages import stem  # noqa: F401 - kept importable from here
-from .reprints import sketch
 from .vocab import MULTI_VALUED, SEP, WORD_PATTERN, fold_accents  # noqa: F401
 
 if TYPE_CHECKING:
@@ -312,7 +311,7 @@ def article_document(article: Article, fsize: int = 0, mtime_ns: int = 0) -> dic
         "sha": article.sha256,
         "fsize": fsize,
         "mtime": mtime_ns,
-        "sketch": sketch(article.body),
+        "sketch": _sketch(article.body),
     }
     if article.categories:
         doc["category"] = SEP.join(article.categories)
@@ -333,6 +332,12 @@ def article_document(article: Article, fsize: int = 0, mtime_ns: int = 0) -> dic
         doc["day"] = day
         doc["ts"] = utc_seconds(article.published)
     return doc
+
+
+def _sketch(body: str) -> bytes:
+    from .reprints import sketch  # only indexing needs it: a search does not pay the import
+
+    return sketch(body)
 
 
 def body_text(stored: dict[str, Any]) -> str:

@@ -1215,6 +1215,74 @@ def serve(state, index_dir, http_port, host):
 
 
 # --------------------------------------------------------------------------------------------
+# opensearch
+
+
+@cli.group()
+def opensearch():
+    """Prepare an OpenSearch (or Elasticsearch) index from your corpus.
+
+    \b
+      corpus-search opensearch mapping > mapping.json      # PUT /corpus-search
+      corpus-search opensearch bulk CORPUS > bulk.ndjson    # POST /_bulk
+    """
+
+
+@opensearch.command("mapping")
+def opensearch_mapping():
+    """Print the index settings and mapping that mirror corpus-search's schema (JSON)."""
+    from .opensearch import settings_and_mapping
+    from .render import write_json
+
+    write_json(settings_and_mapping())
+    return Exit.OK
+
+
+@opensearch.command("bulk")
+@click.argument("paths", nargs=-1, required=True, type=click.Path())
+@click.option(
+    "--index-name",
+    default="corpus-search",
+    show_default=True,
+    help="The OpenSearch index the actions name.",
+)
+@click.pass_obj
+def opensearch_bulk(state, paths, index_name):
+    """Print the bulk NDJSON of the articles under PATHS, cleaned as 'index' cleans them.
+
+    Load it with your own tools (curl -H 'Content-Type: application/x-ndjson' --data-binary
+    @bulk.ndjson URL/_bulk). Files that cannot be read are reported on stderr and left out;
+    exit 2 if any was.
+    """
+    from .articles import iter_files, parse_article
+    from .opensearch import bulk_lines
+
+    profiles = state.profiles()
+    walk_errors: list = []
+    failed = 0
+
+    def records():
+        nonlocal failed
+        for path, root in iter_files(
+            paths, state.ignore_patterns(), walk_errors, state.include_patterns()
+        ):
+            try:
+                yield parse_article(
+                    path, root=root, profiles=profiles, max_bytes=state.config.max_bytes
+                ).to_dict()
+            except CorpusSearchError as exc:
+                failed += 1
+                _err(str(exc))
+
+    for line in bulk_lines(records(), index_name):
+        click.echo(line)
+    for problem in walk_errors:
+        failed += 1
+        _err(str(problem))
+    return Exit.ERROR if failed else Exit.OK
+
+
+# --------------------------------------------------------------------------------------------
 # Entry point
 
 

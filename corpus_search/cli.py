@@ -41,7 +41,14 @@ class Exit(enum.IntEnum):
 
 
 class _State:
-    def __init__(self, config_path: str | None, debug: bool, index_dir: str | None = None):
+    def __init__(
+        self,
+        config_path: str | None,
+        debug: bool,
+        index_dir: str | None = None,
+        opensearch: str | None = None,
+    ):
+        self.opensearch = opensearch
         self.config_path = config_path
         self.debug = debug
         self.index_dir = index_dir
@@ -69,6 +76,20 @@ class _State:
         from .articles import INCLUDE_DEFAULT
 
         return self.config.include if self.config.include is not None else INCLUDE_DEFAULT
+
+    def open_index(self, index_dir):
+        """What a reading command asks: the OpenSearch cluster when one is named (--opensearch
+        or the config's opensearch_url), else the local index (the server's open one, if any)."""
+        url = (
+            self.opensearch
+            or os.environ.get("CORPUS_SEARCH_OPENSEARCH_URL")
+            or self.config.opensearch_url
+        )
+        if url:
+            from .opensearch import ClusterIndex
+
+            return ClusterIndex(url, self.config.opensearch_index)
+        return open_corpus_index(self.index_path(index_dir))
 
     def profiles(self):
         from .profiles import load_profiles
@@ -281,9 +302,17 @@ class CorpusGroup(click.Group):
 )
 @index_option
 @click.option("--debug", is_flag=True, help="Show tracebacks for errors.")
+@click.option(
+    "--opensearch",
+    "opensearch_url",
+    metavar="URL",
+    default=None,
+    help="Search this OpenSearch cluster instead of the local index "
+    "(or set opensearch_url: in the config).",
+)
 @click.version_option(package_name="corpus-search", prog_name=PROG)
 @click.pass_context
-def cli(ctx, config_path, index_dir, debug):
+def cli(ctx, config_path, index_dir, debug, opensearch_url):
     """Search collections of scraped news articles from the shell.
 
     \b
@@ -294,7 +323,7 @@ def cli(ctx, config_path, index_dir, debug):
 
     Exit codes: 0 hits or success, 1 no hits, 2 error, 130 interrupted.
     """
-    ctx.obj = _State(config_path, debug, index_dir)
+    ctx.obj = _State(config_path, debug, index_dir, opensearch_url)
 
 
 # --------------------------------------------------------------------------------------------
@@ -519,6 +548,15 @@ def stats(state, index_dir, as_json):
     """What the index holds: documents, size, sources, languages, dates, roots."""
     from .indexer import index_stats
 
+    if (
+        state.opensearch
+        or os.environ.get("CORPUS_SEARCH_OPENSEARCH_URL")
+        or state.config.opensearch_url
+    ):
+        raise CorpusSearchError(
+            "stats is not available with the OpenSearch backend yet; "
+            "ask the cluster: GET /corpus-search/_stats"
+        )
     figures = index_stats(state.index_path(index_dir))
     if as_json:
         from .render import write_json
@@ -641,7 +679,7 @@ def search(
     facets = list(facets) or ([] if (count_only or files_only or jsonl) else list(cfg.facets))
     field_list = _field_list(fields)
 
-    with open_corpus_index(state.index_path(index_dir)) as ix:
+    with state.open_index(index_dir) as ix:
         if files_only:
             limit = max(limit, ix.doc_count) if page == 1 else limit
         result = ix.search(
@@ -727,7 +765,7 @@ def show(state, doc_ids, index_dir, as_json):
     'corpus-search search QUERY -l | xargs corpus-search show' works.
     """
 
-    with open_corpus_index(state.index_path(index_dir)) as ix:
+    with state.open_index(index_dir) as ix:
         records = []
         for doc_id in doc_ids:
             record = ix.get(doc_id)
@@ -783,7 +821,7 @@ def facets(state, field, index_dir, query_text, sort, limit, as_json, **kw):
     """List the values of FIELD across the index (or a query's matches) with counts."""
 
     filters = _filters(kw)
-    with open_corpus_index(state.index_path(index_dir)) as ix:
+    with state.open_index(index_dir) as ix:
         fc = ix.facet(field, query_text, filters, limit=limit, sort=sort)
     if as_json:
         from .render import write_json
@@ -830,7 +868,7 @@ def timeline(state, query, index_dir, by, split, as_json, as_csv, **kw):
     """Hits over time: a bar per period, empty periods shown as zero."""
 
     filters = _filters(kw)
-    with open_corpus_index(state.index_path(index_dir)) as ix:
+    with state.open_index(index_dir) as ix:
         tl = ix.timeline(" ".join(query), filters, by=by, split=split)
     if as_json:
         from .render import write_json
@@ -888,7 +926,7 @@ def reprints(state, query, index_dir, threshold, min_size, limit, as_json, timeo
     added or cut. Largest clusters first, members oldest first. Exit 0 if any cluster, 1 if none.
     """
 
-    with open_corpus_index(state.index_path(index_dir)) as ix:
+    with state.open_index(index_dir) as ix:
         result = ix.reprints(
             " ".join(query),
             _filters(kw),
@@ -953,7 +991,7 @@ def kwic(state, query, index_dir, width, sort, limit, as_json, jsonl, as_csv, ti
     """
 
     text = " ".join(query)
-    with open_corpus_index(state.index_path(index_dir)) as ix:
+    with state.open_index(index_dir) as ix:
         conc = ix.kwic(
             text,
             _filters(kw),
@@ -1021,7 +1059,7 @@ def collocates(
     """
 
     text = " ".join(query)
-    with open_corpus_index(state.index_path(index_dir)) as ix:
+    with state.open_index(index_dir) as ix:
         result = ix.collocates(
             text,
             _filters(kw),
@@ -1100,7 +1138,7 @@ def count(state, queries_file, index_dir, by, as_json, as_csv, timeout, **kw):
 
     queries = read_queries(queries_file)
     filters = _filters(kw)
-    with open_corpus_index(state.index_path(index_dir)) as ix:
+    with state.open_index(index_dir) as ix:
         rows = ix.count_queries(queries, filters, by=by, timeout=timeout or state.config.timeout)
     if as_json:
         from .render import write_json
@@ -1150,7 +1188,7 @@ def export(state, query, index_dir, fmt, fields, sort, timeout, **kw):
                 f"--fields: unknown key {bad[0]!r} (choose from {', '.join(RECORD_FIELDS)})"
             )
     n = 0
-    with open_corpus_index(state.index_path(index_dir)) as ix:
+    with state.open_index(index_dir) as ix:
         records = ix.records(
             " ".join(query), _filters(kw), sort=sort, timeout=timeout or state.config.timeout
         )

@@ -100,6 +100,10 @@ def ask_server(argv: list[str]) -> int | None:
         return None
     if "--debug" in argv or "-h" in argv or "--help" in argv:
         return None
+    if any(a == "--opensearch" or a.startswith("--opensearch=") for a in argv) or os.environ.get(
+        "CORPUS_SEARCH_OPENSEARCH_URL"
+    ):
+        return None  # a cluster, not this machine's index
     folder = index_folder(argv)
     if folder is None:
         return None

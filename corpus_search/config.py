@@ -31,6 +31,8 @@ class Config:
     ignore: list[str] | None = None  # also spelled exclude:
     include: list[str] | None = None
     paths: list = field(default_factory=list)  # path rules (see corpus_search.paths)
+    opensearch_url: str | None = None  # search this cluster instead of the local index
+    opensearch_index: str = "corpus-search"
     max_file_mb: float = 10.0
     timeout: float = 10.0
 
@@ -71,6 +73,8 @@ _TYPES: dict[str, tuple[type, ...]] = {
     "exclude": (list,),
     "include": (list,),
     "paths": (list,),
+    "opensearch_url": (str,),
+    "opensearch_index": (str,),
     "max_file_mb": (int, float),
     "timeout": (int, float),
 }

@@ -26,6 +26,7 @@ from collections.abc import Iterable, Iterator
 from typing import Any
 
 from . import query as q
+from .errors import CorpusSearchError
 from .vocab import MULTI_VALUED, VALUE_FIELDS
 
 INDEX_NAME = "corpus-search"
@@ -322,3 +323,324 @@ def timeline_body(tree: q.Node, filters: Any, by: str) -> dict[str, Any]:
         "undated": {"missing": {"field": "local_date"}},
     }
     return body
+
+
+# --------------------------------------------------------------------------------------------
+# The cluster as a backend: the same result objects as the local index
+
+
+class ClusterError(CorpusSearchError):
+    """A cluster that cannot be reached or that refuses a request (reported in one line)."""
+
+
+def _facet_counts(
+    field: str, raw: dict[str, int], missing: int, limit: int | None, sort: str = "count"
+):
+    """A FacetCount from value -> count, case variants merged as locally."""
+    from .facets import FacetCount
+
+    counts: dict[str, int] = {}
+    shown: dict[str, str] = {}
+    for value, n in sorted(raw.items(), key=lambda kv: -kv[1]):
+        key = value.casefold()
+        counts[key] = counts.get(key, 0) + n
+        shown.setdefault(key, value)
+    if sort == "name":
+        ordered = sorted(counts.items(), key=lambda kv: shown[kv[0]].casefold())
+    else:
+        ordered = sorted(counts.items(), key=lambda kv: (-kv[1], shown[kv[0]].casefold()))
+    kept = ordered if limit is None else ordered[:limit]
+    return FacetCount(field, [(shown[k], c) for k, c in kept], len(ordered) - len(kept), missing)
+
+
+class ClusterIndex:
+    """A corpus on an OpenSearch cluster, answering as :class:`corpus_search.search.CorpusIndex`
+    does (search, facet, timeline, get, count_queries): the CLI's output is the same."""
+
+    def __init__(
+        self,
+        url: str,
+        index: str = INDEX_NAME,
+        *,
+        client: Any = None,
+        verify_certs: bool = True,
+        timeout: float = 30.0,
+    ):
+        import os
+
+        self.url, self.index = url, index
+        if client is None:
+            try:
+                from opensearchpy import OpenSearch
+            except ImportError:
+                raise ClusterError(
+                    "the OpenSearch backend needs its client: "
+                    "pip install 'corpus-search[opensearch]'"
+                ) from None
+            user = os.environ.get("CORPUS_SEARCH_OPENSEARCH_USER")
+            password = os.environ.get("CORPUS_SEARCH_OPENSEARCH_PASSWORD")
+            client = OpenSearch(
+                url,
+                http_auth=(user, password) if user else None,
+                verify_certs=verify_certs,
+                timeout=timeout,
+                max_retries=2,
+                retry_on_timeout=True,
+            )
+        self.client = client
+
+    def __enter__(self) -> ClusterIndex:
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
+
+    def close(self) -> None:
+        import contextlib
+
+        with contextlib.suppress(Exception):
+            self.client.close()
+
+    def _call(self, fn, *args: Any, **kwargs: Any) -> Any:
+        """One request; what the client raises becomes a one-line ClusterError."""
+        try:
+            return fn(*args, **kwargs)
+        except Exception as exc:  # noqa: BLE001 - the client's errors, reported in one line
+            status = getattr(exc, "status_code", None)
+            name = type(exc).__name__
+            if status in (401, 403):
+                why = "refused the credentials (set CORPUS_SEARCH_OPENSEARCH_USER and _PASSWORD)"
+            elif status == 404:
+                why = f"has no index {self.index!r} (load one with 'corpus-search opensearch push')"
+            elif name in ("ConnectionError", "ConnectionTimeout") or status in (None, "N/A"):
+                why = f"cannot be reached ({str(exc).splitlines()[0][:160] if str(exc) else name})"
+            else:
+                why = f"answered {status}: {str(exc).splitlines()[0][:200]}"
+            raise ClusterError(f"the OpenSearch cluster at {self.url} {why}") from exc
+
+    @property
+    def doc_count(self) -> int:
+        return int(self._call(self.client.count, index=self.index)["count"])
+
+    # -- search ---------------------------------------------------------------------------
+
+    def search(
+        self,
+        text: str,
+        *,
+        filters: Any = None,
+        sort: str = "relevance",
+        limit: int = 10,
+        page: int = 1,
+        facets: Iterable[str] = (),
+        facet_limit: int = 10,
+        snippets: bool = True,
+        count_only: bool = False,
+        timeout: float = 10.0,
+        collapse: bool = False,
+    ):
+        import time
+
+        from .matching import Filters
+        from .schema import stored_to_record  # noqa: F401 - the record's shape, for reference
+        from .search import SearchResult
+        from .snippets import find_matches, make_snippets, mark_text
+
+        if collapse:
+            raise ClusterError("--collapse is not available with the OpenSearch backend yet")
+        started = time.perf_counter()
+        tree = q.parse_query(text)
+        filters = filters or Filters()
+        facets = list(facets)
+        size = 0 if count_only else limit
+        body = search_body(
+            tree,
+            filters,
+            size=size,
+            offset=(page - 1) * limit,
+            sort=sort,
+            facets=[f for f in facets if f in ("year", "month")],
+        )
+        body["timeout"] = f"{int(timeout * 1000)}ms"
+        answer = self._call(self.client.search, index=self.index, body=body)
+        total = int(answer["hits"]["total"]["value"])
+        result = SearchResult(
+            query=text,
+            total=total,
+            took_ms=0.0,
+            page=page,
+            limit=limit,
+            sort=sort,
+            filters=filters.to_dict(),
+        )
+        for name in facets:
+            result.facets[name] = self._facet(name, tree, filters, answer, facet_limit)
+        title_spec, body_spec = spec_of(tree)
+        for rank, hit in enumerate(answer["hits"]["hits"], start=(page - 1) * limit + 1):
+            record = _record(hit["_source"])
+            text_body = record.pop("body")
+            from .search import Hit
+
+            result.hits.append(
+                Hit(
+                    rank=rank,
+                    score=hit.get("_score") if sort == "relevance" else None,
+                    record=record,
+                    snippets=make_snippets(text_body, body_spec) if snippets else [],
+                    title=mark_text(
+                        record["title"] or "", find_matches(record["title"] or "", title_spec)
+                    ),
+                )
+            )
+        result.took_ms = round((time.perf_counter() - started) * 1000, 2)
+        return result
+
+    def _facet(
+        self,
+        name: str,
+        tree: q.Node,
+        filters: Any,
+        answer: dict[str, Any] | None,
+        limit: int | None,
+        sort: str = "count",
+    ):
+        if name in ("year", "month"):
+            if answer is None or name not in answer.get("aggregations", {}):
+                body = search_body(tree, filters, size=0, facets=[name])
+                answer = self._call(self.client.search, index=self.index, body=body)
+            aggs = answer["aggregations"]
+            periods = {
+                b["key_as_string"]: b["doc_count"] for b in aggs[name]["buckets"] if b["doc_count"]
+            }
+            return _facet_counts(name, periods, aggs[f"{name}_missing"]["doc_count"], limit, sort)
+        raw: dict[str, int] = {}
+        after = None
+        while True:  # composite pages: every value counted exactly
+            body = composite_facet_body(tree, filters, f"{name}.raw", after)
+            body["aggs"]["missing"] = {"missing": {"field": name}}
+            page = self._call(self.client.search, index=self.index, body=body)
+            agg = page["aggregations"][f"{name}.raw"]
+            for bucket in agg["buckets"]:
+                value = bucket["key"][f"{name}.raw"]
+                raw[value] = raw.get(value, 0) + bucket["doc_count"]
+            missing = page["aggregations"]["missing"]["doc_count"]
+            after = agg.get("after_key")
+            if not agg["buckets"] or not after:
+                break
+        return _facet_counts(name, raw, missing, limit, sort)
+
+    def facet(
+        self,
+        name: str,
+        text: str = "",
+        filters: Any = None,
+        *,
+        limit: int | None = None,
+        sort: str = "count",
+        timeout: float = 10.0,
+    ):
+        from .matching import Filters
+
+        return self._facet(name, q.parse_query(text), filters or Filters(), None, limit, sort)
+
+    def timeline(
+        self,
+        text: str = "",
+        filters: Any = None,
+        *,
+        by: str | None = None,
+        split: str | None = None,
+        timeout: float = 10.0,
+    ):
+        from .facets import Timeline
+        from .matching import Filters
+
+        if split:
+            raise ClusterError("--split is not available with the OpenSearch backend yet")
+        by = by or "month"
+        body = timeline_body(q.parse_query(text), filters or Filters(), by)
+        answer = self._call(self.client.search, index=self.index, body=body)
+        buckets = [
+            {"period": b["key_as_string"], "count": b["doc_count"]}
+            for b in answer["aggregations"]["timeline"]["buckets"]
+        ]
+        total = int(answer["hits"]["total"]["value"])
+        return Timeline(by, total, answer["aggregations"]["undated"]["doc_count"], buckets)
+
+    def get(self, doc_id: str) -> dict[str, Any] | None:
+        def fetch() -> dict[str, Any]:
+            try:
+                return self.client.get(index=self.index, id=doc_id)
+            except Exception as exc:  # noqa: BLE001 - a missing document is not an error
+                if getattr(exc, "status_code", None) == 404 and "index_not_found" not in str(exc):
+                    return {"found": False}
+                raise
+
+        answer = self._call(fetch)
+        return _record(answer["_source"]) if answer.get("found") else None
+
+    def _not_yet(self, what: str) -> ClusterError:
+        return ClusterError(
+            f"{what} is not available with the OpenSearch backend yet; run it on a local index"
+        )
+
+    def kwic(self, *a: Any, **kw: Any) -> Any:
+        raise self._not_yet("kwic")
+
+    def collocates(self, *a: Any, **kw: Any) -> Any:
+        raise self._not_yet("collocates")
+
+    def reprints(self, *a: Any, **kw: Any) -> Any:
+        raise self._not_yet("reprints")
+
+    def records(self, *a: Any, **kw: Any) -> Any:
+        raise self._not_yet("export")
+
+    def count_queries(
+        self, queries: list[str], filters: Any = None, *, by: str = "month", timeout: float = 10.0
+    ) -> list[dict[str, Any]]:
+        trees = [q.parse_query(t) for t in queries]
+        out = []
+        for text, _tree in zip(queries, trees):
+            tl = self.timeline(text, filters, by=by, timeout=timeout)
+            out.append(
+                {
+                    "query": text,
+                    "total": tl.total,
+                    "undated": tl.undated,
+                    "buckets": [b for b in tl.buckets if b["count"]],
+                }
+            )
+        return out
+
+
+def _record(source: dict[str, Any]) -> dict[str, Any]:
+    from .articles import RECORD_FIELDS
+
+    return {
+        k: source.get(k) if k not in ("categories", "tags") else list(source.get(k) or [])
+        for k in RECORD_FIELDS
+    }
+
+
+def spec_of(tree: q.Node):
+    """What to highlight, from the query tree alone (the cluster did the matching)."""
+    from .languages import stem
+    from .snippets import MatchSpec
+    from .vocab import fold, fold_accents, words
+
+    title, body = MatchSpec(), MatchSpec()
+    for node in q.positive_nodes(tree):
+        specs = (title,) if getattr(node, "field", None) == "title" else (title, body)
+        if isinstance(node, q.Phrase):
+            key = tuple(stem(fold_accents(fold(w))) for w in node.words)
+            for s in specs:
+                s.phrases.append((key, node.slop))
+        elif isinstance(node, q.Term) and node.field in (None, "title") and not node.wildcard:
+            for w in words(node.text):
+                for s in specs:
+                    if node.exact:
+                        s.words.add(fold(w))
+                    else:
+                        s.stems.add(stem(fold_accents(fold(w))))
+    return title, body

@@ -229,3 +229,207 @@ def test_bulk_ndjson_of_the_sample_corpus(sample_records):
         }
         assert doc["category"] == record["categories"]
         assert doc["local_date"] == (record["published"] or "")[:10] or doc["local_date"] is None
+
+
+# --------------------------------------------------------------------------------------------
+# The client path, against a fake cluster on 127.0.0.1 (canned answers shaped like a real
+# cluster's, derived from the local index of the same documents)
+
+import threading  # noqa: E402
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer  # noqa: E402
+
+from corpus_search.opensearch import document  # noqa: E402
+
+
+class FakeCluster:
+    """Answers /_search, /_count and /_doc/ID from a local index; records every request."""
+
+    def __init__(self, ix, status: int = 200):
+        self.ix, self.status, self.requests = ix, status, []
+        self.text = "*"
+        cluster = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def _body(self):
+                n = int(self.headers.get("Content-Length") or 0)
+                return json.loads(self.rfile.read(n)) if n else None
+
+            def _send(self, status, obj):
+                data = json.dumps(obj).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            def do_GET(self):  # noqa: N802
+                self._handle("GET")
+
+            def do_POST(self):  # noqa: N802
+                self._handle("POST")
+
+            def do_HEAD(self):  # noqa: N802
+                self._send(200, {})
+
+            def _handle(self, method):
+                body = self._body()
+                cluster.requests.append((method, self.path, body))
+                if cluster.status != 200:
+                    return self._send(
+                        cluster.status,
+                        {"error": {"type": "security_exception"}, "status": cluster.status},
+                    )
+                self._send(200, cluster.answer(self.path, body))
+
+            def log_message(self, *a):
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+
+    def answer(self, path, body):
+        ix, text = self.ix, self.text
+        if "/_doc/" in path:
+            doc_id = path.split("/_doc/", 1)[1].split("?")[0]
+            from urllib.parse import unquote
+
+            rec = ix.get(unquote(doc_id))
+            return {"found": rec is not None, "_source": document(rec) if rec else None}
+        if path.split("?")[0].endswith("/_count"):
+            return {"count": ix.doc_count}
+        aggs = (body or {}).get("aggs", {})
+        out = {
+            "hits": {"total": {"value": ix.search(text, count_only=True).total}, "hits": []},
+            "aggregations": {},
+        }
+        for name, agg in aggs.items():
+            if "composite" in agg:
+                field = name.removesuffix(".raw")
+                values = ix.facet(field, text).values
+                after = agg["composite"].get("after")
+                start = 0 if not after else [v for v, _ in values].index(after[name]) + 1
+                chunk = values[start : start + 3]  # pages of three: paging is exercised
+                out["aggregations"][name] = {
+                    "buckets": [{"key": {name: v}, "doc_count": c} for v, c in chunk],
+                    **({"after_key": {name: chunk[-1][0]}} if chunk else {}),
+                }
+            elif "missing" in agg:
+                field = agg["missing"]["field"]
+                if field == "local_date":
+                    out["aggregations"][name] = {"doc_count": ix.timeline(text).undated}
+                else:
+                    out["aggregations"][name] = {"doc_count": ix.facet(field, text).missing}
+            elif "date_histogram" in agg:
+                by = agg["date_histogram"]["calendar_interval"]
+                tl = ix.timeline(text, by=by)
+                out["aggregations"][name] = {
+                    "buckets": [
+                        {"key_as_string": b["period"], "doc_count": b["count"]} for b in tl.buckets
+                    ]
+                }
+        size = (body or {}).get("size", 10)
+        if size:
+            page = (body.get("from", 0) // size) + 1
+            result = ix.search(text, limit=size, page=page, snippets=False)
+            out["hits"]["hits"] = [
+                {
+                    "_id": h.record["id"],
+                    "_score": h.score,
+                    "_source": document(ix.get(h.record["id"])),
+                }
+                for h in result.hits
+            ]
+        return out
+
+    def close(self):
+        self.server.shutdown()
+
+
+@pytest.fixture
+def fake(ix):
+    cluster = FakeCluster(ix)
+    yield cluster
+    cluster.close()
+
+
+def _run(*args):
+    return CliRunner().invoke(cli, [str(a) for a in args], env={"NO_COLOR": "1"})
+
+
+def _no_time(obj):
+    return {**obj, "took_ms": 0, "hits": [{**h, "score": None} for h in obj.get("hits", [])]}
+
+
+@pytest.mark.parametrize("query", ["sanctions", '"open skies"', "grain OR gas", "*"])
+def test_search_through_the_cluster_prints_what_the_local_index_prints(fake, sample_index, query):
+    fake.text = query
+    args = [
+        "search",
+        query,
+        "--json",
+        "--facet",
+        "author",
+        "--facet",
+        "month",
+        "--facet",
+        "category",
+    ]
+    there = _run("--opensearch", fake.url, *args)
+    here = _run("--index", sample_index, *args)
+    assert there.exit_code == here.exit_code == 0, there.stderr
+    assert _no_time(json.loads(there.stdout)) == _no_time(json.loads(here.stdout))
+    searched = [b for m, p, b in fake.requests if p.startswith("/corpus-search/_search")]
+    assert searched[0]["query"] == search_body(parse_query(query))["query"]
+    composite = [b for b in searched if "composite" in json.dumps(b)]
+    afters = [
+        b["aggs"]["category.raw"]["composite"].get("after")
+        for b in composite
+        if "category.raw" in b["aggs"]
+    ]
+    assert afters[0] is None and all(afters[1:])  # paged with after_key until the last page
+
+
+def test_facets_timeline_show_count_through_the_cluster(fake, sample_index, tmp_path):
+    for args in (
+        ["facets", "author", "--json"],
+        ["timeline", "--by", "year", "--json"],
+        ["show", "wire/2023-grain-deal.txt", "--json"],
+    ):
+        fake.text = "*"
+        there, here = _run("--opensearch", fake.url, *args), _run("--index", sample_index, *args)
+        assert (there.exit_code, json.loads(there.stdout)) == (
+            here.exit_code,
+            json.loads(here.stdout),
+        )
+    r = _run("--opensearch", fake.url, "show", "no/such.txt")
+    assert r.exit_code == 2 and "no article with id" in r.stderr
+
+
+def test_a_refusing_cluster_is_one_line(ix):
+    cluster = FakeCluster(ix, status=401)
+    try:
+        r = _run("--opensearch", cluster.url, "search", "gas")
+    finally:
+        cluster.close()
+    assert r.exit_code == 2 and r.stderr.count("\n") == 1
+    assert "refused the credentials" in r.stderr
+
+
+def test_an_unreachable_cluster_is_one_line():
+    import socket
+
+    with socket.socket() as s:  # a port nothing listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    r = _run("--opensearch", f"http://127.0.0.1:{port}", "search", "gas")
+    assert r.exit_code == 2 and r.stderr.count("\n") == 1 and "cannot be reached" in r.stderr
+
+
+@pytest.mark.parametrize(
+    "args", [["kwic", "gas"], ["collocates", "gas"], ["reprints"], ["export", "gas"], ["stats"]]
+)
+def test_commands_the_cluster_cannot_serve_yet_say_so(fake, args):
+    r = _run("--opensearch", fake.url, *args)
+    assert r.exit_code == 2 and r.stderr.count("\n") == 1
+    assert "not available with the OpenSearch backend yet" in r.stderr

@@ -1320,6 +1320,80 @@ def opensearch_bulk(state, paths, index_name):
     return Exit.ERROR if failed else Exit.OK
 
 
+@opensearch.command("push")
+@click.argument("paths", nargs=-1, type=click.Path())
+@click.option(
+    "--chunk",
+    type=click.IntRange(min=1),
+    default=500,
+    show_default=True,
+    help="Documents per bulk request.",
+)
+@click.option(
+    "--prune", is_flag=True, help="Delete the cluster's documents that are not among these files."
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
+@click.pass_obj
+def opensearch_push(state, paths, chunk, prune, as_json):
+    """Parse the articles under PATHS with corpus-search's cleaner and send them to the cluster
+    (--opensearch URL or the config's opensearch_url), new and changed ones only (by content
+    hash). Refused requests (429, 5xx) are retried with backoff; other failures are counted by
+    reason. Exit 2 if any document failed.
+    """
+    from .articles import iter_files, parse_article
+    from .opensearch import ClusterIndex, push
+
+    url = (
+        state.opensearch
+        or os.environ.get("CORPUS_SEARCH_OPENSEARCH_URL")
+        or state.config.opensearch_url
+    )
+    if not url:
+        raise CorpusSearchError(
+            "no cluster: give --opensearch URL (or opensearch_url: in the config)"
+        )
+    paths = paths or tuple(str(p) for p in state.config.resolved_roots())
+    if not paths:
+        raise CorpusSearchError(
+            "no corpus folder given: corpus-search --opensearch URL opensearch push PATH..."
+        )
+    profiles = state.profiles()
+    walk_errors: list = []
+    skipped = 0
+
+    def records():
+        nonlocal skipped
+        for path, root in iter_files(
+            paths, state.ignore_patterns(), walk_errors, state.include_patterns()
+        ):
+            try:
+                yield parse_article(
+                    path, root=root, profiles=profiles, max_bytes=state.config.max_bytes
+                ).to_dict()
+            except CorpusSearchError as exc:
+                skipped += 1
+                _err(f"skipped {exc}")
+
+    with ClusterIndex(url, state.config.opensearch_index) as cluster:
+        report = push(cluster, records(), chunk=chunk, prune=prune)
+    for problem in walk_errors:
+        skipped += 1
+        _err(f"skipped {problem}")
+    summary = dict(report.to_dict(), skipped=skipped)
+    if as_json:
+        from .render import write_json
+
+        write_json(summary)
+    else:
+        failed = ", ".join(f"{n} {why}" for why, n in sorted(report.failed.items())) or "none"
+        click.echo(
+            f"pushed to {report.index}: {report.added} added, {report.updated} updated, "
+            f"{report.unchanged} unchanged, {report.deleted} deleted, {skipped} skipped; "
+            f"failed: {failed} ({report.retries} retries)"
+        )
+    return Exit.ERROR if report.failed else Exit.OK
+
+
 # --------------------------------------------------------------------------------------------
 # Entry point
 

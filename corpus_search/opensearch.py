@@ -22,7 +22,8 @@ Fields (``text`` analysers need the ICU plugin, ``analysis-icu``, bundled with O
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
 from typing import Any
 
 from . import query as q
@@ -406,17 +407,20 @@ class ClusterIndex:
         try:
             return fn(*args, **kwargs)
         except Exception as exc:  # noqa: BLE001 - the client's errors, reported in one line
-            status = getattr(exc, "status_code", None)
-            name = type(exc).__name__
-            if status in (401, 403):
-                why = "refused the credentials (set CORPUS_SEARCH_OPENSEARCH_USER and _PASSWORD)"
-            elif status == 404:
-                why = f"has no index {self.index!r} (load one with 'corpus-search opensearch push')"
-            elif name in ("ConnectionError", "ConnectionTimeout") or status in (None, "N/A"):
-                why = f"cannot be reached ({str(exc).splitlines()[0][:160] if str(exc) else name})"
-            else:
-                why = f"answered {status}: {str(exc).splitlines()[0][:200]}"
-            raise ClusterError(f"the OpenSearch cluster at {self.url} {why}") from exc
+            raise self.error(exc) from exc
+
+    def error(self, exc: BaseException) -> ClusterError:
+        status = getattr(exc, "status_code", None)
+        name = type(exc).__name__
+        if status in (401, 403):
+            why = "refused the credentials (set CORPUS_SEARCH_OPENSEARCH_USER and _PASSWORD)"
+        elif status == 404:
+            why = f"has no index {self.index!r} (load one with 'corpus-search opensearch push')"
+        elif name in ("ConnectionError", "ConnectionTimeout") or status in (None, "N/A"):
+            why = f"cannot be reached ({str(exc).splitlines()[0][:160] if str(exc) else name})"
+        else:
+            why = f"answered {status}: {str(exc).splitlines()[0][:200]}"
+        return ClusterError(f"the OpenSearch cluster at {self.url} {why}")
 
     @property
     def doc_count(self) -> int:
@@ -644,3 +648,151 @@ def spec_of(tree: q.Node):
                     else:
                         s.stems.add(stem(fold_accents(fold(w))))
     return title, body
+
+
+# --------------------------------------------------------------------------------------------
+# Loading a cluster: push
+
+
+@dataclass
+class PushReport:
+    index: str
+    added: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    deleted: int = 0
+    failed: dict[str, int] = field(default_factory=dict)  # reason -> documents
+    retries: int = 0
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "index": self.index,
+            "added": self.added,
+            "updated": self.updated,
+            "unchanged": self.unchanged,
+            "deleted": self.deleted,
+            "failed": self.failed,
+            "retries": self.retries,
+        }
+
+
+RETRIED = (429, 502, 503, 504)
+
+
+def existing_hashes(cluster: ClusterIndex, page: int = 1000) -> dict[str, str]:
+    """id -> sha256 of every document on the cluster (search_after over the ids)."""
+    out: dict[str, str] = {}
+    after = None
+    while True:
+        body: dict[str, Any] = {
+            "size": page,
+            "sort": [{"id": "asc"}],
+            "_source": ["sha256"],
+            "query": {"match_all": {}},
+        }
+        if after is not None:
+            body["search_after"] = after
+        hits = cluster._call(cluster.client.search, index=cluster.index, body=body)["hits"]["hits"]
+        for hit in hits:
+            out[hit["_id"]] = (hit.get("_source") or {}).get("sha256") or ""
+        if len(hits) < page:
+            return out
+        after = hits[-1]["sort"]
+
+
+def push(
+    cluster: ClusterIndex,
+    records: Iterable[dict[str, Any]],
+    *,
+    chunk: int = 500,
+    prune: bool = False,
+    max_retries: int = 6,
+    backoff: float = 0.5,
+    sleep: Callable[[float], None] | None = None,
+    progress: Callable[[int], None] | None = None,
+) -> PushReport:
+    """Send the records that are new or changed (by content hash) in bulk requests of ``chunk``
+    documents; retry what the cluster refuses for now (429, 502-504) with exponential
+    backoff; count the rest of the failures by reason. With ``prune``, documents of the cluster
+    that are not among the records are deleted. Creates the index with our mapping if needed."""
+    import time
+
+    sleep = sleep or time.sleep
+    report = PushReport(cluster.index)
+    exists = cluster._call(cluster.client.indices.exists, index=cluster.index)
+    if not exists:
+        cluster._call(
+            cluster.client.indices.create, index=cluster.index, body=settings_and_mapping()
+        )
+    known = existing_hashes(cluster) if exists else {}
+    seen: set[str] = set()
+    batch: list[tuple[dict[str, Any], dict[str, Any]]] = []
+
+    def send(actions: list[tuple[dict[str, Any], dict[str, Any] | None]]) -> None:
+        pending = actions
+        for attempt in range(max_retries + 1):
+            lines = []
+            for action, doc in pending:
+                lines.append(json.dumps(action, ensure_ascii=False))
+                if doc is not None:
+                    lines.append(json.dumps(doc, ensure_ascii=False))
+            try:
+                answer = cluster.client.bulk(body="\n".join(lines) + "\n")
+            except Exception as exc:  # noqa: BLE001 - a refused request: retry or report
+                if getattr(exc, "status_code", None) in RETRIED and attempt < max_retries:
+                    report.retries += 1
+                    sleep(backoff * 2**attempt)
+                    continue
+                raise cluster.error(exc) from exc
+            again = []
+            for (action, doc), item in zip(pending, answer.get("items", [])):
+                ((kind, result),) = item.items()
+                status = result.get("status", 200)
+                if status < 300:
+                    continue
+                if status in RETRIED and attempt < max_retries:
+                    again.append((action, doc))
+                else:
+                    reason = (result.get("error") or {}).get("type") or f"status {status}"
+                    report.failed[reason] = report.failed.get(reason, 0) + 1
+            if not again:
+                return
+            report.retries += 1
+            sleep(backoff * 2**attempt)
+            pending = again
+        for _ in pending:
+            report.failed["too many retries"] = report.failed.get("too many retries", 0) + 1
+
+    def flush() -> None:
+        if batch:
+            send([(a, d) for a, d in batch])
+            if progress:
+                progress(len(batch))
+            batch.clear()
+
+    for record in records:
+        doc_id = record["id"]
+        seen.add(doc_id)
+        old = known.get(doc_id)
+        if old is not None and old == record.get("sha256"):
+            report.unchanged += 1
+            continue
+        if old is None:
+            report.added += 1
+        else:
+            report.updated += 1
+        batch.append(({"index": {"_index": cluster.index, "_id": doc_id}}, document(record)))
+        if len(batch) >= chunk:
+            flush()
+    flush()
+    if prune:
+        gone = [i for i in known if i not in seen]
+        for start in range(0, len(gone), chunk):
+            send(
+                [
+                    ({"delete": {"_index": cluster.index, "_id": i}}, None)
+                    for i in gone[start : start + chunk]
+                ]
+            )
+        report.deleted = len(gone)
+    return report

@@ -433,3 +433,133 @@ def test_commands_the_cluster_cannot_serve_yet_say_so(fake, args):
     r = _run("--opensearch", fake.url, *args)
     assert r.exit_code == 2 and r.stderr.count("\n") == 1
     assert "not available with the OpenSearch backend yet" in r.stderr
+
+
+# --------------------------------------------------------------------------------------------
+# push: bulk loading with retries
+
+
+class BulkCluster:
+    """A fake cluster for loading: no index at first; the first bulk request is refused whole
+    with 429, the next ones refuse some items with 429 once and one item for good (400)."""
+
+    def __init__(self):
+        self.requests, self.docs, self.created = [], {}, False
+        self.refused_whole = False
+        self.refused_items: set[str] = set()
+        cluster = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def _send(self, status, obj):
+                data = json.dumps(obj).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                if self.command != "HEAD":
+                    self.wfile.write(data)
+
+            def _read(self):
+                n = int(self.headers.get("Content-Length") or 0)
+                return self.rfile.read(n).decode() if n else ""
+
+            def do_HEAD(self):  # noqa: N802 - indices.exists
+                cluster.requests.append(("HEAD", self.path))
+                self._send(200 if cluster.created else 404, {})
+
+            def do_PUT(self):  # noqa: N802 - indices.create
+                cluster.requests.append(("PUT", self.path, json.loads(self._read())))
+                cluster.created = True
+                self._send(200, {"acknowledged": True})
+
+            def do_POST(self):  # noqa: N802
+                raw = self._read()
+                cluster.requests.append(("POST", self.path, raw))
+                if "/_search" in self.path:  # existing hashes, one page
+                    hits = [
+                        {"_id": i, "_source": {"sha256": d["sha256"]}, "sort": [i]}
+                        for i, d in sorted(cluster.docs.items())
+                    ]
+                    return self._send(200, {"hits": {"hits": hits}})
+                if not cluster.refused_whole:
+                    cluster.refused_whole = True
+                    return self._send(
+                        429, {"error": {"type": "es_rejected_execution_exception"}, "status": 429}
+                    )
+                lines = raw.splitlines()
+                items, i = [], 0
+                while i < len(lines):
+                    action = json.loads(lines[i])
+                    ((kind, meta),) = action.items()
+                    doc = json.loads(lines[i + 1]) if kind == "index" else None
+                    i += 2 if kind == "index" else 1
+                    doc_id = meta["_id"]
+                    if doc_id.endswith("ceasefire-brief.txt"):
+                        items.append(
+                            {
+                                kind: {
+                                    "_id": doc_id,
+                                    "status": 400,
+                                    "error": {"type": "mapper_parsing_exception"},
+                                }
+                            }
+                        )
+                    elif doc_id.startswith("baltic") and doc_id not in cluster.refused_items:
+                        cluster.refused_items.add(doc_id)
+                        items.append(
+                            {
+                                kind: {
+                                    "_id": doc_id,
+                                    "status": 429,
+                                    "error": {"type": "es_rejected_execution_exception"},
+                                }
+                            }
+                        )
+                    else:
+                        if doc is None:
+                            cluster.docs.pop(doc_id, None)
+                        else:
+                            cluster.docs[doc_id] = doc
+                        items.append({kind: {"_id": doc_id, "status": 201}})
+                self._send(200, {"errors": True, "items": items})
+
+            def log_message(self, *a):
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+
+
+def test_push_retries_reports_and_is_incremental(sample_records, monkeypatch):
+    import corpus_search.opensearch as osmod
+
+    from conftest import SAMPLE
+
+    monkeypatch.setattr(
+        osmod.time if hasattr(osmod, "time") else __import__("time"), "sleep", lambda s: None
+    )
+    cluster = BulkCluster()
+    try:
+        r = _run(
+            "--opensearch", cluster.url, "opensearch", "push", SAMPLE, "--chunk", "10", "--json"
+        )
+        out = json.loads(r.stdout)
+        assert r.exit_code == 2  # one document failed for good
+        assert out["failed"] == {"mapper_parsing_exception": 1}
+        assert out["added"] == len(sample_records) and out["retries"] >= 2
+        assert cluster.created and cluster.requests[1][0] == "PUT"  # created with our mapping
+        assert cluster.requests[1][2] == settings_and_mapping()
+        assert len(cluster.docs) == len(sample_records) - 1  # every other one arrived
+        bulk_sizes = [
+            raw.count('"index"')
+            for m, p, *raw in cluster.requests
+            if m == "POST" and "_bulk" in p
+            for raw in raw
+        ]
+        assert max(bulk_sizes) <= 10
+        again = _run("--opensearch", cluster.url, "opensearch", "push", SAMPLE, "--json")
+        out = json.loads(again.stdout)
+        assert (out["unchanged"], out["added"], out["updated"]) == (len(sample_records) - 1, 1, 0)
+    finally:
+        cluster.server.shutdown()

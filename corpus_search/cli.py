@@ -1361,11 +1361,17 @@ def opensearch_push(state, paths, chunk, prune, as_json):
     walk_errors: list = []
     skipped = 0
 
+    files: Any = list(
+        iter_files(paths, state.ignore_patterns(), walk_errors, state.include_patterns())
+    )
+    if sys.stderr.isatty():  # a bar on a terminal only
+        from .render import make_console, progress_bar
+
+        files = progress_bar(make_console(stderr=True))(files, len(files))
+
     def records():
         nonlocal skipped
-        for path, root in iter_files(
-            paths, state.ignore_patterns(), walk_errors, state.include_patterns()
-        ):
+        for path, root in files:
             try:
                 yield parse_article(
                     path, root=root, profiles=profiles, max_bytes=state.config.max_bytes

@@ -166,12 +166,51 @@ class Server:
 
     # -- HTTP ------------------------------------------------------------------------------
 
+    def http_respond(
+        self, method: str, target: str, headers: dict[str, str], port: int
+    ) -> tuple[int, dict[str, str], bytes]:
+        """(status, headers, body) for one HTTP request: the page, its assets, or JSON."""
+        from . import web
+
+        url = urlsplit(target)
+        parts = [unquote(p) for p in url.path.strip("/").split("/") if p]
+        if parts[:1] == ["static"] and len(parts) == 2 and parts[1] in web.STATIC:
+            kind, text = web.STATIC[parts[1]]
+            return 200, {"Content-Type": kind}, text.encode("utf-8")
+        if parts and parts[0] != "article":
+            status, obj = self.http_answer(method, target, headers, port)
+            data = json.dumps(obj, ensure_ascii=False).encode("utf-8")
+            return status, {"Content-Type": "application/json; charset=utf-8"}, data
+        html_type = {"Content-Type": "text/html; charset=utf-8"}
+        query = parse_qs(url.query, keep_blank_values=True)
+        given = query.pop("token", [""])[0]
+        token = given or _cookie(headers.get("cookie", ""), "cs_token")
+        if headers.get("host", "") not in _hosts(port):
+            return 403, html_type, b"<!doctype html><p>the Host header must name this machine</p>"
+        if not secrets.compare_digest(token, self.token):
+            return (
+                403,
+                html_type,
+                (
+                    b"<!doctype html><p>open the address with its token, as "
+                    b"corpus-search serve printed it</p>"
+                ),
+            )
+        extra = dict(html_type)
+        if given:  # remembered by this browser, so links need not carry it
+            extra["Set-Cookie"] = f"cs_token={self.token}; Path=/; HttpOnly; SameSite=Strict"
+        with self.lock, self.indexes.get(self.index) as ix:
+            if not parts:
+                status, body = web.search_page(ix, query)
+            else:
+                status, body = web.article_page(ix, "/".join(parts[1:]), query)
+        return status, extra, body.encode("utf-8")
+
     def http_answer(
         self, method: str, target: str, headers: dict[str, str], port: int
     ) -> tuple[int, dict[str, Any]]:
         """(status, JSON object) for one HTTP request."""
-        host = headers.get("host", "")
-        if host not in (f"127.0.0.1:{port}", f"localhost:{port}", f"[::1]:{port}"):
+        if headers.get("host", "") not in _hosts(port):
             return 403, {"error": "the Host header must name this machine"}
         url = urlsplit(target)
         query = {k: v for k, v in parse_qs(url.query, keep_blank_values=True).items()}
@@ -214,14 +253,18 @@ class Server:
                 self._answer("POST")
 
             def _answer(self, method: str) -> None:
+                from .web import CSP
+
                 headers = {k.lower(): v for k, v in self.headers.items()}
                 port = int(self.server.server_address[1])  # type: ignore[index]
-                status, body = server.http_answer(method, self.path, headers, port)
-                data = json.dumps(body, ensure_ascii=False).encode("utf-8")
+                status, extra, data = server.http_respond(method, self.path, headers, port)
                 self.send_response(status)
-                self.send_header("Content-Type", "application/json; charset=utf-8")
+                for key, value in extra.items():
+                    self.send_header(key, value)
                 self.send_header("Content-Length", str(len(data)))
                 self.send_header("X-Content-Type-Options", "nosniff")
+                self.send_header("Content-Security-Policy", CSP)
+                self.send_header("Referrer-Policy", "no-referrer")
                 self.end_headers()
                 self.wfile.write(data)
 
@@ -306,3 +349,16 @@ def _argv_for(parts: list[str], query: dict[str, list[str]]) -> list[str] | None
     if head == "stats" and not rest:
         return ["stats", "--json"]
     return None
+
+
+def _hosts(port: int) -> tuple[str, ...]:
+    """The Host headers that name this machine (anything else: DNS rebinding)."""
+    return (f"127.0.0.1:{port}", f"localhost:{port}", f"[::1]:{port}")
+
+
+def _cookie(header: str, name: str) -> str:
+    for part in header.split(";"):
+        key, _, value = part.strip().partition("=")
+        if key == name:
+            return value
+    return ""

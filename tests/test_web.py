@@ -1,0 +1,150 @@
+"""The page served at / by `corpus-search serve --http`: rendered on the server, escaped, under
+a strict Content-Security-Policy, behind the token. Checked through HTTP with an HTML parser.
+(Tests in a real browser, with screenshots, are still to come: see issue 16.)"""
+
+from __future__ import annotations
+
+import http.client
+import re
+import shutil
+from html.parser import HTMLParser
+from urllib.parse import quote, urlencode
+
+import pytest
+from test_serve import start
+
+from corpus_search.indexer import update_index
+
+from conftest import SAMPLE
+
+HOSTILE_TITLE = "<script>alert(1)</script> Grain <img src=x onerror=alert(2)>"
+HOSTILE_BODY = (
+    'Grain talks. <a href="javascript:alert(3)">click</a> <b onmouseover="x()">b</b> '
+    "\u202egnp.exe and more grain."
+)
+
+
+class Tags(HTMLParser):
+    """Every start tag with its attributes, and the page's text."""
+
+    def __init__(self):
+        super().__init__()
+        self.tags, self.text = [], []
+
+    def handle_starttag(self, tag, attrs):
+        self.tags.append((tag, dict(attrs)))
+
+    def handle_data(self, data):
+        self.text.append(data)
+
+
+def parse(html: str) -> Tags:
+    t = Tags()
+    t.feed(html)
+    return t
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory):
+    base = tmp_path_factory.mktemp("site")
+    shutil.copytree(SAMPLE, base / "corpus")
+    (base / "corpus" / "evil.txt").write_text(f"{HOSTILE_TITLE}\n\n{HOSTILE_BODY}\n", "utf-8")
+    update_index(base / "index", [base / "corpus"])
+    proc = start(base / "index", "--http", "0")
+    m = re.fullmatch(r"http://127\.0\.0\.1:(\d+)/\?token=(\S+)", proc.announced[0])
+    yield int(m.group(1)), m.group(2)
+    proc.terminate()
+    proc.wait(30)
+
+
+def get(port, path, host=None, cookie=None):
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+    headers = {"Host": host or f"127.0.0.1:{port}"}
+    if cookie:
+        headers["Cookie"] = cookie
+    conn.request("GET", path, headers=headers)
+    r = conn.getresponse()
+    return r.status, {k.lower(): v for k, v in r.getheaders()}, r.read().decode("utf-8")
+
+
+def page(port, token, **params):
+    pairs = [(k, v) for k, vs in params.items() for v in (vs if isinstance(vs, list) else [vs])]
+    return get(port, "/?" + urlencode([("token", token), *pairs]))
+
+
+def test_the_page_needs_the_token_then_remembers_it(site):
+    port, token = site
+    assert get(port, "/")[0] == 403
+    assert get(port, "/?token=wrong")[0] == 403
+    assert get(port, f"/?token={token}", host=f"attacker.example:{port}")[0] == 403
+    status, headers, _ = get(port, f"/?token={token}")
+    assert (
+        status == 200
+        and "HttpOnly" in headers["set-cookie"]
+        and "SameSite=Strict" in headers["set-cookie"]
+    )
+    cookie = headers["set-cookie"].split(";")[0]
+    assert get(port, "/?q=grain", cookie=cookie)[0] == 200
+
+
+def test_every_answer_forbids_inline_script_and_other_origins(site):
+    port, token = site
+    _, headers, html = page(port, token, q="grain")
+    csp = headers["content-security-policy"]
+    assert "script-src 'self'" in csp and "default-src 'none'" in csp and "unsafe-inline" not in csp
+    assert headers["x-content-type-options"] == "nosniff"
+    tags = parse(html).tags
+    assert [a for t, a in tags if t == "script"] == [{"src": "/static/app.js", "defer": None}]
+    assert not any("style" in a for _, a in tags)  # no inline styles either
+    status, headers, js = get(port, "/static/app.js")
+    assert status == 200 and headers["content-type"].startswith("text/javascript") and "focus" in js
+
+
+def test_hostile_articles_show_as_text(site):
+    port, token = site
+    for path in (
+        "/?" + urlencode({"token": token, "q": "grain"}),
+        f"/article/evil.txt?token={token}&q=grain",
+    ):
+        status, _, html = get(port, path)
+        assert status == 200
+        tags = parse(html)
+        assert not any(k.startswith("on") for _, a in tags.tags for k in a)  # no handlers
+        assert not any((a.get("href") or "").startswith("javascript:") for _, a in tags.tags)
+        assert [t for t, _ in tags.tags].count("script") == 1  # ours only
+        text = "".join(tags.text)
+        assert "<script>alert(1)</script>" in text and "onerror=alert(2)" in text
+
+
+def test_search_facets_and_paging(site):
+    port, token = site
+    status, _, html = page(port, token, q="*")
+    assert status == 200 and "35 hits, page 1 of 2" in html
+    tags = parse(html).tags
+    nxt = [a["href"] for t, a in tags if t == "a" and a.get("rel") == "next"]
+    assert nxt and "page=2" in nxt[0]
+    author_links = [a["href"] for t, a in tags if t == "a" and "author=" in (a.get("href") or "")]
+    status, _, filtered = get(port, author_links[0].replace("&amp;", "&") + f"&token={token}")
+    assert status == 200 and re.search(r"\d+ hits?", filtered)
+    assert int(re.search(r"(\d+) hits?", filtered).group(1)) < 35
+    assert "<svg" in html and "hits by" in html  # the timeline
+
+
+def test_a_bad_query_points_at_the_position(site):
+    port, token = site
+    status, _, html = page(port, token, q="gas AND (oil")
+    assert status == 400 and "unbalanced" in html and "\n        ^</pre>" in html
+
+
+def test_the_article_view_and_what_the_cleaner_removed(site):
+    port, token = site
+    doc = "politnavigator/2021/sanctions-ferry.txt"
+    status, _, html = get(port, f"/article/{quote(doc)}?token={token}&q=sanctions")
+    assert status == 200 and "<mark>sanctions</mark>" in html and "Ainur Kurmanov" in html
+    status, _, explained = get(port, f"/article/{quote(doc)}?token={token}&explain=1")
+    assert (
+        status == 200
+        and "What the cleaner removed" in explained
+        and "subscribe prompt" in explained
+    )
+    assert get(port, f"/article/no/such.txt?token={token}")[0] == 404

@@ -1,0 +1,128 @@
+"""The page in a real browser: headless Chromium from Debian's packages, driven by Selenium
+(.ci/run installs chromium and chromium-driver when missing). It types a query, clicks a
+facet, pages, opens an article and its explanation, uses the keyboard, and checks that a
+hostile article runs nothing. Screenshots of each view go to a folder the test prints
+(CORPUS_SEARCH_SCREENSHOTS=DIR keeps them there, as the README's picture was made)."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import tempfile
+from pathlib import Path
+
+import pytest
+from selenium import webdriver
+from selenium.common.exceptions import NoAlertPresentException
+from selenium.webdriver.chrome.service import Service
+from selenium.webdriver.common.by import By
+from selenium.webdriver.common.keys import Keys
+from selenium.webdriver.support.ui import WebDriverWait
+from test_serve import start
+from test_web import HOSTILE_BODY, HOSTILE_TITLE
+
+from corpus_search.indexer import update_index
+
+from conftest import SAMPLE
+
+
+@pytest.fixture(scope="module")
+def browser(tmp_path_factory):
+    base = tmp_path_factory.mktemp("browser")
+    shutil.copytree(SAMPLE, base / "corpus")
+    (base / "corpus" / "evil.txt").write_text(f"{HOSTILE_TITLE}\n\n{HOSTILE_BODY}\n", "utf-8")
+    update_index(base / "index", [base / "corpus"])
+    server = start(base / "index", "--http", "0")
+    url = server.announced[0]
+    options = webdriver.ChromeOptions()
+    options.binary_location = shutil.which("chromium") or "/usr/bin/chromium"
+    for flag in (
+        "--headless=new",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-dev-shm-usage",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--window-size=1280,900",
+        f"--user-data-dir={tempfile.mkdtemp()}",
+    ):
+        options.add_argument(flag)
+    driver = webdriver.Chrome(
+        service=Service(shutil.which("chromedriver") or "/usr/bin/chromedriver"), options=options
+    )
+    shots = Path(os.environ.get("CORPUS_SEARCH_SCREENSHOTS") or base / "screenshots")
+    shots.mkdir(parents=True, exist_ok=True)
+    print(f"\nscreenshots: {shots}")
+    try:
+        yield driver, url, shots
+    finally:
+        driver.quit()
+        server.terminate()
+        server.wait(30)
+
+
+def wait_text(driver, pattern: str):
+    """Wait until the page's text matches (the limit only stops a hung test)."""
+    WebDriverWait(driver, 60).until(
+        lambda d: re.search(pattern, d.find_element(By.TAG_NAME, "body").text)
+    )
+    return driver.find_element(By.TAG_NAME, "body").text
+
+
+def test_search_facet_page_article(browser):
+    driver, url, shots = browser
+    driver.get(url)
+    box = driver.find_element(By.ID, "q")
+    assert driver.switch_to.active_element == box  # the search box has the focus
+    box.send_keys("sanctions", Keys.ENTER)
+    text = wait_text(driver, r"\b5 hits\b")
+    assert "Sanctions hit the Caspian ferry line" in text
+    assert driver.find_elements(By.CSS_SELECTOR, "mark")  # matches marked
+    driver.save_screenshot(str(shots / "search.png"))
+    facet = driver.find_element(By.CSS_SELECTOR, "aside a[href*='author=']")
+    facet.click()
+    text = wait_text(driver, r"\b\d hits?\b")
+    assert int(re.search(r"\b(\d) hits?\b", text).group(1)) < 5
+    driver.save_screenshot(str(shots / "facet.png"))
+    driver.get(url.split("?")[0] + "?q=*")  # the cookie keeps the token
+    wait_text(driver, r"35 hits, page 1 of 2")
+    driver.find_element(By.CSS_SELECTOR, "a[rel=next]").click()
+    wait_text(driver, r"page 2 of 2")
+    driver.get(url.split("?")[0] + "?q=ferry")
+    wait_text(driver, r"\b1 hit\b")
+    driver.find_element(By.CSS_SELECTOR, "ol.hits h3 a").click()
+    text = wait_text(driver, r"Aktau")
+    assert driver.find_element(By.TAG_NAME, "h1").text == "Sanctions hit the Caspian ferry line"
+    driver.save_screenshot(str(shots / "article.png"))
+    driver.find_element(By.PARTIAL_LINK_TEXT, "what the cleaner removed").click()
+    wait_text(driver, r"What the cleaner removed")
+    assert "subscribe prompt" in driver.find_element(By.TAG_NAME, "body").text
+    driver.save_screenshot(str(shots / "explain.png"))
+
+
+def test_slash_focuses_the_search_box(browser):
+    driver, url, _ = browser
+    driver.get(url.split("?")[0] + "?q=grain")
+    wait_text(driver, r"hits?")
+    driver.find_element(By.TAG_NAME, "body").click()
+    driver.find_element(By.TAG_NAME, "body").send_keys("/")
+    assert driver.switch_to.active_element.get_attribute("id") == "q"
+
+
+def test_a_hostile_article_runs_nothing(browser):
+    driver, url, shots = browser
+    driver.get(url.split("?")[0] + "?q=grain")
+    text = wait_text(driver, r"<script>alert\(1\)</script>")
+    assert "onerror=alert(2)" in text
+    with pytest.raises(NoAlertPresentException):
+        driver.switch_to.alert.text  # noqa: B018 - no alert was opened
+    driver.get(url.split("?")[0] + "article/evil.txt?q=grain")
+    text = wait_text(driver, r"click")
+    with pytest.raises(NoAlertPresentException):
+        driver.switch_to.alert.text  # noqa: B018
+    links = [a.get_attribute("href") or "" for a in driver.find_elements(By.TAG_NAME, "a")]
+    assert not any(h.startswith("javascript:") for h in links)
+    driver.save_screenshot(str(shots / "hostile.png"))

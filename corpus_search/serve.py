@@ -177,7 +177,7 @@ class Server:
         if parts[:1] == ["static"] and len(parts) == 2 and parts[1] in web.STATIC:
             kind, text = web.STATIC[parts[1]]
             return 200, {"Content-Type": kind}, text.encode("utf-8")
-        if parts and parts[0] != "article":
+        if parts and parts[0] not in ("article", "view", "export.jsonl", "export.csv"):
             status, obj = self.http_answer(method, target, headers, port)
             data = json.dumps(obj, ensure_ascii=False).encode("utf-8")
             return status, {"Content-Type": "application/json; charset=utf-8"}, data
@@ -199,11 +199,29 @@ class Server:
         extra = dict(html_type)
         if given:  # remembered by this browser, so links need not carry it
             extra["Set-Cookie"] = f"cs_token={self.token}; Path=/; HttpOnly; SameSite=Strict"
+        views = {
+            "kwic": web.kwic_page,
+            "collocates": web.collocates_page,
+            "reprints": web.reprints_page,
+            "diff": web.diff_page,
+        }
         with self.lock, self.indexes.get(self.index) as ix:
             if not parts:
                 status, body = web.search_page(ix, query)
-            else:
+            elif parts[0] == "article":
                 status, body = web.article_page(ix, "/".join(parts[1:]), query)
+            elif parts[0] in ("export.jsonl", "export.csv"):
+                fmt = parts[0].split(".")[1]
+                status, kind, data = web.export_rows(ix, query, fmt)
+                extra = {
+                    "Content-Type": kind,
+                    "Content-Disposition": f'attachment; filename="corpus-search-export.{fmt}"',
+                }
+                return status, extra, data
+            elif len(parts) == 2 and parts[1] in views:
+                status, body = views[parts[1]](ix, query)
+            else:
+                status, body = 404, "<!doctype html><p>no such page</p>"
         return status, extra, body.encode("utf-8")
 
     def http_answer(

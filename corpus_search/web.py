@@ -180,6 +180,7 @@ def search_page(ix: Any, params: dict[str, list[str]]) -> tuple[int, str]:
     parts.append(
         f'<main><p class="total" aria-live="polite">{result.total} {noun}'
         f"{f', page {page} of {result.pages}' if result.pages > 1 else ''}</p>"
+        f"{views_nav(params) if result.total else ''}"
         f'{_timeline_svg(timeline.buckets, timeline.by)}<ol class="hits" start="{(page - 1) * PER_PAGE + 1}">'
         f'{"".join(hits)}</ol><nav aria-label="pages">{" ".join(pages)}</nav></main>'
         f'<aside aria-label="facets">{"".join(facets)}</aside>'
@@ -267,6 +268,8 @@ STATIC = {
         "svg rect{fill:#2b6cb0}svg{width:100%;height:6rem}table{border-collapse:collapse}"
         "th,td{text-align:left;padding:.2rem .5rem;vertical-align:top}"
         "a:focus,input:focus,select:focus,button:focus{outline:3px solid #2b6cb0}"
+        "del{background:#fdd;text-decoration:line-through}ins{background:#dfd;text-decoration:none}"
+        ".kwic td.left{text-align:right}.kwic td{white-space:nowrap;font-family:monospace}"
         "@media (max-width:50rem){body{grid-template-columns:1fr}}",
     ),
     "app.js": (
@@ -276,3 +279,190 @@ STATIC = {
         "document.activeElement.tagName)){ev.preventDefault();q.focus();q.select();}});",
     ),
 }
+
+
+# --------------------------------------------------------------------------------------------
+# The analysis views
+
+
+def _filters_of(params: dict[str, list[str]]):
+    from .matching import Filters
+
+    values = {name: [v for v in params.get(name, []) if v] for name in VALUE_FIELDS}
+    return Filters(
+        category=values["category"],
+        tag=values["tag"],
+        author=values["author"],
+        place=values["place"],
+        source=values["source"],
+        lang=values["lang"],
+        since=params.get("since", [""])[0] or None,
+        until=params.get("until", [""])[0] or None,
+    )
+
+
+def views_nav(params: dict[str, list[str]]) -> str:
+    """Links to the analysis views and the downloads of the current query."""
+    keep = _with(params, page=None, sort=None)
+    links = [
+        ("KWIC", "/view/kwic"),
+        ("collocates", "/view/collocates"),
+        ("reprints", "/view/reprints"),
+        ("export JSONL", "/export.jsonl"),
+        ("export CSV", "/export.csv"),
+    ]
+    return (
+        '<nav aria-label="analyses" class="views">'
+        + " · ".join(f'<a href="{e(_url(path, keep))}">{e(label)}</a>' for label, path in links)
+        + "</nav>"
+    )
+
+
+def _view(title: str, params: dict[str, list[str]], body: str) -> str:
+    back = f'<p><a href="{e(_url("/", params))}">back to the hits</a></p>'
+    return _layout(
+        f"corpus-search: {title}",
+        f'<header><h1><a href="/">corpus-search</a></h1>{_form(params)}</header>'
+        f"<main>{back}<h2>{e(title)}</h2>{body}</main>",
+    )
+
+
+def _guarded(fn):
+    def run(ix: Any, params: dict[str, list[str]], *args: Any) -> tuple[int, str]:
+        try:
+            return fn(ix, params, *args)
+        except CorpusSearchError as exc:
+            return 400, _view("error", params, f'<p role="alert" class="error">{e(exc)}</p>')
+
+    return run
+
+
+@_guarded
+def kwic_page(ix: Any, params: dict[str, list[str]]) -> tuple[int, str]:
+    q = params.get("q", [""])[0]
+    sort = params.get("sort", ["date"])[0]
+    sort = sort if sort in ("date", "left", "right", "source") else "date"
+    conc = ix.kwic(q, _filters_of(params), width=50, sort=sort, limit=500)
+    links = []
+    for s in ("date", "left", "right", "source"):
+        current = ' aria-current="true"' if s == sort else ""
+        links.append(
+            f'<a href="{e(_url("/view/kwic", _with(params, sort=s)))}"{current}>{e(s)}</a>'
+        )
+    sorts = " ".join(links)
+    rows = "".join(
+        f'<tr><td class="left">{e(x.left)}</td><td><mark>{e(x.match)}</mark></td>'
+        f'<td>{e(x.right)}</td><td><a href="{e(_url("/article/" + quote(x.id, safe="/"), {"q": [q]}))}">'
+        f"{e(x.source or x.id)}</a></td></tr>"
+        for x in conc.lines
+    )
+    return 200, _view(
+        "KWIC",
+        params,
+        f"<p>{conc.total} occurrences in {conc.articles} articles; sort by {sorts}</p>"
+        f'<table class="kwic"><tbody>{rows}</tbody></table>',
+    )
+
+
+@_guarded
+def collocates_page(ix: Any, params: dict[str, list[str]]) -> tuple[int, str]:
+    q = params.get("q", [""])[0]
+    result = ix.collocates(q, _filters_of(params), top=40, stopwords=False)
+    rows = "".join(
+        f"<tr><td>{e(c.word)}</td><td>{c.count}</td><td>{c.frequency}</td>"
+        f"<td>{c.score:.2f}</td></tr>"
+        for c in result.collocates
+    )
+    return 200, _view(
+        "collocates",
+        params,
+        f"<p>within {result.window} words of {result.occurrences} matches in "
+        f"{result.articles} articles (log-likelihood; common words left out)</p>"
+        "<table><thead><tr><th>word</th><th>together</th><th>in index</th>"
+        f"<th>score</th></tr></thead><tbody>{rows}</tbody></table>",
+    )
+
+
+@_guarded
+def reprints_page(ix: Any, params: dict[str, list[str]]) -> tuple[int, str]:
+    q = params.get("q", [""])[0]
+    result = ix.reprints(q, _filters_of(params))
+    blocks = []
+    for cluster in result.clusters[:50]:
+        first = cluster.first
+        items = "".join(
+            f"<li><time>{e((m.published or 'undated')[:16].replace('T', ' '))}</time> "
+            f"{e(m.source or '(no source)')} "
+            f'<a href="{e(_url("/article/" + quote(m.id, safe="/"), {}))}">{e(m.title or m.id)}</a>'
+            + (
+                ""
+                if m is first
+                else f' · {m.similarity:.2f} · <a href="{e(_url("/view/diff", {"a": [first.id], "b": [m.id]}))}">'
+                "diff with the first</a>"
+            )
+            + "</li>"
+            for m in cluster.members
+        )
+        blocks.append(f"<section><h3>{e(first.title or first.id)}</h3><ol>{items}</ol></section>")
+    return 200, _view(
+        "reprints",
+        params,
+        f"<p>{len(result.clusters)} clusters among {result.articles} articles</p>"
+        + "".join(blocks),
+    )
+
+
+@_guarded
+def diff_page(ix: Any, params: dict[str, list[str]]) -> tuple[int, str]:
+    """Two articles side by side, word by word: what one has that the other has not."""
+    import difflib
+
+    a_id, b_id = params.get("a", [""])[0], params.get("b", [""])[0]
+    a, b = ix.get(a_id), ix.get(b_id)
+    if a is None or b is None:
+        return 404, _view(
+            "diff",
+            params,
+            f'<p role="alert">no article with id {e(a_id if a is None else b_id)}</p>',
+        )
+    wa, wb = (a["body"] or "").split(), (b["body"] or "").split()
+    out = []
+    for op, i1, i2, j1, j2 in difflib.SequenceMatcher(a=wa, b=wb, autojunk=False).get_opcodes():
+        if op == "equal":
+            out.append(e(" ".join(wa[i1:i2])))
+        if op in ("delete", "replace"):
+            out.append(f"<del>{e(' '.join(wa[i1:i2]))}</del>")
+        if op in ("insert", "replace"):
+            out.append(f"<ins>{e(' '.join(wb[j1:j2]))}</ins>")
+    return 200, _view(
+        "diff",
+        params,
+        f"<p><del>{e(a['source'] or a_id)}: {e(a['title'])}</del><br>"
+        f"<ins>{e(b['source'] or b_id)}: {e(b['title'])}</ins></p>"
+        f'<p class="diff">{" ".join(out)}</p>',
+    )
+
+
+def export_rows(ix: Any, params: dict[str, list[str]], fmt: str) -> tuple[int, str, bytes]:
+    """(status, content type, body) of a download of every matching record."""
+    import csv
+    import io
+    import json
+
+    from .articles import RECORD_FIELDS
+    from .render import csv_cell
+
+    q = params.get("q", [""])[0]
+    try:
+        records = list(ix.records(q, _filters_of(params)))
+    except CorpusSearchError as exc:
+        return 400, "text/plain; charset=utf-8", str(exc).encode("utf-8")
+    if fmt == "csv":
+        buf = io.StringIO()
+        writer = csv.writer(buf, lineterminator="\n")
+        writer.writerow(RECORD_FIELDS)
+        for r in records:
+            writer.writerow([csv_cell(r[k]) for k in RECORD_FIELDS])
+        return 200, "text/csv; charset=utf-8", buf.getvalue().encode("utf-8")
+    lines = "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records)
+    return 200, "application/x-ndjson; charset=utf-8", lines.encode("utf-8")

@@ -107,8 +107,8 @@ def test_slash_focuses_the_search_box(browser):
     driver, url, _ = browser
     driver.get(url.split("?")[0] + "?q=grain")
     wait_text(driver, r"hits?")
-    driver.find_element(By.TAG_NAME, "body").click()
-    driver.find_element(By.TAG_NAME, "body").send_keys("/")
+    link = driver.find_element(By.CSS_SELECTOR, "ol.hits h3 a")
+    link.send_keys("/")  # focus is on a link, not in a field: / moves it to the search box
     assert driver.switch_to.active_element.get_attribute("id") == "q"
 
 
@@ -126,3 +126,22 @@ def test_a_hostile_article_runs_nothing(browser):
     links = [a.get_attribute("href") or "" for a in driver.find_elements(By.TAG_NAME, "a")]
     assert not any(h.startswith("javascript:") for h in links)
     driver.save_screenshot(str(shots / "hostile.png"))
+
+
+def test_analysis_views(browser):
+    driver, url, shots = browser
+    driver.get(url.split("?")[0] + "?q=sanctions")
+    wait_text(driver, r"\b5 hits\b")
+    driver.find_element(By.LINK_TEXT, "KWIC").click()
+    wait_text(driver, r"occurrences in \d+ articles")
+    driver.find_element(By.LINK_TEXT, "left").click()
+    wait_text(driver, r"occurrences in")
+    marks = [m.text.lower() for m in driver.find_elements(By.CSS_SELECTOR, "table.kwic mark")]
+    assert marks and all(m.startswith("sanction") for m in marks)
+    driver.save_screenshot(str(shots / "kwic.png"))
+    driver.get(url.split("?")[0] + "view/reprints")
+    wait_text(driver, r"1 clusters among")
+    driver.find_element(By.PARTIAL_LINK_TEXT, "diff with the first").click()
+    wait_text(driver, r"Aral|pike-perch")
+    assert driver.find_elements(By.TAG_NAME, "ins") and driver.find_elements(By.TAG_NAME, "del")
+    driver.save_screenshot(str(shots / "diff.png"))

@@ -148,3 +148,39 @@ def test_the_article_view_and_what_the_cleaner_removed(site):
         and "subscribe prompt" in explained
     )
     assert get(port, f"/article/no/such.txt?token={token}")[0] == 404
+
+
+def test_kwic_view_sorts_by_context(site):
+    port, token = site
+    status, _, html = get(port, f"/view/kwic?token={token}&q=sanctions&sort=left")
+    assert status == 200 and "occurrences in" in html
+    rows = re.findall(r'<td class="left">(.*?)</td><td><mark>(.*?)</mark></td>', html)
+    assert rows and all(m.lower().startswith("sanction") for _, m in rows)
+    keys = [[w.lower() for w in reversed(re.findall(r"\w+", left))] for left, _ in rows]
+    assert keys == sorted(keys)  # by the words to the left, nearest first
+    assert 'aria-current="true">left<' in html
+
+
+def test_collocates_and_reprints_views(site):
+    port, token = site
+    status, _, html = get(port, f"/view/collocates?token={token}&q=grain")
+    assert status == 200 and "<th>together</th>" in html and "<td>terminal</td>" in html
+    status, _, html = get(port, f"/view/reprints?token={token}")
+    assert status == 200 and "1 clusters among 35 articles" in html
+    diff = re.search(r'href="(/view/diff\?[^"]+)"', html).group(1).replace("&amp;", "&")
+    status, _, html = get(port, f"{diff}&token={token}")
+    assert status == 200 and "<ins>" in html and "<del>" in html  # a cut paragraph, a footer
+
+
+def test_exports_download_every_matching_record(site):
+    import json
+
+    port, token = site
+    status, headers, body = get(port, f"/export.jsonl?token={token}&q=sanctions")
+    assert status == 200 and "attachment" in headers["content-disposition"]
+    rows = [json.loads(line) for line in body.splitlines()]
+    assert len(rows) == 5 and all("body" in r for r in rows)
+    status, headers, body = get(port, f"/export.csv?token={token}&q=sanctions")
+    assert status == 200 and headers["content-type"].startswith("text/csv")
+    assert body.splitlines()[0].startswith("id,path,source,title") and len(body.splitlines()) >= 6
+    assert get(port, "/export.csv?q=sanctions")[0] == 403  # the token holds for downloads too

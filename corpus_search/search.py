@@ -264,9 +264,12 @@ class CorpusIndex:
         return matcher, docs, parts
 
     def _languages(self) -> frozenset[str]:
-        """The languages of the index's articles (their stemmers apply at query time)."""
-        values = self._cache.values("lang")
-        return self._cache.derived("languages", lambda: frozenset(v for v in values if v))  # type: ignore[return-value]
+        """The languages of the index's articles (their stemmers apply at query time): the
+        indexed terms of the lang field, a handful, not its column (90 ms at 20,000 articles
+        for a cold search)."""
+        return self._cache.derived(  # type: ignore[return-value]
+            "languages", lambda: frozenset(self._snapshot.terms("lang"))
+        )
 
     def _ordered(self, docs, parts, sort, matcher, n: int | None = None):
         """(the first ``n`` documents in the search order, or all; their scores or None):

@@ -111,9 +111,17 @@ def count_facet(
     per_doc = [vals[d] for d in docs]
     missing = per_doc.count(())
     raw = Counter(itertools.chain.from_iterable(per_doc))  # counted in C
+    return merged_counts(field, raw, missing, limit, sort)
+
+
+def merged_counts(
+    field: str, raw: dict[str, int], missing: int, limit: int | None = 10, sort: str = "count"
+) -> FacetCount:
+    """A FacetCount from value -> count: values that differ only in case are one value, shown
+    as the most frequent spelling; most frequent first (or by name); ``limit`` values kept."""
     counts: dict[str, int] = {}
     shown: dict[str, str] = {}
-    for value, n in raw.most_common():
+    for value, n in sorted(raw.items(), key=lambda kv: -kv[1]):
         key = value.casefold()
         counts[key] = counts.get(key, 0) + n
         shown.setdefault(key, value)

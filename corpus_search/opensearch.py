@@ -338,20 +338,9 @@ def _facet_counts(
     field: str, raw: dict[str, int], missing: int, limit: int | None, sort: str = "count"
 ):
     """A FacetCount from value -> count, case variants merged as locally."""
-    from .facets import FacetCount
+    from .facets import merged_counts
 
-    counts: dict[str, int] = {}
-    shown: dict[str, str] = {}
-    for value, n in sorted(raw.items(), key=lambda kv: -kv[1]):
-        key = value.casefold()
-        counts[key] = counts.get(key, 0) + n
-        shown.setdefault(key, value)
-    if sort == "name":
-        ordered = sorted(counts.items(), key=lambda kv: shown[kv[0]].casefold())
-    else:
-        ordered = sorted(counts.items(), key=lambda kv: (-kv[1], shown[kv[0]].casefold()))
-    kept = ordered if limit is None else ordered[:limit]
-    return FacetCount(field, [(shown[k], c) for k, c in kept], len(ordered) - len(kept), missing)
+    return merged_counts(field, raw, missing, limit, sort)
 
 
 class ClusterIndex:

@@ -104,7 +104,6 @@ def _timeline_svg(buckets: list[dict[str, Any]], by: str) -> str:
 
 def search_page(ix: Any, params: dict[str, list[str]]) -> tuple[int, str]:
     """(status, HTML) of the search page for these URL parameters."""
-    from .matching import Filters
 
     q = params.get("q", [""])[0]
     try:
@@ -115,17 +114,7 @@ def search_page(ix: Any, params: dict[str, list[str]]) -> tuple[int, str]:
     sort = sort if sort in SORTS else "relevance"
     parts = [f'<header><h1><a href="/">corpus-search</a></h1>{_form(params)}</header>']
     try:
-        values = {name: [v for v in params.get(name, []) if v] for name in VALUE_FIELDS}
-        filters = Filters(
-            category=values["category"],
-            tag=values["tag"],
-            author=values["author"],
-            place=values["place"],
-            source=values["source"],
-            lang=values["lang"],
-            since=params.get("since", [""])[0] or None,
-            until=params.get("until", [""])[0] or None,
-        )
+        filters = _filters_of(params)
         result = ix.search(
             q,
             filters=filters,

@@ -34,7 +34,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
-from .client import SOCKET_NAME, version
+from .client import SERVED, SOCKET_NAME, command_of, version
 from .errors import CorpusSearchError
 
 
@@ -135,7 +135,10 @@ class Server:
             def handle(self) -> None:
                 try:
                     request = json.loads(self.rfile.read())
-                    if request.get("version") != version():
+                    if command_of(list(request.get("argv") or [])) not in SERVED:
+                        # only the reading commands: indexing or a nested serve runs elsewhere
+                        answer = {"version": "refused", "code": 2, "stdout": "", "stderr": ""}
+                    elif request.get("version") != version():
                         answer = {"version": version(), "code": 2, "stdout": "", "stderr": ""}
                     else:
                         answer = server.run_cli(request)

@@ -153,6 +153,9 @@ def test_the_server_answers_and_renders_for_the_clients_terminal(served):
     assert "\x1b[" not in piped["stdout"] and "[[ferry]]" in piped["stdout"]
     other = _ask(index, {**request, "version": "0.0/0"})
     assert other["version"] != "0.0/0"  # another version: the client then runs the command
+    for argv in (["index", "--index", "index"], ["serve", "--index", "index"], ["roots"]):
+        refused = _ask(index, {**request, "argv": argv})
+        assert refused["version"] == "refused" and refused["stdout"] == ""  # runs elsewhere
 
 
 def test_the_server_follows_index_updates(served):

@@ -10,9 +10,7 @@ in-process as if no server existed. ``CORPUS_SEARCH_NO_SERVER=1`` skips the serv
 
 from __future__ import annotations
 
-import json
 import os
-import socket
 import sys
 
 #: Commands that only read the index: the ones a server may answer.
@@ -110,6 +108,9 @@ def ask_server(argv: list[str]) -> int | None:
     path = os.path.join(folder, SOCKET_NAME)
     if not os.path.exists(path):
         return None
+    import json  # only now: a command with no server to ask pays for neither
+    import socket
+
     request = {
         "version": version(),
         "argv": argv,

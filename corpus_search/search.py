@@ -377,9 +377,10 @@ class CorpusIndex:
 
     # -- other views ----------------------------------------------------------------------
 
-    def _matching(self, text: str, filters: Filters | None, timeout: float) -> set[int]:
-        tree = q.parse_query(text)
-        return self._run_query(text, tree, filters or Filters(), Deadline(text, timeout))[1]
+    def _query(self, text: str, filters: Filters | None, timeout: float, tree=None):
+        """(matcher, matching docs, scoring parts) of a query; ``tree`` if already parsed."""
+        tree = q.parse_query(text) if tree is None else tree
+        return self._run_query(text, tree, filters or Filters(), Deadline(text, timeout))
 
     def facet(
         self,
@@ -394,10 +395,14 @@ class CorpusIndex:
         """All values of one facet over the whole index (or a query's matches)."""
         if name not in FACETS:
             raise CorpusSearchError(f"unknown facet {name!r} (choose from {', '.join(FACETS)})")
-        q.parse_query(text)
+        tree = q.parse_query(text)  # a bad query is reported before any index work
         return self._call(
             lambda: count_facet(
-                name, self._cache, self._matching(text, filters, timeout), limit=limit, sort=sort
+                name,
+                self._cache,
+                self._query(text, filters, timeout, tree)[1],
+                limit=limit,
+                sort=sort,
             )
         )
 
@@ -416,14 +421,12 @@ class CorpusIndex:
             raise CorpusSearchError(
                 f"unknown split field {split!r} (choose from {', '.join(FACETS)})"
             )
-        q.parse_query(text)
-        return self._call(
-            lambda: build_timeline(self._cache, self._matching(text, filters, timeout), by, split)
-        )
-
-    def _query(self, text: str, filters: Filters | None, timeout: float):
         tree = q.parse_query(text)
-        return self._run_query(text, tree, filters or Filters(), Deadline(text, timeout))
+        return self._call(
+            lambda: build_timeline(
+                self._cache, self._query(text, filters, timeout, tree)[1], by, split
+            )
+        )
 
     def records(
         self,

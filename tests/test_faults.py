@@ -133,27 +133,44 @@ def test_writer_processes_die_with_their_parent(tmp_path):
     assert not [p for p in gen.iterdir() if p.suffix == ".tmp"]
 
 
+def paused_cli(marker: Path, at: int, batch_size: int | None = None) -> str:
+    """A ``python -c`` script running the CLI that, at the ``at``-th article it parses, creates
+    ``marker`` and waits: the test then signals it at a known point (and smaller batches)."""
+    lines = [
+        "import sys, time",
+        "import corpus_search.indexer as i",
+        "real, calls = i.parse_bytes, [0]",
+        "def parse(*a, **kw):",
+        "    calls[0] += 1",
+        f"    if calls[0] == {at}:",
+        f"        open({str(marker)!r}, 'w').close()",
+        "        time.sleep(120)",
+        "    return real(*a, **kw)",
+        "i.parse_bytes = parse",
+    ]
+    if batch_size:
+        lines += [
+            "orig = i.update_index",
+            "def small(*a, **kw):",
+            f"    kw['batch_size'] = {batch_size}",
+            "    return orig(*a, **kw)",
+            "i.update_index = small",
+        ]
+    lines += [
+        "import corpus_search.cli as c",
+        "sys.argv = ['corpus-search'] + sys.argv[1:]",
+        "sys.exit(c.main())",
+    ]
+    return "\n".join(lines)
+
+
 def test_ctrl_c_to_the_process_group_with_two_writers(tmp_path):
     """What a terminal does on Ctrl-C: SIGINT to every process of the group. Exit 130, one
     line on stderr, no child traceback; what was committed is kept."""
     corpus = tmp_path / "c"
     write_corpus(corpus, plain=1300, front=0, scraped=0)
     index, marker = tmp_path / "ix", tmp_path / "marker"
-    script = textwrap.dedent(f"""
-        import sys, time
-        import corpus_search.indexer as i
-        real, calls = i.parse_bytes, [0]
-        def parse(*a, **kw):
-            calls[0] += 1
-            if calls[0] == 600:
-                open({str(marker)!r}, "w").close()
-                time.sleep(120)
-            return real(*a, **kw)
-        i.parse_bytes = parse
-        import corpus_search.cli as c
-        sys.argv = ["corpus-search"] + sys.argv[1:]
-        sys.exit(c.main())
-    """)
+    script = paused_cli(marker, at=600)
     env = dict(os.environ, NO_COLOR="1", PYTHONPATH=str(REPO))
     proc = subprocess.Popen(
         [sys.executable, "-c", script, "index", str(corpus), "--index", str(index)],
@@ -179,26 +196,7 @@ def test_ctrl_c_keeps_commits(tmp_path):
     corpus = tmp_path / "c"
     write_corpus(corpus, plain=100, front=0, scraped=0)
     index, marker = tmp_path / "ix", tmp_path / "marker"
-    script = textwrap.dedent(f"""
-        import sys, time
-        import corpus_search.indexer as i
-        real, calls = i.parse_bytes, [0]
-        def parse(*a, **kw):
-            calls[0] += 1
-            if calls[0] == 50:
-                open({str(marker)!r}, "w").close()
-                time.sleep(120)
-            return real(*a, **kw)
-        i.parse_bytes = parse
-        orig = i.update_index
-        def small(*a, **kw):
-            kw["batch_size"] = 20
-            return orig(*a, **kw)
-        i.update_index = small
-        import corpus_search.cli as c
-        sys.argv = ["corpus-search"] + sys.argv[1:]
-        sys.exit(c.main())
-    """)
+    script = paused_cli(marker, at=50, batch_size=20)
     env = dict(os.environ, NO_COLOR="1", PYTHONPATH=str(REPO))
     proc = subprocess.Popen(
         [sys.executable, "-c", script, "index", str(corpus), "--index", str(index)],

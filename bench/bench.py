@@ -67,8 +67,13 @@ def _vocab(rng: random.Random, n: int, syllables) -> list[str]:
 
 
 class Generator:
-    def __init__(self, seed: int = 20211):
+    """Articles in the seed's layout. ``wire=True`` makes short news-wire stories (~1 KB: the
+    header and two to six short paragraphs, no site boilerplate), the shape of the real
+    news-wire corpus issue 15 was measured on."""
+
+    def __init__(self, seed: int = 20211, wire: bool = False):
         self.rng = random.Random(seed)
+        self.wire = wire
         rng = self.rng
         self.en = _vocab(rng, 30000, SYLLABLES)
         self.ru = _vocab(rng, 12000, RU_SYLLABLES)
@@ -111,7 +116,7 @@ class Generator:
         return out
 
     def paragraph(self, ru: bool) -> str:
-        n = self.rng.randint(25, 90)
+        n = self.rng.randint(12, 30) if self.wire else self.rng.randint(25, 90)
         w = self.words(n, ru)
         if not ru and self.rng.random() < 0.04:
             k = self.rng.randrange(0, n - 2)
@@ -123,7 +128,9 @@ class Generator:
         rng = self.rng
         ru = rng.random() < 0.2
         title = " ".join(self.words(rng.randint(6, 14), ru)).capitalize()
-        paras = [self.paragraph(ru) for _ in range(rng.randint(4, 14))]
+        paras = [
+            self.paragraph(ru) for _ in range(rng.randint(*((2, 6) if self.wire else (4, 14))))
+        ]
         year = rng.randint(2019, 2024)
         date = f"{rng.randint(1, 28):02d}.{rng.randint(1, 12):02d}.{year} {rng.randint(0, 23):02d}:{rng.randint(0, 59):02d}"
         cats = ", ".join(rng.sample(self.categories, rng.randint(2, 7)))
@@ -138,6 +145,10 @@ class Generator:
         if rng.random() < 0.9:
             lines.append(f"Views: {int(rng.paretovariate(1.2) * 300)}")
         lines += [nb, cats, "", ""]
+        if self.wire:
+            body = "\n\n".join(paras)
+            name = f"{year}/{i // 1000:03d}/{i:06d}.txt"
+            return name, "\n".join(lines).encode("utf-8") + body.encode("utf-8")
         body = []
         teaser_at = rng.randint(1, 3) if rng.random() < 0.7 else None
         for k, p in enumerate(paras):
@@ -176,8 +187,8 @@ class Generator:
         return name, "\n".join(lines + body).encode("utf-8")
 
 
-def generate(folder: Path, n: int, seed: int = 20211) -> None:
-    gen = Generator(seed)
+def generate(folder: Path, n: int, seed: int = 20211, wire: bool = False) -> None:
+    gen = Generator(seed, wire)
     for i in range(n):
         name, data = gen.article(i)
         p = folder / name
@@ -246,7 +257,9 @@ def query_mix(custom: list[str] | None):
 # corpus-search
 
 
-def bench_corpus_search(corpus: Path, work: Path, mix, repeats: int) -> dict:
+def bench_corpus_search(
+    corpus: Path, work: Path, mix, repeats: int, wire: bool = False, cli: str | None = None
+) -> dict:
     from corpus_search.indexer import update_index
 
     res: dict = {}
@@ -272,7 +285,7 @@ def bench_corpus_search(corpus: Path, work: Path, mix, repeats: int) -> dict:
 
     extra = work / "extra"
     shutil.rmtree(extra, ignore_errors=True)
-    gen = Generator(seed=99)
+    gen = Generator(seed=99, wire=wire)
     added = []
     for i in range(100):
         name, data = gen.article(900000 + i)
@@ -331,10 +344,7 @@ def bench_corpus_search(corpus: Path, work: Path, mix, repeats: int) -> dict:
 
     # The whole command as a fresh process.
     word = "zuvenost"
-    cmd = [sys.executable, "-m", "corpus_search", "search", word, "--json", "--index", str(index)]
-    exe = shutil.which("corpus-search")
-    if exe:
-        cmd = [exe, "search", word, "--json", "--index", str(index)]
+    cmd = [cli_command(cli), "search", word, "--json", "--index", str(index)]
     subprocess.run(cmd, capture_output=True)
     cli_times = []
     for _ in range(max(5, repeats // 4)):
@@ -342,7 +352,7 @@ def bench_corpus_search(corpus: Path, work: Path, mix, repeats: int) -> dict:
         subprocess.run(cmd, capture_output=True, check=False)
         cli_times.append((time.perf_counter() - t0) * 1000)
     res["cli_search_median_ms"] = statistics.median(cli_times)
-    res.update(bench_server(index, word, repeats))
+    res.update(bench_server(index, word, repeats, cli))
     res.update(import_budget())
     empty = [timed(subprocess.run, [sys.executable, "-c", "pass"])[0] * 1000 for _ in range(5)]
     res["python_startup_ms"] = statistics.median(empty)
@@ -353,12 +363,23 @@ def bench_corpus_search(corpus: Path, work: Path, mix, repeats: int) -> dict:
 # Peers
 
 
-def bench_server(index: Path, word: str, repeats: int) -> dict:
+def cli_command(cli: str | None) -> str:
+    """The console script to time: --cli, else the one installed beside this Python (a version
+    manager's shim on PATH would add its own start-up to every run)."""
+    if cli:
+        return cli
+    beside = Path(sys.executable).with_name("corpus-search")
+    if beside.exists():
+        return str(beside)
+    sys.exit("bench: no corpus-search beside this Python; install it (pip install .) or give --cli")
+
+
+def bench_server(index: Path, word: str, repeats: int, cli: str | None = None) -> dict:
     """The same one-word search --json as a fresh process, answered by corpus-search serve."""
     env = dict(os.environ)
     env.pop("CORPUS_SEARCH_NO_SERVER", None)
     server = subprocess.Popen(
-        [sys.executable, "-m", "corpus_search", "serve", "--index", str(index)],
+        [cli_command(cli), "serve", "--index", str(index)],
         stderr=subprocess.PIPE,
         text=True,
         env=env,
@@ -367,16 +388,7 @@ def bench_server(index: Path, word: str, repeats: int) -> dict:
         while not server.stderr.readline().startswith("serving "):
             if server.poll() is not None:
                 return {"server_search_median_ms": float("nan")}
-        cmd = [
-            sys.executable,
-            "-m",
-            "corpus_search",
-            "search",
-            word,
-            "--json",
-            "--index",
-            str(index),
-        ]
+        cmd = [cli_command(cli), "search", word, "--json", "--index", str(index)]
         subprocess.run(cmd, capture_output=True, env=env)
         times = []
         for _ in range(max(5, repeats // 4)):
@@ -575,6 +587,14 @@ def main() -> None:
     ap.add_argument("--queries", nargs="*", help="a custom query mix")
     ap.add_argument("--skip-peers", action="store_true")
     ap.add_argument(
+        "--wire", action="store_true", help="short news-wire stories (~1 KB) instead of ~5 KB"
+    )
+    ap.add_argument(
+        "--cli",
+        help="the corpus-search executable to time (default: the one beside this Python); "
+        "time a regular install (pip install .), which is what users have",
+    )
+    ap.add_argument(
         "--json", type=Path, help="write the figures here (default: WORK/result-N.json)"
     )
     args = ap.parse_args()
@@ -587,9 +607,10 @@ def main() -> None:
         shutil.rmtree(corpus, ignore_errors=True)
         shutil.copytree(src, corpus)  # the benchmark changes files; never touch the original
     else:
-        corpus = work / f"synthetic-v2-{args.docs}-{args.seed}"
+        kind = "wire" if args.wire else "v2"
+        corpus = work / f"synthetic-{kind}-{args.docs}-{args.seed}"
         if not corpus.exists():
-            t, _ = timed(generate, corpus, args.docs, args.seed)
+            t, _ = timed(generate, corpus, args.docs, args.seed, args.wire)
             print(f"generated {args.docs} articles in {t:.1f}s", file=sys.stderr)
     mix = query_mix(args.queries)
 
@@ -605,7 +626,7 @@ def main() -> None:
             "files": sum(1 for p in corpus.rglob("*") if p.is_file()),
             "mb": folder_bytes(corpus) / 1e6,
         },
-        "corpus_search": bench_corpus_search(corpus, work, mix, args.repeats),
+        "corpus_search": bench_corpus_search(corpus, work, mix, args.repeats, args.wire, args.cli),
     }
     out = args.json or work / f"result-{result['corpus']['files']}.json"
     out.write_text(json.dumps(result, indent=2, ensure_ascii=False))  # kept if a peer fails

@@ -13,6 +13,10 @@ Why read beneath it at all:
   in which no document has, say, an author), so its values shift and run short. Columns are
   read here segment by segment, a missing column giving the default for each document.
 * Whoosh's matchers cost about 6 us a posting; posting blocks are read whole here.
+* Whoosh pickles a block's posting values (positions) as a tuple of bytes, which protocol 2
+  spells as one function call per posting: decoding a block cost 5x what its ids and weights
+  do. :class:`IndexCodec` writes them as one bytes object (lengths, then the values), so a
+  block decodes in one call and phrases read positions straight from the blocks.
 * Whoosh's ``MpWriter`` loses a child's whole batch in silence when the child fails, leaves its
   children waiting forever when the parent dies or cancels (they hold the index lock), and lets
   Ctrl-C print a traceback per child. :class:`_ProcessWriter` fixes those three.
@@ -43,7 +47,7 @@ from . import _whoosh  # noqa: F401  - must precede the first Whoosh import
 
 # isort: split
 
-from whoosh.codec.whoosh3 import LENGTHS_COLUMN, W3LeafMatcher
+from whoosh.codec.whoosh3 import LENGTHS_COLUMN, W3Codec, W3LeafMatcher, W3PostingsWriter
 from whoosh.reading import TermNotFound
 
 from .errors import IndexDamagedError
@@ -272,23 +276,46 @@ class Snapshot:
 
     @_guarded
     def phrase_docs(self, field: str, groups: list[list[str]], slop: int) -> set[int]:
-        """Documents where a word of each group follows one of the group before, at most
-        ``slop`` words between them (positions from Whoosh's phrase matcher)."""
-        from whoosh import query as wq
-
-        if not self.leaves or not all(groups):
+        """Live documents where a word of each group follows one of the group before, with at
+        most ``slop`` words between them: what Whoosh's ``Phrase``/``Sequence`` with
+        ``slop + 1`` match, found from the positions in the posting blocks."""
+        if not self.leaves or not groups or not all(groups):
             return set()
-        if all(len(g) == 1 for g in groups):
-            q = wq.Phrase(field, [g[0] for g in groups], slop=slop + 1)
-        else:
-            q = wq.Sequence(
-                [
-                    wq.Term(field, g[0]) if len(g) == 1 else wq.Or([wq.Term(field, w) for w in g])
-                    for g in groups
-                ],
-                slop=slop + 1,
-            )
-        return set(self.searcher.docs_for_query(q))
+        found: set[int] = set()
+        for leaf, offset in self.leaves:
+            try:
+                fmt = leaf.schema[field].format
+            except KeyError:
+                return set()
+            per_group: list[dict[int, list[bytes]]] = []
+            for group in groups:
+                values: dict[int, list[bytes]] = {}
+                for word in group:
+                    try:
+                        m = leaf._terms.matcher(field, leaf._text_to_bytes(field, word), fmt)
+                    except (TermNotFound, KeyError):
+                        continue
+                    for doc, value in _postings_with_values(m):
+                        values.setdefault(doc, []).append(value)
+                if not values:
+                    break
+                per_group.append(values)
+            if len(per_group) < len(groups):
+                continue
+            sizes = [len(values) for values in per_group]
+            candidates = set(per_group[sizes.index(min(sizes))])
+            for values in per_group:
+                candidates.intersection_update(values)
+            decode = fmt.decode_positions
+            for doc in candidates:
+                reach = _positions(decode, per_group[0][doc])
+                for values in per_group[1:]:
+                    reach = _follow(reach, _positions(decode, values[doc]), slop + 1)
+                    if not reach:
+                        break
+                if reach:
+                    found.add(doc + offset)
+        return found - self.deleted if found else found
 
     # -- lengths (for BM25F) --------------------------------------------------------------
 
@@ -426,6 +453,43 @@ def _read_all(m, ids: list[int], weights: list[float], offset: int) -> None:
         m.next()
 
 
+def _postings_with_values(m) -> Iterator[tuple[int, bytes]]:
+    """(document in the segment, posting value) for every posting of a leaf matcher."""
+    if isinstance(m, W3LeafMatcher):
+        while m.is_active():
+            if m._data is None:
+                m._read_data()
+            raw_ids = m._data[0]
+            m._read_values()
+            block_ids = raw_ids if m._byteids else itertools.accumulate(raw_ids)
+            yield from zip(block_ids, m._values)
+            m._next_block()
+        return
+    while m.is_active():
+        yield m.id(), m.value()
+        m.next()
+
+
+def _positions(decode: Callable[[bytes], list[int]], values: list[bytes]) -> list[int]:
+    """The sorted positions of one document's postings (one per word of a group)."""
+    if len(values) == 1:
+        return decode(values[0])
+    return sorted({p for v in values for p in decode(v)})
+
+
+def _follow(before: list[int], after: list[int], distance: int) -> list[int]:
+    """The positions of ``after`` that come 1 to ``distance`` places after one of ``before``
+    (both sorted)."""
+    out = []
+    i, n = 0, len(before)
+    for p in after:
+        while i < n and before[i] < p - distance:
+            i += 1
+        if i < n and before[i] < p:
+            out.append(p)
+    return out
+
+
 def _fixed_column_bytes(col, doccount: int, width: int) -> bytes:
     """The raw values of a fixed-width column reader in one read (defaults past its end)."""
     count = min(col._count, doccount)
@@ -435,6 +499,91 @@ def _fixed_column_bytes(col, doccount: int, width: int) -> bytes:
     if count < doccount:
         raw += col._defaultbytes * (doccount - count)
     return bytes(raw)
+
+
+# --------------------------------------------------------------------------------------------
+# The codec
+
+
+def _little(a: array) -> array:
+    if sys.byteorder == "big":  # pragma: no cover - the index files are little-endian
+        a.byteswap()
+    return a
+
+
+class _PackedPostingsWriter(W3PostingsWriter):
+    """Whoosh's posting writer, with a block's variable-size values (positions) written as
+    one bytes object: their lengths (uint32, little-endian), then the values end to end."""
+
+    def _mini_values(self):
+        fixed = self._format.fixed_value_size()
+        if fixed is not None and fixed >= 0:
+            return super()._mini_values()
+        values = self._values
+        return _little(array("I", map(len, values))).tobytes() + b"".join(values)
+
+
+def unpack_values(packed: bytes, count: int) -> tuple[bytes, ...]:
+    """The values of a block written by :class:`_PackedPostingsWriter`."""
+    lengths = array("I")
+    lengths.frombytes(packed[: 4 * count])
+    _little(lengths)
+    out = []
+    start = 4 * count
+    for n in lengths:
+        out.append(packed[start : start + n])
+        start += n
+    if start != len(packed):
+        raise ValueError(f"posting values take {start} bytes of {len(packed)}")
+    return tuple(out)
+
+
+class _PackedLeafMatcher(W3LeafMatcher):
+    """Whoosh's block matcher, reading values packed by :class:`_PackedPostingsWriter`."""
+
+    def _read_values(self):
+        if self._data is None:
+            self._read_data()
+        packed = self._data[2]
+        fixed = self._fixedsize
+        if isinstance(packed, bytes) and (fixed is None or fixed < 0):
+            self._values = unpack_values(packed, self._blocklength)
+        else:
+            super()._read_values()
+
+
+class IndexCodec(W3Codec):
+    """Whoosh's codec, tuned for how corpus-search reads its index.
+
+    ``length_stats = False``: Whoosh otherwise reads back every document's field length for
+    every posting it writes (700,000 column reads for 2,000 articles) to keep per-block length
+    bounds, which only its block-quality skipping uses; corpus-search's engine scores from the
+    lengths column instead. ``compression=1``: the fastest zlib level for posting blocks.
+    Positions are packed per block (see :class:`_PackedPostingsWriter`).
+
+    Whoosh pickles the codec into each segment: the class stays importable as
+    ``corpus_search.schema.IndexCodec`` too (indexes of schema 8 and before name it there).
+    """
+
+    length_stats = False
+
+    def __init__(self, blocklimit=128, compression=1, inlinelimit=1):
+        super().__init__(blocklimit=blocklimit, compression=compression, inlinelimit=inlinelimit)
+
+    def postings_writer(self, dbfile, byteids=False):
+        return _PackedPostingsWriter(
+            dbfile,
+            blocklimit=self._blocklimit,
+            byteids=byteids,
+            compression=self._compression,
+            inlinelimit=self._inlinelimit,
+        )
+
+    def postings_reader(self, dbfile, terminfo, format_, term=None, scorer=None):
+        if terminfo.is_inlined():
+            return super().postings_reader(dbfile, terminfo, format_, term, scorer)
+        offset, length = terminfo.extent()
+        return _PackedLeafMatcher(dbfile, offset, length, format_, term=term, scorer=scorer)
 
 
 # --------------------------------------------------------------------------------------------
@@ -494,7 +643,6 @@ def open_writer(ix, procs: int, where: Path):
     from whoosh.index import LockError
 
     from .errors import IndexLockedError
-    from .schema import IndexCodec
 
     kwargs = dict(WRITER_ARGS, compound=False, codec=IndexCodec())
     try:

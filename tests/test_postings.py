@@ -242,6 +242,51 @@ def test_phrases_agree_with_whoosh(snap):
     assert got == (set(snap.searcher.docs_for_query(q)) if snap.leaves else set())
 
 
+def test_many_phrases_agree_with_whoosh(snap):
+    """Word pairs and triples taken from the documents themselves (so most match), some with
+    a word repeated, some with alternatives, at slop 0 to 2: the same documents as Whoosh's
+    phrase matcher, deletions left out."""
+    import random
+
+    from whoosh import query as wq
+
+    if not snap.leaves:
+        return
+    rng = random.Random(7)
+    from corpus_search.schema import body_text
+
+    stored = [snap.reader.stored_fields(d) for d in _public_live(snap)[:40]]
+    words = [
+        w.lower()
+        for s in stored
+        for w in (body_text(s)[:400]).split()
+        if w.isalpha() and len(w) > 2
+    ]
+    vocab = sorted(set(words))
+    assert len(vocab) > 10
+    cases = []
+    for _ in range(40):
+        k = rng.randrange(len(words) - 3)
+        n = rng.choice((2, 3))
+        cases.append([[w] for w in words[k : k + n]])
+    for _ in range(10):
+        w = rng.choice(vocab)
+        cases.append([[w], [w]])
+        cases.append([[w, rng.choice(vocab)], [rng.choice(vocab), rng.choice(vocab)]])
+    matched = 0
+    for groups in cases:
+        for slop in (0, 1, 2):
+            got = snap.phrase_docs("text", groups, slop)
+            terms = [
+                wq.Term("text", g[0]) if len(g) == 1 else wq.Or([wq.Term("text", w) for w in g])
+                for g in groups
+            ]
+            expected = set(snap.searcher.docs_for_query(wq.Sequence(terms, slop=slop + 1)))
+            assert got == expected, (groups, slop)
+            matched += bool(got)
+    assert matched > 30  # the cases are not all misses
+
+
 def test_docnum_of(snap):
     for d in _public_live(snap)[:20]:
         assert snap.docnum_of("id", snap.reader.stored_fields(d)["id"]) == d

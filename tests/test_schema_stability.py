@@ -1,5 +1,5 @@
 """Indexes depend on class locations: Whoosh pickles the schema (our field, analyzer and codec
-classes) into every index. tests/data/index-v6 is a small index of the current schema version
+classes) into every index. tests/data/index-vN (N: SCHEMA_VERSION) is a small index of the current schema version
 kept in the repository; if a class it names moves or is renamed, opening it fails here (keep
 an alias in corpus_search.schema where the class moves).
 

@@ -51,7 +51,8 @@ def _import_whoosh() -> None:
         standins["urllib.request"] = ur
     sys.modules.update(standins)
     try:
-        import whoosh.query  # noqa: F401
+        import whoosh.codec.whoosh3  # noqa: F401
+        import whoosh.index  # noqa: F401
         import whoosh.reading  # noqa: F401
     finally:
         for name, module in standins.items():

@@ -7,18 +7,19 @@ rich) are imported inside the commands that need them, so ``--help`` stays fast.
 
 from __future__ import annotations
 
-import enum
 import os
-import signal
 import sys
 from typing import Any
 
 import click
 
-from . import vocab
+from . import commands, vocab
+from .commands import Exit, Interrupted
+from .commands import err as _err
+from .commands import warn as _warn
 from .errors import CorpusSearchError
 
-PROG = "corpus-search"
+PROG = commands.PROG
 
 #: Set by ``corpus-search serve`` while it runs a command: its open indexes (kept warm).
 INDEXES: Any = None
@@ -31,13 +32,6 @@ def open_corpus_index(path):
     from .search import CorpusIndex
 
     return CorpusIndex(path)
-
-
-class Exit(enum.IntEnum):
-    OK = 0
-    NO_HITS = 1
-    ERROR = 2
-    INTERRUPTED = 130
 
 
 class _State:
@@ -97,22 +91,6 @@ class _State:
         profiles = load_profiles(self.config.resolved_profiles())
         profiles.path_rules = list(self.config.paths)
         return profiles
-
-
-def _one_line(message: str) -> str:
-    """Messages are one line each, even when a file name holds a line break, and show the
-    control characters a hostile file name may hold instead of obeying them."""
-    from .render import visible
-
-    return visible(message.replace("\n", "\\n").replace("\r", "\\r"))
-
-
-def _err(message: str) -> None:
-    click.echo(f"{PROG}: {_one_line(message)}", err=True)
-
-
-def _warn(message: str) -> None:
-    click.echo(f"{PROG}: warning: {_one_line(message)}", err=True)
 
 
 # --------------------------------------------------------------------------------------------
@@ -256,10 +234,6 @@ def _converts(option: click.Option, value: str) -> bool:
 
 # --------------------------------------------------------------------------------------------
 # The group
-
-
-class Interrupted(Exception):
-    """Ctrl-C or SIGTERM inside a command (click would turn KeyboardInterrupt into Abort)."""
 
 
 class CorpusGroup(click.Group):
@@ -672,79 +646,25 @@ def search(
     collapse,
     **kw,
 ):
-    text = " ".join(query)
-    filters = _filters(kw)
-    open_mark, close_mark = _markers(mark)
-    cfg = state.config
-    facets = list(facets) or ([] if (count_only or files_only or jsonl) else list(cfg.facets))
-    field_list = _field_list(fields)
-
-    with state.open_index(index_dir) as ix:
-        if files_only:
-            limit = max(limit, ix.doc_count) if page == 1 else limit
-        result = ix.search(
-            text,
-            filters=filters,
-            sort=sort,
-            limit=limit,
-            page=page,
-            facets=facets,
-            facet_limit=facet_limit,
-            snippets=not (files_only or count_only),
-            count_only=count_only,
-            timeout=timeout or cfg.timeout,
-            collapse=collapse,
-        )
-    code = Exit.OK if result.total else Exit.NO_HITS
-    if result.total == 0 and result.suggestion:
-        _err(f"no hits; did you mean: {result.suggestion}")
-    if result.total and limit and page > result.pages and not (count_only or files_only):
-        _warn(
-            f"page {page} is past the last page ({result.pages}: {result.total} hits, "
-            f"{limit} a page)"
-        )
-    if count_only:
-        click.echo(result.total)
-    elif files_only:
-        from .render import visible
-
-        for hit in result.hits:
-            click.echo(visible(hit.record["path"]) if sys.stdout.isatty() else hit.record["path"])
-    elif jsonl:
-        from .render import write_jsonl
-
-        hits = (h.to_dict(open_mark, close_mark) for h in result.hits)
-        if field_list:
-            hits = ({k: h[k] for k in field_list if k in h} for h in hits)
-        write_jsonl(hits)
-    elif as_json:
-        from .render import search_json, write_json
-
-        write_json(search_json(result, open_mark, close_mark, field_list))
-    else:
-        from .render import make_console, print_search
-
-        print_search(result, make_console(), open_mark, close_mark)
-    return code
-
-
-def _field_list(fields):
-    if not fields:
-        return None
-    names = [f.strip() for f in fields.split(",") if f.strip()]
-    bad = [f for f in names if f not in vocab.HIT_KEYS]
-    if bad:
-        raise CorpusSearchError(
-            f"--fields: unknown key {bad[0]!r} (choose from {', '.join(vocab.HIT_KEYS)})"
-        )
-    return names
-
-
-def _markers(mark: str):
-    parts = mark.split(",")
-    if len(parts) != 2:
-        raise CorpusSearchError(f"--mark takes OPEN,CLOSE (two markers and a comma), got {mark!r}")
-    return parts[0], parts[1]
+    return commands.search(
+        lambda: state.open_index(index_dir),
+        state.config,
+        " ".join(query),
+        _filters(kw),
+        list(facets),
+        facet_limit=facet_limit,
+        sort=sort,
+        limit=limit,
+        page=page,
+        as_json=as_json,
+        jsonl=jsonl,
+        count_only=count_only,
+        files_only=files_only,
+        fields=fields,
+        mark=mark,
+        timeout=timeout,
+        collapse=collapse,
+    )
 
 
 # --------------------------------------------------------------------------------------------
@@ -1404,55 +1324,22 @@ def opensearch_push(state, paths, chunk, prune, as_json):
 # Entry point
 
 
-def _on_sigterm(signum, frame):
-    raise KeyboardInterrupt
+def _click_outcome(exc: BaseException) -> int | None:
+    """The exit code of click's own outcomes (--help, --version, usage errors)."""
+    if isinstance(exc, click.exceptions.Exit):
+        return exc.exit_code
+    if isinstance(exc, click.exceptions.Abort):
+        _err("interrupted")
+        return Exit.INTERRUPTED
+    if isinstance(exc, click.ClickException):
+        exc.show()
+        return Exit.ERROR
+    return None
 
 
 def _run_mapped(invoke, debug: bool) -> int:
     """Run a click invocation, mapping every outcome to a grep-style exit code."""
-    try:
-        signal.signal(signal.SIGTERM, _on_sigterm)
-    except ValueError:  # not the main thread
-        pass
-    try:
-        code = invoke()
-        return int(code) if isinstance(code, int) else 0
-    except click.exceptions.Exit as exc:  # --help, --version
-        return exc.exit_code
-    except click.exceptions.Abort:
-        _err("interrupted")
-        return Exit.INTERRUPTED
-    except click.ClickException as exc:
-        exc.show()
-        return Exit.ERROR
-    except CorpusSearchError as exc:
-        if debug:
-            import traceback
-
-            traceback.print_exc()
-        _err(str(exc))
-        return Exit.ERROR
-    except (KeyboardInterrupt, Interrupted):
-        _err(
-            "interrupted; everything committed before the interrupt is kept "
-            "(run the command again to finish)"
-        )
-        return Exit.INTERRUPTED
-    except BrokenPipeError:
-        # The reader went away (| head): not an error. Silence the flush at exit.
-        try:
-            devnull = os.open(os.devnull, os.O_WRONLY)
-            os.dup2(devnull, sys.stdout.fileno())
-        except OSError:
-            pass
-        return Exit.OK
-    except Exception as exc:  # noqa: BLE001 - never show a traceback without --debug
-        if debug:
-            import traceback
-
-            traceback.print_exc()
-        _err(f"internal error: {type(exc).__name__}: {exc} (run with --debug for details)")
-        return Exit.ERROR
+    return commands.run_mapped(invoke, debug, _click_outcome)
 
 
 def main() -> int:

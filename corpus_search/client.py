@@ -153,6 +153,11 @@ def main() -> int:
     code = ask_server(sys.argv[1:])
     if code is not None:
         return code
+    from .quick import run as run_quick  # a plain search, without importing click
+
+    code = run_quick(sys.argv[1:])
+    if code is not None:
+        return code
     from .cli import main as run_here
 
     return run_here()

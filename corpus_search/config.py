@@ -8,12 +8,15 @@ file and the key.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 from .errors import ConfigError
+from .records import Record
 from .vocab import FACETS
+
+TYPE_CHECKING = False  # typing is not imported at run time: a search starts faster without it
+if TYPE_CHECKING:
+    from typing import Any
 
 CONFIG_NAME = "corpus-search.yaml"
 INDEX_ENV = "CORPUS_SEARCH_INDEX"
@@ -21,20 +24,49 @@ CONFIG_ENV = "CORPUS_SEARCH_CONFIG"
 DEFAULT_INDEX = "index"
 
 
-@dataclass
-class Config:
-    path: Path | None = None  # the file it came from, if any
-    index: str | None = None
-    roots: list[str] = field(default_factory=list)
-    profiles: list[str] = field(default_factory=list)
-    facets: list[str] = field(default_factory=list)
-    ignore: list[str] | None = None  # also spelled exclude:
-    include: list[str] | None = None
-    paths: list = field(default_factory=list)  # path rules (see corpus_search.paths)
-    opensearch_url: str | None = None  # search this cluster instead of the local index
-    opensearch_index: str = "corpus-search"
-    max_file_mb: float = 10.0
-    timeout: float = 10.0
+class Config(Record):
+    FIELDS = (
+        "path",
+        "index",
+        "roots",
+        "profiles",
+        "facets",
+        "ignore",
+        "include",
+        "paths",
+        "opensearch_url",
+        "opensearch_index",
+        "max_file_mb",
+        "timeout",
+    )
+
+    def __init__(
+        self,
+        path: Path | None = None,
+        index: str | None = None,
+        roots: list[str] | None = None,
+        profiles: list[str] | None = None,
+        facets: list[str] | None = None,
+        ignore: list[str] | None = None,
+        include: list[str] | None = None,
+        paths: list | None = None,
+        opensearch_url: str | None = None,
+        opensearch_index: str = "corpus-search",
+        max_file_mb: float = 10.0,
+        timeout: float = 10.0,
+    ):
+        self.path = path  # the file it came from, if any
+        self.index = index
+        self.roots: list[str] = [] if roots is None else roots
+        self.profiles: list[str] = [] if profiles is None else profiles
+        self.facets: list[str] = [] if facets is None else facets
+        self.ignore = ignore  # also spelled exclude:
+        self.include = include
+        self.paths: list = [] if paths is None else paths  # path rules (corpus_search.paths)
+        self.opensearch_url = opensearch_url  # search this cluster instead of the local index
+        self.opensearch_index = opensearch_index
+        self.max_file_mb = max_file_mb
+        self.timeout = timeout
 
     def resolve_index(self, flag: str | None) -> Path:
         """The index folder: flag > $CORPUS_SEARCH_INDEX > config ``index:`` > ./index."""

@@ -15,10 +15,13 @@ import datetime as dt
 import itertools
 from collections import Counter
 from collections.abc import Collection, Iterable
-from dataclasses import dataclass
-from typing import Any
 
+from .records import Record
 from .vocab import FACET_COLUMNS, FACETS, MULTI_VALUED, PERIODS, SEP  # noqa: F401
+
+TYPE_CHECKING = False  # typing is not imported at run time: a search starts faster without it
+if TYPE_CHECKING:
+    from typing import Any
 
 
 def valid_day(value: Any) -> int | None:
@@ -59,12 +62,14 @@ class ColumnCache:
 NUMERIC_COLUMNS = ("day", "ts", "views", "words", "fsize", "mtime")
 
 
-@dataclass
-class FacetCount:
-    field: str
-    values: list[tuple[str, int]]  # (value, count), most frequent first
-    other: int  # how many further values were left out
-    missing: int  # matching documents with no value
+class FacetCount(Record):
+    FIELDS = ("field", "values", "other", "missing")
+
+    def __init__(self, field: str, values: list[tuple[str, int]], other: int, missing: int):
+        self.field = field
+        self.values = values  # (value, count), most frequent first
+        self.other = other  # how many further values were left out
+        self.missing = missing  # matching documents with no value
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -188,13 +193,22 @@ def choose_period(first: int, last: int) -> str:
     return "year"
 
 
-@dataclass
-class Timeline:
-    by: str
-    total: int
-    undated: int
-    buckets: list[dict[str, Any]]  # {period, count[, series: [{value, count}]]}
-    split: str | None = None
+class Timeline(Record):
+    FIELDS = ("by", "total", "undated", "buckets", "split")
+
+    def __init__(
+        self,
+        by: str,
+        total: int,
+        undated: int,
+        buckets: list[dict[str, Any]],
+        split: str | None = None,
+    ):
+        self.by = by
+        self.total = total
+        self.undated = undated
+        self.buckets = buckets  # {period, count[, series: [{value, count}]]}
+        self.split = split
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {"by": self.by, "total": self.total, "undated": self.undated}

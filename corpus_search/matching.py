@@ -19,12 +19,12 @@ import math
 import re
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
 
 from . import query as q
 from .errors import QueryError, QueryTimeout
 from .facets import ColumnCache
 from .languages import stem, stem_in, stemmers_for
+from .records import Record
 from .snippets import MatchSpec
 from .vocab import VALUE_FIELDS, fold, fold_accents, fold_value, words
 
@@ -66,23 +66,35 @@ class Part:
 Parts = list[Part] | None  # None: the clause does not score
 
 
-@dataclass
-class Filters:
+class Filters(Record):
     """Narrow a search without changing scores. Several values of one field mean any of them;
     different fields must all hold. Dates are compared with each article's own local date."""
 
-    category: list[str] = field(default_factory=list)
-    tag: list[str] = field(default_factory=list)
-    author: list[str] = field(default_factory=list)
-    place: list[str] = field(default_factory=list)
-    source: list[str] = field(default_factory=list)
-    lang: list[str] = field(default_factory=list)
-    since: str | None = None
-    until: str | None = None
-    min_views: int | None = None
+    FIELDS = (*VALUE_FIELDS, "since", "until", "min_views")
 
-    def __post_init__(self) -> None:
+    def __init__(
+        self,
+        category: list[str] | None = None,
+        tag: list[str] | None = None,
+        author: list[str] | None = None,
+        place: list[str] | None = None,
+        source: list[str] | None = None,
+        lang: list[str] | None = None,
+        since: str | None = None,
+        until: str | None = None,
+        min_views: int | None = None,
+    ):
         from .errors import CorpusSearchError
+
+        self.category: list[str] = [] if category is None else category
+        self.tag: list[str] = [] if tag is None else tag
+        self.author: list[str] = [] if author is None else author
+        self.place: list[str] = [] if place is None else place
+        self.source: list[str] = [] if source is None else source
+        self.lang: list[str] = [] if lang is None else lang
+        self.since = since
+        self.until = until
+        self.min_views = min_views
 
         # Checked now, so a bad one is reported before any search runs.
         self.first_day = (

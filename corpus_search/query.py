@@ -22,11 +22,14 @@ from __future__ import annotations
 
 import calendar
 import re
-from dataclasses import dataclass
-from typing import Any
 
 from . import vocab
 from .errors import CorpusSearchError, QueryError
+from .records import FrozenRecord, Record
+
+TYPE_CHECKING = False  # typing is not imported at run time: a search starts faster without it
+if TYPE_CHECKING:
+    from typing import Any
 
 #: Field names users may write, mapped to their canonical name.
 FIELD_ALIASES = {
@@ -56,51 +59,78 @@ MAX_FUZZY = 2
 FIELD_LIST = "title, author, category, tag, place, source, lang, published, views, words, id"
 
 
-@dataclass(frozen=True)
-class Term:
+class Term(FrozenRecord):
+    FIELDS = ("text", "field", "wildcard", "fuzzy", "exact", "pos")
     text: str
-    field: str | None = None  # None: title and body
-    wildcard: bool = False
-    fuzzy: int = 0  # edit distance, 0 = not fuzzy
-    exact: bool = False  # a quoted single word: match it as written, unstemmed
-    pos: int = 0
+    field: str | None  # None: title and body
+    wildcard: bool
+    fuzzy: int  # edit distance, 0 = not fuzzy
+    exact: bool  # a quoted single word: match it as written, unstemmed
+    pos: int
+
+    def __init__(
+        self,
+        text: str,
+        field: str | None = None,
+        wildcard: bool = False,
+        fuzzy: int = 0,
+        exact: bool = False,
+        pos: int = 0,
+    ):
+        self._set(text=text, field=field, wildcard=wildcard, fuzzy=fuzzy, exact=exact, pos=pos)
 
 
-@dataclass(frozen=True)
-class Phrase:
+class Phrase(FrozenRecord):
+    FIELDS = ("words", "field", "slop", "pos")
     words: tuple[str, ...]
-    field: str | None = None
-    slop: int = 0  # words allowed between consecutive words
-    pos: int = 0
+    field: str | None
+    slop: int  # words allowed between consecutive words
+    pos: int
+
+    def __init__(
+        self, words: tuple[str, ...], field: str | None = None, slop: int = 0, pos: int = 0
+    ):
+        self._set(words=words, field=field, slop=slop, pos=pos)
 
 
-@dataclass(frozen=True)
-class Range:
+class Range(FrozenRecord):
     """An inclusive range over a number field or a date field (dates as YYYYMMDD numbers)."""
 
+    FIELDS = ("field", "low", "high", "pos")
     field: str
     low: int | None
     high: int | None
-    pos: int = 0
+    pos: int
+
+    def __init__(self, field: str, low: int | None, high: int | None, pos: int = 0):
+        self._set(field=field, low=low, high=high, pos=pos)
 
 
-@dataclass(frozen=True)
-class And:
+class And(FrozenRecord):
+    FIELDS = ("children",)
     children: tuple[Node, ...]
 
+    def __init__(self, children: tuple[Node, ...]):
+        self._set(children=children)
 
-@dataclass(frozen=True)
-class Or:
+
+class Or(FrozenRecord):
+    FIELDS = ("children",)
     children: tuple[Node, ...]
 
+    def __init__(self, children: tuple[Node, ...]):
+        self._set(children=children)
 
-@dataclass(frozen=True)
-class Not:
+
+class Not(FrozenRecord):
+    FIELDS = ("child",)
     child: Node
 
+    def __init__(self, child: Node):
+        self._set(child=child)
 
-@dataclass(frozen=True)
-class MatchAll:
+
+class MatchAll(FrozenRecord):
     pass
 
 
@@ -111,12 +141,14 @@ Node = Term | Phrase | Range | And | Or | Not | MatchAll
 # Tokens
 
 
-@dataclass
-class _Tok:
-    kind: str  # WORD PHRASE LPAREN RPAREN AND OR NOT MINUS PLUS FIELD RANGE CMP
-    text: str
-    pos: int
-    extra: Any = None
+class _Tok(Record):
+    FIELDS = ("kind", "text", "pos", "extra")
+
+    def __init__(self, kind: str, text: str, pos: int, extra: Any = None):
+        self.kind = kind  # WORD PHRASE LPAREN RPAREN AND OR NOT MINUS PLUS FIELD RANGE CMP
+        self.text = text
+        self.pos = pos
+        self.extra = extra
 
 
 _SPECIAL = set('()"')

@@ -12,7 +12,10 @@ import os
 import re
 import sys
 from collections.abc import Iterable
-from typing import Any, TextIO
+
+TYPE_CHECKING = False  # typing is not imported at run time: a search starts faster without it
+if TYPE_CHECKING:
+    from typing import Any, TextIO
 
 JSON_INDENT = 2
 

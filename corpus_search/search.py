@@ -13,24 +13,26 @@ import os
 import time
 from collections import Counter
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from operator import itemgetter
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
 
 from . import query as q
 from .errors import CorpusSearchError
 from .facets import ColumnCache, FacetCount, Timeline, build_timeline, count_facet
 from .matching import Deadline, Filters, Matcher
+from .records import Record
 from .schema import stored_to_record
 from .snippets import Snippet, find_matches, make_snippets, mark_text
 from .store import IndexFolder
+from .vocab import FACETS, PERIODS, SORTS, fold, words
 
+TYPE_CHECKING = False  # typing is not imported at run time: a search starts faster without it
 if TYPE_CHECKING:
+    from typing import Any
+
     from .concordance import Collocates, Concordance
     from .postings import Snapshot
     from .reprints import Reprints
-from .vocab import FACETS, PERIODS, SORTS, fold, words
 
 __all__ = ["CorpusIndex", "Filters", "Hit", "SearchResult"]
 
@@ -39,14 +41,24 @@ __all__ = ["CorpusIndex", "Filters", "Hit", "SearchResult"]
 # Results
 
 
-@dataclass
-class Hit:
-    rank: int
-    score: float | None
-    record: dict[str, Any]  # the record's keys, without body
-    snippets: list[Snippet]
-    title: Snippet
-    reprints: list[str] | None = None  # with collapse: the ids of the cluster's other members
+class Hit(Record):
+    FIELDS = ("rank", "score", "record", "snippets", "title", "reprints")
+
+    def __init__(
+        self,
+        rank: int,
+        score: float | None,
+        record: dict[str, Any],
+        snippets: list[Snippet],
+        title: Snippet,
+        reprints: list[str] | None = None,
+    ):
+        self.rank = rank
+        self.score = score
+        self.record = record  # the record's keys, without body
+        self.snippets = snippets
+        self.title = title
+        self.reprints = reprints  # with collapse: the ids of the cluster's other members
 
     def to_dict(self, open_mark: str = "[[", close_mark: str = "]]") -> dict[str, Any]:
         from .snippets import snippet_to_string
@@ -74,18 +86,43 @@ class Hit:
         )
 
 
-@dataclass
-class SearchResult:
-    query: str
-    total: int
-    took_ms: float
-    page: int
-    limit: int
-    sort: str
-    hits: list[Hit] = field(default_factory=list)
-    facets: dict[str, FacetCount] = field(default_factory=dict)
-    filters: dict[str, Any] = field(default_factory=dict)
-    suggestion: str | None = None
+class SearchResult(Record):
+    FIELDS = (
+        "query",
+        "total",
+        "took_ms",
+        "page",
+        "limit",
+        "sort",
+        "hits",
+        "facets",
+        "filters",
+        "suggestion",
+    )
+
+    def __init__(
+        self,
+        query: str,
+        total: int,
+        took_ms: float,
+        page: int,
+        limit: int,
+        sort: str,
+        hits: list[Hit] | None = None,
+        facets: dict[str, FacetCount] | None = None,
+        filters: dict[str, Any] | None = None,
+        suggestion: str | None = None,
+    ):
+        self.query = query
+        self.total = total
+        self.took_ms = took_ms
+        self.page = page
+        self.limit = limit
+        self.sort = sort
+        self.hits: list[Hit] = [] if hits is None else hits
+        self.facets: dict[str, FacetCount] = {} if facets is None else facets
+        self.filters: dict[str, Any] = {} if filters is None else filters
+        self.suggestion = suggestion
 
     @property
     def pages(self) -> int:

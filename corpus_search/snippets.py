@@ -11,10 +11,10 @@ A snippet is a list of ``(text, matched)`` pieces; renderers decide how to mark 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
 from functools import lru_cache
 
 from .languages import stem as _stem
+from .records import Record
 from .vocab import WORD_RE, fold, fold_accents
 
 _WORD = WORD_RE
@@ -23,16 +23,24 @@ Piece = tuple[str, bool]
 Snippet = list[Piece]
 
 
-@dataclass
-class MatchSpec:
+class MatchSpec(Record):
     """What to mark in one field: words as written (quoted, wildcard, fuzzy), words without
     accents (``folded``: the forms an unquoted word matched), stems, and phrases (the stems of
     their folded words, slop)."""
 
-    stems: set[str] = field(default_factory=set)
-    words: set[str] = field(default_factory=set)
-    folded: set[str] = field(default_factory=set)
-    phrases: list[tuple[tuple[str, ...], int]] = field(default_factory=list)
+    FIELDS = ("stems", "words", "folded", "phrases")
+
+    def __init__(
+        self,
+        stems: set[str] | None = None,
+        words: set[str] | None = None,
+        folded: set[str] | None = None,
+        phrases: list[tuple[tuple[str, ...], int]] | None = None,
+    ):
+        self.stems: set[str] = set() if stems is None else stems
+        self.words: set[str] = set() if words is None else words
+        self.folded: set[str] = set() if folded is None else folded
+        self.phrases: list[tuple[tuple[str, ...], int]] = [] if phrases is None else phrases
 
     def __bool__(self) -> bool:
         return bool(self.stems or self.words or self.folded or self.phrases)

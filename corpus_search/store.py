@@ -20,7 +20,6 @@ import os
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 from .errors import (
     CorpusSearchError,
@@ -30,6 +29,10 @@ from .errors import (
     NoIndexError,
     NotAnIndexError,
 )
+
+TYPE_CHECKING = False  # typing is not imported at run time: a search starts faster without it
+if TYPE_CHECKING:
+    from typing import Any
 
 META_NAME = "corpus-search.json"
 LOCK_NAME = ".lock"

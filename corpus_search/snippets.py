@@ -148,9 +148,67 @@ def _heads_pattern(heads: frozenset) -> re.Pattern:
     return re.compile(rf"(?<!\w)(?:{alternatives})", re.IGNORECASE)
 
 
-@lru_cache(maxsize=1)
+#: Letter -> a regex character class of it and its accented forms (е: [её], a: [aàáâ...]):
+#: what :func:`accent_classes` computes from unicodedata, written out because computing it
+#: costs a fresh search ~3 ms (tests/test_languages.py checks that the two agree).
+ACCENT_CLASSES: dict[str, str] = {
+    "е": "[её]",
+    "a": "[aàáâãäåāăąǎǟǡǻȁȃȧḁạảấầẩẫậắằẳẵặ]",
+    "c": "[cçćĉċčḉ]",
+    "e": "[eèéêëēĕėęěȅȇȩḕḗḙḛḝẹẻẽếềểễệ]",
+    "i": "[iìíîïĩīĭįıǐȉȋḭḯỉị]",
+    "d": "[dðďđḋḍḏḑḓ]",
+    "n": "[nñńņňǹṅṇṉṋ]",
+    "o": "[oòóôõöøōŏőơǒǫǭȍȏȫȭȯȱṍṏṑṓọỏốồổỗộớờởỡợ]",
+    "u": "[uùúûüũūŭůűųưǔǖǘǚǜȕȗṳṵṷṹṻụủứừửữự]",
+    "y": "[yýÿŷȳẏẙỳỵỷỹ]",
+    "g": "[gĝğġģǧǵḡ]",
+    "h": "[hĥȟḣḥḧḩḫẖ]",
+    "j": "[jĵǰ]",
+    "k": "[kķǩḱḳḵ]",
+    "l": "[lĺļľŀłḷḹḻḽ]",
+    "r": "[rŕŗřȑȓṙṛṝṟ]",
+    "s": "[sśŝşšșṡṣṥṧṩ]",
+    "t": "[tţťțṫṭṯṱẗ]",
+    "w": "[wŵẁẃẅẇẉẘ]",
+    "z": "[zźżžẑẓẕ]",
+    "æ": "[æǣǽ]",
+    "ʒ": "[ǯʒ]",
+    "ø": "[øǿ]",
+    "b": "[bḃḅḇ]",
+    "f": "[fḟ]",
+    "m": "[mḿṁṃ]",
+    "p": "[pṕṗ]",
+    "v": "[vṽṿ]",
+    "x": "[xẋẍ]",
+    "ſ": "[ſẛ]",
+    "ʹ": "[ʹʹ]",
+    ";": "[;;]",
+    "¨": "[¨΅῁῭΅]",
+    "α": "[άαἀἁἂἃἄἅἆἇὰάᾀᾁᾂᾃᾄᾅᾆᾇᾰᾱᾲᾳᾴᾶᾷ]",
+    "·": "[··]",
+    "ε": "[έεἐἑἒἓἔἕὲέ]",
+    "η": "[ήηἠἡἢἣἤἥἦἧὴήᾐᾑᾒᾓᾔᾕᾖᾗῂῃῄῆῇ]",
+    "ι": "[ΐίιϊἰἱἲἳἴἵἶἷὶίιῐῑῒΐῖῗ]",
+    "ο": "[οόὀὁὂὃὄὅὸό]",
+    "υ": "[ΰυϋύὐὑὒὓὔὕὖὗὺύῠῡῢΰῦῧ]",
+    "ω": "[ωώὠὡὢὣὤὥὦὧὼώᾠᾡᾢᾣᾤᾥᾦᾧῲῳῴῶῷ]",
+    "σ": "[ςσ]",
+    "ϒ": "[ϒϓϔ]",
+    "᾿": "[᾿῍῎῏]",
+    "῾": "[῝῞῟῾]",
+    "ρ": "[ρῤῥ]",
+    "`": "[``]",
+    "´": "[´´]",
+}
+
+
 def _variants() -> dict[str, str]:
-    """Letter -> a character class of it and its accented forms (е: [её], a: [aàáâãäå...])."""
+    return ACCENT_CLASSES
+
+
+def accent_classes() -> dict[str, str]:
+    """Letter -> a character class of it and its accented forms, from unicodedata."""
     groups: dict[str, set[str]] = {"е": {"е", "ё"}}
     for cp in (
         *range(0xC0, 0x250),

@@ -232,3 +232,38 @@ def test_the_written_out_accent_classes_are_what_unicodedata_gives():
 
     assert ACCENT_CLASSES == accent_classes()
     assert "ã" in ACCENT_CLASSES["a"] and "ё" in ACCENT_CLASSES["е"]
+
+
+def test_the_fast_word_positions_are_whooshs():
+    """PackedPositions makes the tokens of the word analyzers itself (4x faster than Whoosh's
+    token chain); for every sample text in every script, and for the hard cases, the words,
+    frequencies, weights and positions are exactly what Whoosh's own path gives."""
+    from whoosh import formats
+
+    from corpus_search.schema import SECTION, build_schema
+
+    from conftest import SAMPLE
+
+    schema = build_schema()
+    from corpus_search.articles import decode_text
+
+    files = sorted(DATA.iterdir()) + sorted(SAMPLE.rglob("*.txt"))
+    texts = [decode_text(p.read_bytes())[0] for p in files]  # some are not UTF-8
+    texts += [
+        "",
+        " ",
+        SECTION,
+        SECTION.join(["", "Ёлка ёж", "", "São Paulo, Ucrânia, ucrania"]),
+        SECTION.join(["Title", "Title", "Body. U.S. e.g. 3.5kg 192.168.0.1 Bradley.Еще"]),
+        "रूस और भारत; Ελλάδα όχι ΌΧΙ; straße STRASSE; ǅ ǆ; naïve NAÏVE",
+        "y " + "x " * 70000 + "y",  # a gap of over 65,535 positions: uint32 deltas
+    ]
+    for name in ("text", "title"):
+        field = schema[name]
+        fmt, analyzer = field.format, field.analyzer
+        for text in texts:
+            fast = sorted(fmt.word_values(text, analyzer))
+            slow = sorted(formats.Positions.word_values(fmt, text, analyzer))
+            assert fast == slow, (name, text[:80])
+            for _w, freq, _weight, encoded in fast:
+                assert fmt.decode_frequency(encoded) == freq == len(fmt.decode_positions(encoded))

@@ -1,6 +1,6 @@
 """``python -m corpus_search``: the same as the ``corpus-search`` command."""
 
-from .client import main
+from .client import entry
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    entry()

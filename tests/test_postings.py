@@ -312,3 +312,19 @@ def test_terms_within_agrees(snap, word, dist, prefix):
         return
     expected = sorted(snap.reader.terms_within("text", word, dist, prefix=prefix))
     assert snap.terms_within("text", word, dist, prefix) == expected
+
+
+def test_term_files_open_as_whoosh_opens_them(snap):
+    """The term index the codec opens (one read of the hash directory) holds what Whoosh's
+    own OrderedHashReader reads from the same file, field by field."""
+    from whoosh.filedb.filetables import OrderedHashReader
+
+    from corpus_search.postings import _TermIndex
+
+    for leaf, _ in snap.leaves:
+        ours = leaf._terms._tindex
+        assert isinstance(ours, _TermIndex)
+        theirs = OrderedHashReader(ours.dbfile)  # its length from the file itself
+        for name in ("hashtype", "startofdata", "endofdata", "tables", "extras", "indexbase"):
+            assert getattr(ours, name) == getattr(theirs, name), name
+        assert list(ours.keys())[:50] == list(theirs.keys())[:50]

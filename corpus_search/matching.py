@@ -30,6 +30,7 @@ from .vocab import VALUE_FIELDS, fold, fold_accents, fold_value, words
 
 MAX_EXPANSION = 2000  # different words one wildcard or fuzzy word may match
 MAX_FORMS_SCANNED = 5000  # indexed words looked at for a word's stem forms
+MAX_CACHED_FORMS = 20000  # words whose forms a snapshot keeps
 K1 = 1.2
 B = 0.75
 SCORED_FIELDS = ("text", "title")
@@ -153,7 +154,9 @@ class Matcher:
         self.deadline = deadline
         self.title = MatchSpec()
         self.body = MatchSpec()
-        self._forms: dict[tuple[str, str], list[str]] = {}
+        # A word's indexed forms depend only on the snapshot's terms and the stemmers: kept
+        # with the snapshot, so a warm index (the server) looks them up once per word.
+        self._forms: dict[tuple, list[str]] = getattr(snapshot, "forms_cache", {})
 
     # -- entry points ---------------------------------------------------------------------
 
@@ -273,14 +276,20 @@ class Matcher:
         self.deadline.check()
         return self.snap.postings(field, word)
 
-    def words_of(self, field: str, found: Iterable[str]) -> tuple[Docs, Parts]:
-        """Documents with any of ``found`` in ``field``, scored in text fields."""
+    def words_of(
+        self,
+        field: str,
+        found: Iterable[str],
+        read: dict[str, tuple[list[int], list[float]]] | None = None,
+    ) -> tuple[Docs, Parts]:
+        """Documents with any of ``found`` in ``field``, scored in text fields (``read``:
+        postings already read, by word)."""
         docs: Docs = set()
         parts: list[Part] = []
         scored = field in SCORED_FIELDS
         n = self.snap.doc_count_all
         for word in found:
-            ids, tfs = self.postings(field, word)
+            ids, tfs = read[word] if read and word in read else self.postings(field, word)
             if not ids:
                 continue
             if scored:
@@ -303,7 +312,7 @@ class Matcher:
         Stems only rewrite a word's ending, so the forms are found among the words that start
         with the stem (or, for Porter's y -> i, with the stem ending in y).
         """
-        key = (fieldname, word)
+        key = (fieldname, word, self.languages)
         found = self._forms.get(key)
         if found is not None:
             return found
@@ -321,6 +330,8 @@ class Matcher:
                         self.deadline.check()
                     if term not in seen and stem_in(language, term) == target:
                         seen.add(term)
+        if len(self._forms) >= MAX_CACHED_FORMS:
+            self._forms.clear()
         found = self._forms[key] = sorted(seen)
         return found
 
@@ -370,10 +381,10 @@ class Matcher:
                 spec.phrases.append((tuple(stem(fold_accents(w)) for w in written), node.slop))
         groups = [self.forms(fieldname, fold_accents(w)) for w in written]
         self.deadline.check()
-        docs = self.snap.phrase_docs(fieldname, groups, node.slop)
+        docs, postings = self.snap.phrase(fieldname, groups, node.slop)
         parts: list[Part] = []
         for group in groups:
-            parts += self.words_of(fieldname, group)[1] or []
+            parts += self.words_of(fieldname, group, postings)[1] or []
         return docs, parts
 
     def expand(self, fieldname: str, node: q.Term, norm: Callable[[str], str]) -> list[str]:

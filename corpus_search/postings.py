@@ -146,6 +146,8 @@ class Snapshot:
         self._lengths: dict[str, bytes] = {}
         self._lexicon: dict[str, list[str]] = {}
         self._fields = set(self.reader.indexed_field_names()) if self.leaves else set()
+        #: (field, word, languages) -> the word's indexed forms (see matching.Matcher.forms)
+        self.forms_cache: dict[tuple, list[str]] = {}
 
     def close(self) -> None:
         with contextlib.suppress(Exception):
@@ -294,48 +296,72 @@ class Snapshot:
             _read_all(m, ids, weights, offset)
         return ids, weights
 
-    @_guarded
     def phrase_docs(self, field: str, groups: list[list[str]], slop: int) -> set[int]:
         """Live documents where a word of each group follows one of the group before, with at
         most ``slop`` words between them: what Whoosh's ``Phrase``/``Sequence`` with
         ``slop + 1`` match, found from the positions in the posting blocks."""
+        return self.phrase(field, groups, slop)[0]
+
+    @_guarded
+    def phrase(
+        self, field: str, groups: list[list[str]], slop: int
+    ) -> tuple[set[int], dict[str, tuple[list[int], list[float]]]]:
+        """(:meth:`phrase_docs`, the postings of every word of the groups as :meth:`postings`
+        gives them): one read of the blocks serves matching and scoring."""
+        postings: dict[str, tuple[list[int], list[float]]] = {
+            w: ([], []) for group in groups for w in group
+        }
         if not self.leaves or not groups or not all(groups):
-            return set()
+            return set(), postings
         found: set[int] = set()
+        distance = slop + 1
         for leaf, offset in self.leaves:
             try:
                 fmt = leaf.schema[field].format
             except KeyError:
-                return set()
-            per_group: list[dict[int, list[bytes]]] = []
-            for group in groups:
-                values: dict[int, list[bytes]] = {}
-                for word in group:
-                    try:
-                        m = leaf._terms.matcher(field, leaf._text_to_bytes(field, word), fmt)
-                    except (TermNotFound, KeyError):
-                        continue
-                    for doc, value in _postings_with_values(m):
-                        values.setdefault(doc, []).append(value)
-                if not values:
-                    break
-                per_group.append(values)
-            if len(per_group) < len(groups):
+                return set(), postings
+            of_word: dict[str, dict[int, bytes]] = {}  # each word read once per segment
+            for word in postings:
+                read: dict[int, bytes] = {}
+                of_word[word] = read
+                try:
+                    m = leaf._terms.matcher(field, leaf._text_to_bytes(field, word), fmt)
+                except (TermNotFound, KeyError):
+                    continue
+                ids, weights = postings[word]
+                for block_ids, block_weights, values in _blocks_with_values(m):
+                    ids.extend([d + offset for d in block_ids] if offset else block_ids)
+                    weights.extend(block_weights)
+                    read.update(zip(block_ids, values))
+            per_group = [
+                [of_word[w] for w in dict.fromkeys(group) if of_word[w]] for group in groups
+            ]
+            if not all(per_group):
                 continue
-            sizes = [len(values) for values in per_group]
-            candidates = set(per_group[sizes.index(min(sizes))])
-            for values in per_group:
-                candidates.intersection_update(values)
-            decode = fmt.decode_positions
+            docsets = [set(maps[0]) if len(maps) == 1 else set().union(*maps) for maps in per_group]
+            docsets.sort(key=len)
+            candidates = docsets[0].intersection(*docsets[1:])
+            decode = getattr(fmt, "decode_array", fmt.decode_positions)
+            if all(len(maps) == 1 for maps in per_group):  # one word a group: the usual
+                first, *rest = (maps[0] for maps in per_group)
+                for doc in candidates:
+                    reach: Any = decode(first[doc])
+                    for of_doc in rest:
+                        reach = _follow(reach, decode(of_doc[doc]), distance)
+                        if not reach:
+                            break
+                    else:
+                        found.add(doc + offset)
+                continue
             for doc in candidates:
-                reach = _positions(decode, per_group[0][doc])
-                for values in per_group[1:]:
-                    reach = _follow(reach, _positions(decode, values[doc]), slop + 1)
+                reach = _positions(decode, per_group[0], doc)
+                for maps in per_group[1:]:
+                    reach = _follow(reach, _positions(decode, maps, doc), distance)
                     if not reach:
                         break
-                if reach:
+                else:
                     found.add(doc + offset)
-        return found - self.deleted if found else found
+        return (found - self.deleted if found else found), postings
 
     # -- lengths (for BM25F) --------------------------------------------------------------
 
@@ -475,33 +501,50 @@ def _read_all(m, ids: list[int], weights: list[float], offset: int) -> None:
         m.next()
 
 
-def _postings_with_values(m) -> Iterator[tuple[int, bytes]]:
-    """(document in the segment, posting value) for every posting of a leaf matcher."""
+def _blocks_with_values(m) -> Iterator[tuple[list[int], Any, tuple[bytes, ...]]]:
+    """(documents in the segment, their weights, their values) for each block of a leaf
+    matcher."""
     if isinstance(m, W3LeafMatcher):
         while m.is_active():
             if m._data is None:
                 m._read_data()
-            raw_ids = m._data[0]
+            raw_ids, raw_weights = m._data[0], m._data[1]
+            n = m._blocklength
             m._read_values()
-            block_ids = raw_ids if m._byteids else itertools.accumulate(raw_ids)
-            yield from zip(block_ids, m._values)
+            block_ids = list(raw_ids if m._byteids else itertools.accumulate(raw_ids))
+            if raw_weights is None:
+                block_weights: Any = [1.0] * n
+            elif isinstance(raw_weights, float):
+                block_weights = [raw_weights] * n
+            else:
+                block_weights = raw_weights
+            yield block_ids, block_weights, m._values
             m._next_block()
         return
+    ids, weights, values = [], [], []
     while m.is_active():
-        yield m.id(), m.value()
+        ids.append(m.id())
+        weights.append(m.weight())
+        values.append(m.value())
         m.next()
+    yield ids, weights, tuple(values)
 
 
-def _positions(decode: Callable[[bytes], list[int]], values: list[bytes]) -> list[int]:
-    """The sorted positions of one document's postings (one per word of a group)."""
-    if len(values) == 1:
-        return decode(values[0])
-    return sorted({p for v in values for p in decode(v)})
+def _positions(decode: Callable[[bytes], Any], maps: list[dict[int, bytes]], doc: int) -> Any:
+    """The sorted positions in ``doc`` of a group's words (a map of document -> posting value
+    for each word of the group)."""
+    if len(maps) == 1:
+        return decode(maps[0][doc])
+    return sorted({p for m in maps if doc in m for p in decode(m[doc])})  # twins: one each
 
 
-def _follow(before: list[int], after: list[int], distance: int) -> list[int]:
+def _follow(before, after, distance: int) -> list[int]:
     """The positions of ``after`` that come 1 to ``distance`` places after one of ``before``
     (both sorted)."""
+    if distance == 1:  # words side by side
+        if len(before) > 8:
+            before = set(before)
+        return [p for p in after if p - 1 in before]
     out = []
     i, n = 0, len(before)
     for p in after:

@@ -39,8 +39,6 @@ from . import _whoosh  # noqa: F401  - must precede the first Whoosh import
 
 import sys
 from array import array
-from itertools import accumulate
-from operator import sub
 
 from whoosh import columns, fields, formats
 from whoosh.analysis import Filter, LowercaseFilter, RegexTokenizer
@@ -57,7 +55,7 @@ if TYPE_CHECKING:
     from .articles import Article
 
 SCHEMA_VERSION = 9  # 6: dots split glued words; 7: reprint sketches; 8: marks, accents;
-# 9: packed positions
+# 9: positions packed per block, as arrays
 
 
 class YoFilter(Filter):
@@ -150,19 +148,13 @@ class SectionTokenizer(RegexTokenizer):
 
 
 class PackedPositions(formats.Positions):
-    """Positions as an array of deltas (``H``: uint16, or ``I``: uint32, little-endian) after
-    a one-byte type code, instead of Whoosh's pickled list: a phrase decodes a document's
-    positions without unpickling (3x faster), and a word's frequency is a length."""
+    """Positions as an array (``H``: uint16, or ``I``: uint32, little-endian) after a
+    one-byte type code, instead of Whoosh's pickled list of deltas: a phrase reads a
+    document's positions with one ``frombytes`` (4x faster than unpickling), and a word's
+    frequency is a length."""
 
     def encode(self, poslist):
-        if len(poslist) == 1:
-            first = poslist[0]
-            packed = array("H" if first < 0x10000 else "I", poslist)
-        else:
-            deltas = list(map(sub, poslist, [0, *poslist]))
-            # a delta is at most the last position: most lists need no max()
-            small = poslist[-1] < 0x10000 or max(deltas) < 0x10000
-            packed = array("H" if small else "I", deltas)
+        packed = array("H" if poslist[-1] < 0x10000 else "I", poslist)
         if sys.byteorder == "big":  # pragma: no cover
             packed.byteswap()
         return packed.typecode.encode() + packed.tobytes()
@@ -207,12 +199,17 @@ class PackedPositions(formats.Positions):
         for word, positions in poses.items():
             yield word, len(positions), len(positions) * boost, encode(positions)
 
-    def decode_positions(self, valuestring):
+    @staticmethod
+    def decode_array(valuestring) -> array:
+        """The positions as an array (what phrase matching reads)."""
         packed = array(chr(valuestring[0]))
         packed.frombytes(valuestring[1:])
         if sys.byteorder == "big":  # pragma: no cover
             packed.byteswap()
-        return list(accumulate(packed))
+        return packed
+
+    def decode_positions(self, valuestring):
+        return list(self.decode_array(valuestring))
 
     def decode_frequency(self, valuestring):
         return (len(valuestring) - 1) // (2 if valuestring[0] == 72 else 4)  # 72: "H"

@@ -276,7 +276,9 @@ def test_many_phrases_agree_with_whoosh(snap):
     matched = 0
     for groups in cases:
         for slop in (0, 1, 2):
-            got = snap.phrase_docs("text", groups, slop)
+            got, read = snap.phrase("text", groups, slop)
+            for word, postings in read.items():  # what scoring reuses: the same postings
+                assert postings == snap.postings("text", word), word
             terms = [
                 wq.Term("text", g[0]) if len(g) == 1 else wq.Or([wq.Term("text", w) for w in g])
                 for g in groups

@@ -333,6 +333,10 @@ class IndexRun:
                 folder.write_meta(meta)
             with ix.reader() as reader:
                 self.report.documents = reader.doc_count()
+                languages = _languages_of(reader)
+            if meta.get("languages") != languages:  # what a fresh search would otherwise
+                meta = dict(meta, languages=languages)  # merge from every segment's terms
+                folder.write_meta(meta)
         self.report.elapsed = time.monotonic() - started
         return self.report
 
@@ -503,6 +507,18 @@ class IndexRun:
             if opts.on_warning:
                 opts.on_warning(w)
         return article
+
+
+def _languages_of(reader) -> dict[str, Any]:
+    """The language codes of the index's articles, and the commit they describe (a search
+    uses them only at that commit: see search.CorpusIndex)."""
+    try:
+        codes = sorted(
+            t.decode("utf-8") if isinstance(t, bytes) else t for t in reader.lexicon("lang")
+        )
+    except KeyError:  # no article has a language yet (no such field in any segment)
+        codes = []
+    return {"commit": reader.generation(), "codes": codes}
 
 
 def _version() -> int:

@@ -157,6 +157,7 @@ class CorpusIndex:
 
         meta = self.folder.require_meta()
         gen = self.folder.generation_path(meta)
+        self._meta = meta
         return Snapshot(self.folder.open_generation(gen), self.path), gen
 
     def _open(self) -> None:
@@ -301,9 +302,17 @@ class CorpusIndex:
         return matcher, docs, parts
 
     def _languages(self) -> frozenset[str]:
-        """The languages of the index's articles (their stemmers apply at query time): the
-        indexed terms of the lang field, a handful, not its column (90 ms at 20,000 articles
-        for a cold search)."""
+        """The languages of the index's articles (their stemmers apply at query time): as the
+        indexing run that made this commit wrote them in the metadata, else the indexed terms
+        of the lang field (a merge over every segment's term file: 7 ms for a cold search on
+        40 segments; the lang column would be 90 ms at 20,000 articles)."""
+        known = self._meta.get("languages")
+        if (
+            isinstance(known, dict)
+            and known.get("commit") == self._snapshot.generation
+            and isinstance(known.get("codes"), list)
+        ):  # written by the indexing run that made this commit: no merge of segments' terms
+            return frozenset(known["codes"])
         return self._cache.derived(  # type: ignore[return-value]
             "languages", lambda: frozenset(self._snapshot.terms("lang"))
         )

@@ -267,3 +267,42 @@ def test_the_fast_word_positions_are_whooshs():
             assert fast == slow, (name, text[:80])
             for _w, freq, _weight, encoded in fast:
                 assert fmt.decode_frequency(encoded) == freq == len(fmt.decode_positions(encoded))
+
+
+def test_the_index_languages_come_from_the_metadata_of_their_commit(tmp_path, monkeypatch):
+    """An indexing run writes the languages of the index and the commit they describe; a
+    search at that commit uses them instead of merging every segment's terms, and a search
+    at any other commit (a run killed before its metadata was written) reads the terms."""
+    from corpus_search.articles import iter_files, parse_article
+    from corpus_search.postings import Snapshot
+    from corpus_search.store import IndexFolder
+
+    from conftest import SAMPLE
+
+    shutil.copytree(SAMPLE, tmp_path / "corpus")
+    update_index(tmp_path / "ix", [tmp_path / "corpus"])
+    expected = sorted(
+        {a.language for p, _ in iter_files([tmp_path / "corpus"]) if (a := parse_article(p))}
+        - {None}
+    )
+    meta = IndexFolder(tmp_path / "ix").require_meta()
+    assert meta["languages"]["codes"] == expected and len(expected) >= 2
+
+    real_terms = Snapshot.terms
+    asked: list[str] = []
+
+    def terms(self, field, prefix=""):
+        asked.append(field)
+        return real_terms(self, field, prefix)
+
+    monkeypatch.setattr(Snapshot, "terms", terms)
+    with CorpusIndex(tmp_path / "ix") as ix:
+        assert ix._languages() == frozenset(expected)
+    assert "lang" not in asked
+
+    folder = IndexFolder(tmp_path / "ix")
+    stale = dict(meta, languages={"commit": -5, "codes": ["xx"]})
+    folder.write_meta(stale)
+    with CorpusIndex(tmp_path / "ix") as ix:
+        assert ix._languages() == frozenset(expected)
+    assert "lang" in asked

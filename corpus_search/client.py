@@ -6,6 +6,8 @@ index open, a search costs a Python start, a socket round trip and the answer. T
 answers with exactly what the command would have printed (stdout, stderr, exit code); without
 a server, with one from another version, or one that does not answer, the command runs
 in-process as if no server existed. ``CORPUS_SEARCH_NO_SERVER=1`` skips the server.
+In-process, a plain ``search`` goes through :mod:`corpus_search.quick` (no click), anything
+else through the click CLI.
 """
 
 from __future__ import annotations
@@ -151,16 +153,16 @@ def ask_server(argv: list[str]) -> int | None:
 
 def main() -> int:
     """Run the command (by the server, the quick path or the click CLI); its exit code."""
-    global _ANSWERED_HERE
+    global _READ_ONLY_ANSWER
     code = ask_server(sys.argv[1:])
     if code is not None:
-        _ANSWERED_HERE = True
+        _READ_ONLY_ANSWER = True
         return code
     from .quick import run as run_quick  # a plain search, without importing click
 
     code = run_quick(sys.argv[1:])
     if code is not None:
-        _ANSWERED_HERE = True
+        _READ_ONLY_ANSWER = True
         return code
     from .cli import main as run_here
 
@@ -168,7 +170,7 @@ def main() -> int:
 
 
 #: Set when a read-only answer was printed by the server or the quick path.
-_ANSWERED_HERE = False
+_READ_ONLY_ANSWER = False
 
 
 def entry() -> None:
@@ -176,7 +178,7 @@ def entry() -> None:
     processes, no temporary files) the process ends without tearing its modules down, which
     costs a fresh search ~8 ms; every other command exits the usual way."""
     code = main()
-    if not _ANSWERED_HERE:
+    if not _READ_ONLY_ANSWER:
         sys.exit(code)
     try:
         sys.stdout.flush()

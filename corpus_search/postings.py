@@ -70,6 +70,7 @@ DAMAGE_ERRORS: tuple[type[BaseException], ...] = (
     struct.error,
     zlib.error,
     pickle.UnpicklingError,
+    FileFormatError,  # a file's format tag garbled
 )
 
 TYPE_CHECKING = False  # typing is not imported at run time: a search starts faster without it

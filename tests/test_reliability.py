@@ -263,6 +263,10 @@ def _damage(index: Path, how: str) -> None:
     elif how == "garbage":
         for p in files[:6]:
             p.write_bytes(os.urandom(p.stat().st_size or 100))
+    elif how == "garbage-terms":  # a term file's header garbled (its format tag)
+        for p in gen.glob("*.trm"):
+            with open(p, "r+b") as fh:
+                fh.write(b"XXXX")
     elif how == "garbage-toc":
         for p in gen.glob("*.toc"):
             p.write_bytes(b"\x80\x04garbage" * 10)
@@ -271,7 +275,8 @@ def _damage(index: Path, how: str) -> None:
 
 
 @pytest.mark.parametrize(
-    "how", ["truncate", "delete-segment", "no-toc", "garbage", "garbage-toc", "meta"]
+    "how",
+    ["truncate", "delete-segment", "no-toc", "garbage", "garbage-terms", "garbage-toc", "meta"],
 )
 def test_damaged_index_is_reported_and_rebuild_repairs_it(tmp_path, how):
     corpus = tmp_path / "c"

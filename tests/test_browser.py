@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 from selenium import webdriver
-from selenium.common.exceptions import NoAlertPresentException
+from selenium.common.exceptions import NoAlertPresentException, StaleElementReferenceException
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
@@ -65,8 +65,10 @@ def browser(tmp_path_factory):
 
 
 def wait_text(driver, pattern: str):
-    """Wait until the page's text matches (the limit only stops a hung test)."""
-    WebDriverWait(driver, 60).until(
+    """Wait until the page's text matches (the limit only stops a hung test). While a form
+    submit or a link loads the next page, the body found may belong to the page going away:
+    a stale element is read again, not an error."""
+    WebDriverWait(driver, 60, ignored_exceptions=(StaleElementReferenceException,)).until(
         lambda d: re.search(pattern, d.find_element(By.TAG_NAME, "body").text)
     )
     return driver.find_element(By.TAG_NAME, "body").text

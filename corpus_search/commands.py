@@ -61,6 +61,17 @@ def echo(line: Any) -> None:
     sys.stdout.flush()
 
 
+def reader_went_away() -> Exit:
+    """The reader of stdout went away (``| head``): not an error, exit 0. Later writes and
+    the flush at exit go to /dev/null instead of failing again."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except OSError:
+        pass
+    return Exit.OK
+
+
 def _on_sigterm(signum, frame):
     raise KeyboardInterrupt
 
@@ -99,13 +110,7 @@ def run_mapped(
             )
             return Exit.INTERRUPTED
         if isinstance(exc, BrokenPipeError):
-            # The reader went away (| head): not an error. Silence the flush at exit.
-            try:
-                devnull = os.open(os.devnull, os.O_WRONLY)
-                os.dup2(devnull, sys.stdout.fileno())
-            except OSError:
-                pass
-            return Exit.OK
+            return reader_went_away()
         if not isinstance(exc, Exception):  # SystemExit, GeneratorExit: not ours to map
             raise
         if debug:

@@ -159,3 +159,28 @@ def test_a_quick_search_imports_only_what_it_uses(base):
     )
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "[]"
+
+
+@pytest.mark.parametrize("quick", [True, False])
+def test_a_reader_that_stops_early_is_not_an_error(base, quick):
+    """``corpus-search search ... | head -1``: the reader closes the pipe after one line; the
+    command ends with 0 like grep, and prints no traceback or "Exception ignored" line (the
+    quick path ends with os._exit after its flush, the click path exits normally)."""
+    env = dict(os.environ, PYTHONPATH=str(REPO), CORPUS_SEARCH_NO_SERVER="1")
+    env.pop("CORPUS_SEARCH_NO_QUICK", None)
+    if not quick:
+        env["CORPUS_SEARCH_NO_QUICK"] = "1"
+    for args in (["search", "*", "-l"], ["search", "*", "--jsonl", "-n", "1000"]):
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "corpus_search", *args, "--index", "index"],
+            cwd=base,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+        )
+        assert proc.stdout is not None and proc.stderr is not None
+        first = proc.stdout.readline()
+        proc.stdout.close()  # what head does after its line
+        err = proc.stderr.read().decode()
+        code = proc.wait(60)
+        assert first.strip() and code == 0 and err == "", (args, code, err)

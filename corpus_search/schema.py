@@ -184,13 +184,14 @@ class PackedPositions(formats.Positions):
                     poses[word] = [pos]
                 else:
                     at.append(pos)
-                folded = fold_accents(word)
-                if folded != word:
-                    at = poses.get(folded)
-                    if at is None:
-                        poses[folded] = [pos]
-                    else:
-                        at.append(pos)
+                if not word.isascii():  # only non-ASCII words have accents to fold
+                    folded = fold_accents(word)
+                    if folded != word:
+                        at = poses.get(folded)
+                        if at is None:
+                            poses[folded] = [pos]
+                        else:
+                            at.append(pos)
                 pos += 1
             if pos > start:  # the next part starts SECTION_GAP after this one's last word
                 pos += SECTION_GAP - 1

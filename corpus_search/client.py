@@ -153,32 +153,31 @@ def ask_server(argv: list[str]) -> int | None:
 
 def main() -> int:
     """Run the command (by the server, the quick path or the click CLI); its exit code."""
-    global _READ_ONLY_ANSWER
-    code = ask_server(sys.argv[1:])
+    return _dispatch(sys.argv[1:])[0]
+
+
+def _dispatch(argv: list[str]) -> tuple[int, bool]:
+    """(the exit code, whether the answer was a read-only one from the server or the quick
+    path)."""
+    code = ask_server(argv)
     if code is not None:
-        _READ_ONLY_ANSWER = True
-        return code
+        return code, True
     from .quick import run as run_quick  # a plain search, without importing click
 
-    code = run_quick(sys.argv[1:])
+    code = run_quick(argv)
     if code is not None:
-        _READ_ONLY_ANSWER = True
-        return code
+        return code, True
     from .cli import main as run_here
 
-    return run_here()
-
-
-#: Set when a read-only answer was printed by the server or the quick path.
-_READ_ONLY_ANSWER = False
+    return run_here(), False
 
 
 def entry() -> None:
     """The console script. After a read-only answer (nothing left to write, no helper
     processes, no temporary files) the process ends without tearing its modules down, which
     costs a fresh search ~8 ms; every other command exits the usual way."""
-    code = main()
-    if not _READ_ONLY_ANSWER:
+    code, read_only = _dispatch(sys.argv[1:])
+    if not read_only:
         sys.exit(code)
     try:
         sys.stdout.flush()

@@ -297,18 +297,15 @@ class Snapshot:
             _read_all(m, ids, weights, offset)
         return ids, weights
 
-    def phrase_docs(self, field: str, groups: list[list[str]], slop: int) -> set[int]:
-        """Live documents where a word of each group follows one of the group before, with at
-        most ``slop`` words between them: what Whoosh's ``Phrase``/``Sequence`` with
-        ``slop + 1`` match, found from the positions in the posting blocks."""
-        return self.phrase(field, groups, slop)[0]
-
     @_guarded
     def phrase(
         self, field: str, groups: list[list[str]], slop: int
     ) -> tuple[set[int], dict[str, tuple[list[int], list[float]]]]:
-        """(:meth:`phrase_docs`, the postings of every word of the groups as :meth:`postings`
-        gives them): one read of the blocks serves matching and scoring."""
+        """(live documents where a word of each group follows one of the group before, with
+        at most ``slop`` words between them: what Whoosh's ``Phrase``/``Sequence`` with
+        ``slop + 1`` match, found from the positions in the posting blocks; the postings of
+        every word of the groups, as :meth:`postings` gives them, for scoring): one read of
+        the blocks serves matching and scoring."""
         postings: dict[str, tuple[list[int], list[float]]] = {
             w: ([], []) for group in groups for w in group
         }
@@ -330,10 +327,10 @@ class Snapshot:
                 except (TermNotFound, KeyError):
                     continue
                 ids, weights = postings[word]
-                for block_ids, block_weights, values in _blocks_with_values(m):
+                for block_ids, block_weights, values in _blocks(m, with_values=True):
                     ids.extend([d + offset for d in block_ids] if offset else block_ids)
                     weights.extend(block_weights)
-                    read.update(zip(block_ids, values))
+                    read.update(zip(block_ids, values or ()))
             per_group = [
                 [of_word[w] for w in dict.fromkeys(group) if of_word[w]] for group in groups
             ]
@@ -343,17 +340,6 @@ class Snapshot:
             docsets.sort(key=len)
             candidates = docsets[0].intersection(*docsets[1:])
             decode = getattr(fmt, "decode_array", fmt.decode_positions)
-            if all(len(maps) == 1 for maps in per_group):  # one word a group: the usual
-                first, *rest = (maps[0] for maps in per_group)
-                for doc in candidates:
-                    reach: Any = decode(first[doc])
-                    for of_doc in rest:
-                        reach = _follow(reach, decode(of_doc[doc]), distance)
-                        if not reach:
-                            break
-                    else:
-                        found.add(doc + offset)
-                continue
             for doc in candidates:
                 reach = _positions(decode, per_group[0], doc)
                 for maps in per_group[1:]:
@@ -480,38 +466,23 @@ def length_table() -> list[int]:
 
 def _read_all(m, ids: list[int], weights: list[float], offset: int) -> None:
     """Append every posting of a leaf matcher, a whole block at a time."""
+    for block_ids, block_weights, _ in _blocks(m):
+        ids.extend([d + offset for d in block_ids] if offset else block_ids)
+        weights.extend(block_weights)
+
+
+def _blocks(
+    m, with_values: bool = False
+) -> Iterator[tuple[list[int], Any, tuple[bytes, ...] | None]]:
+    """(documents in the segment, their weights, their values if asked) for each block of a
+    leaf matcher: Whoosh's blocks are decoded whole; any other matcher is one block read a
+    posting at a time."""
     if isinstance(m, W3LeafMatcher):
         while m.is_active():
             if m._data is None:
                 m._read_data()
             raw_ids, raw_weights = m._data[0], m._data[1]
             n = m._blocklength
-            block_ids = raw_ids if m._byteids else itertools.accumulate(raw_ids)
-            ids.extend(d + offset for d in block_ids) if offset else ids.extend(block_ids)
-            if raw_weights is None:
-                weights.extend([1.0] * n)
-            elif isinstance(raw_weights, float):
-                weights.extend([raw_weights] * n)
-            else:
-                weights.extend(raw_weights)
-            m._next_block()
-        return
-    while m.is_active():  # any other matcher: one posting at a time
-        ids.append(m.id() + offset)
-        weights.append(m.weight())
-        m.next()
-
-
-def _blocks_with_values(m) -> Iterator[tuple[list[int], Any, tuple[bytes, ...]]]:
-    """(documents in the segment, their weights, their values) for each block of a leaf
-    matcher."""
-    if isinstance(m, W3LeafMatcher):
-        while m.is_active():
-            if m._data is None:
-                m._read_data()
-            raw_ids, raw_weights = m._data[0], m._data[1]
-            n = m._blocklength
-            m._read_values()
             block_ids = list(raw_ids if m._byteids else itertools.accumulate(raw_ids))
             if raw_weights is None:
                 block_weights: Any = [1.0] * n
@@ -519,16 +490,19 @@ def _blocks_with_values(m) -> Iterator[tuple[list[int], Any, tuple[bytes, ...]]]
                 block_weights = [raw_weights] * n
             else:
                 block_weights = raw_weights
-            yield block_ids, block_weights, m._values
+            if with_values:
+                m._read_values()
+            yield block_ids, block_weights, m._values if with_values else None
             m._next_block()
         return
     ids, weights, values = [], [], []
     while m.is_active():
         ids.append(m.id())
         weights.append(m.weight())
-        values.append(m.value())
+        if with_values:
+            values.append(m.value())
         m.next()
-    yield ids, weights, tuple(values)
+    yield ids, weights, tuple(values) if with_values else None
 
 
 def _positions(decode: Callable[[bytes], Any], maps: list[dict[int, bytes]], doc: int) -> Any:

@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import os
 
+from .vocab import VALUE_FIELDS
+
 TYPE_CHECKING = False  # typing is not imported at run time: a search starts faster without it
 if TYPE_CHECKING:
     from typing import Any
@@ -47,8 +49,7 @@ _VALUED = {
     "--source": ("source", "text"),
     "--lang": ("lang", "text"),
 }
-_REPEATED = frozenset({"facets", "category", "tag", "author", "place", "source", "lang"})
-_FILTERS = ("category", "tag", "author", "place", "source", "lang", "since", "until", "min_views")
+_REPEATED = frozenset({"facets", *VALUE_FIELDS})
 
 
 def _value(kind: str, raw: str) -> Any:
@@ -138,7 +139,7 @@ def run(argv: list[str]) -> int | None:
         from .search import CorpusIndex
 
         config = load_config(None)
-        filters = Filters(**{k: request.pop(k) for k in _FILTERS})
+        filters = Filters(**{k: request.pop(k) for k in Filters.FIELDS})
         path = config.resolve_index(request.pop("index_dir"))
         text = request.pop("text")
         facets = request.pop("facets")

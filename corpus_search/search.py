@@ -149,22 +149,21 @@ class CorpusIndex:
         self.folder = IndexFolder(path)
         self.path = self.folder.path
         self.follow = follow
-        self._snapshot, self._generation = self._load()
+        self._snapshot, self._generation, self._meta = self._load()
         self._cache = ColumnCache(self._snapshot)
 
-    def _load(self) -> tuple[Snapshot, Path]:
+    def _load(self) -> tuple[Snapshot, Path, dict]:
         from .postings import Snapshot
 
         meta = self.folder.require_meta()
         gen = self.folder.generation_path(meta)
-        self._meta = meta
-        return Snapshot(self.folder.open_generation(gen), self.path), gen
+        return Snapshot(self.folder.open_generation(gen), self.path), gen, meta
 
     def _open(self) -> None:
         """Reopen at the index's last commit."""
-        snapshot, gen = self._load()
+        snapshot, gen, meta = self._load()
         self._snapshot.close()
-        self._snapshot, self._generation = snapshot, gen
+        self._snapshot, self._generation, self._meta = snapshot, gen, meta
         self._cache = ColumnCache(snapshot)
 
     def refresh(self) -> bool:

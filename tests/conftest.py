@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 from pathlib import Path
 
@@ -14,6 +15,22 @@ SAMPLE = REPO / "sample_corpus"
 SHARED = REPO.parent / "shared"
 SEED = SHARED / "seeds" / "000_439bd764cebd747d.txt"
 CORPORA = SHARED / "corpora"
+
+
+def cli_env(*, server: bool = False, quick: bool = True, **extra: str) -> dict[str, str]:
+    """The environment of a `python -m corpus_search` subprocess: this checkout's package, no
+    colour, no user index or config; a running server asked or not, the quick path or
+    click."""
+    env = dict(os.environ, NO_COLOR="1", PYTHONPATH=str(REPO))
+    for name in ("CORPUS_SEARCH_INDEX", "CORPUS_SEARCH_CONFIG", "CORPUS_SEARCH_NO_QUICK"):
+        env.pop(name, None)
+    env.pop("CORPUS_SEARCH_NO_SERVER", None)
+    if not server:
+        env["CORPUS_SEARCH_NO_SERVER"] = "1"
+    if not quick:
+        env["CORPUS_SEARCH_NO_QUICK"] = "1"
+    env.update(extra)
+    return env
 
 
 @pytest.fixture(autouse=True)

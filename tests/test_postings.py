@@ -227,14 +227,14 @@ def test_numeric_ranges_from_columns_agree_with_whoosh(snap):
 def test_phrases_agree_with_whoosh(snap):
     from whoosh import query as wq
 
-    got = snap.phrase_docs("text", [["summit"], ["gas"]], 0)
+    got = snap.phrase("text", [["summit"], ["gas"]], 0)[0]
     expected = (
         set(snap.searcher.docs_for_query(wq.Phrase("text", ["summit", "gas"])))
         if snap.leaves
         else set()
     )
     assert got == expected
-    got = snap.phrase_docs("text", [["summit", "convoy"], ["gas"]], 1)
+    got = snap.phrase("text", [["summit", "convoy"], ["gas"]], 1)[0]
     q = wq.Sequence(
         [wq.Or([wq.Term("text", "summit"), wq.Term("text", "convoy")]), wq.Term("text", "gas")],
         slop=2,

@@ -4,7 +4,6 @@ none of what it does not need."""
 
 from __future__ import annotations
 
-import os
 import re
 import shutil
 import subprocess
@@ -15,20 +14,14 @@ import pytest
 from corpus_search.indexer import update_index
 from corpus_search.quick import parse
 
-from conftest import REPO, SAMPLE
+from conftest import SAMPLE, cli_env
 
 
-def run(args, cwd, quick=True, env=None):
-    environ = dict(os.environ, NO_COLOR="1", PYTHONPATH=str(REPO), CORPUS_SEARCH_NO_SERVER="1")
-    environ.pop("CORPUS_SEARCH_NO_QUICK", None)
-    environ.pop("CORPUS_SEARCH_INDEX", None)
-    if not quick:
-        environ["CORPUS_SEARCH_NO_QUICK"] = "1"
-    environ.update(env or {})
+def run(args, cwd, quick=True):
     return subprocess.run(
         [sys.executable, "-m", "corpus_search", *args],
         cwd=cwd,
-        env=environ,
+        env=cli_env(quick=quick),
         capture_output=True,
         text=True,
         timeout=120,
@@ -152,10 +145,8 @@ def test_a_quick_search_imports_only_what_it_uses(base):
         "'whoosh.query', 'whoosh.searching', 'urllib.request', 'corpus_search.cli') "
         "if m in sys.modules))\n"
     )
-    env = dict(os.environ, PYTHONPATH=str(REPO), CORPUS_SEARCH_NO_SERVER="1")
-    env.pop("CORPUS_SEARCH_NO_QUICK", None)
     out = subprocess.run(
-        [sys.executable, "-c", code], cwd=base, env=env, capture_output=True, text=True
+        [sys.executable, "-c", code], cwd=base, env=cli_env(), capture_output=True, text=True
     )
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "[]"
@@ -166,10 +157,7 @@ def test_a_reader_that_stops_early_is_not_an_error(base, quick):
     """``corpus-search search ... | head -1``: the reader closes the pipe after one line; the
     command ends with 0 like grep, and prints no traceback or "Exception ignored" line (the
     quick path ends with os._exit after its flush, the click path exits normally)."""
-    env = dict(os.environ, PYTHONPATH=str(REPO), CORPUS_SEARCH_NO_SERVER="1")
-    env.pop("CORPUS_SEARCH_NO_QUICK", None)
-    if not quick:
-        env["CORPUS_SEARCH_NO_QUICK"] = "1"
+    env = cli_env(quick=quick)
     for args in (["search", "*", "-l"], ["search", "*", "--jsonl", "-n", "1000"]):
         proc = subprocess.Popen(
             [sys.executable, "-m", "corpus_search", *args, "--index", "index"],

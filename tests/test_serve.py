@@ -21,7 +21,7 @@ import pytest
 from corpus_search.client import SOCKET_NAME, version
 from corpus_search.indexer import update_index
 
-from conftest import REPO, SAMPLE
+from conftest import REPO, SAMPLE, cli_env
 
 
 def wait_for(predicate, limit: float = 60.0) -> None:
@@ -34,14 +34,10 @@ def wait_for(predicate, limit: float = 60.0) -> None:
 
 
 def cli(args, cwd, server=True, **kw):
-    env = dict(os.environ, NO_COLOR="1", PYTHONPATH=str(REPO))
-    env.pop("CORPUS_SEARCH_NO_SERVER", None)
-    if not server:
-        env["CORPUS_SEARCH_NO_SERVER"] = "1"
     return subprocess.run(
         [sys.executable, "-m", "corpus_search", *args],
         cwd=cwd,
-        env=env,
+        env=cli_env(server=server),
         capture_output=True,
         text=True,
         timeout=120,

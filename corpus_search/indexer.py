@@ -316,6 +316,10 @@ class IndexRun:
                 raise
 
             assert meta is not None
+            with ix.reader() as reader:
+                self.report.documents = reader.doc_count()
+                # what a fresh search would otherwise merge from every segment's terms
+                languages = _languages_of(reader)
             if rebuild and not target_is_live:
                 old = meta.get("generation")
                 meta = dict(
@@ -325,18 +329,17 @@ class IndexRun:
                     schema_version=_version(),
                     previous=old,
                     updated=_now(),
+                    languages=languages,
                 )
                 folder.write_meta(meta)
                 self.report.rebuilt = True
                 _clean_generations(folder, keep={gen_name, old})
-            elif self.report.changed or meta.get("roots") != roots_after:
-                meta = dict(meta, roots=roots_after, updated=_now())
-                folder.write_meta(meta)
-            with ix.reader() as reader:
-                self.report.documents = reader.doc_count()
-                languages = _languages_of(reader)
-            if meta.get("languages") != languages:  # what a fresh search would otherwise
-                meta = dict(meta, languages=languages)  # merge from every segment's terms
+            elif (
+                self.report.changed
+                or meta.get("roots") != roots_after
+                or meta.get("languages") != languages
+            ):
+                meta = dict(meta, roots=roots_after, updated=_now(), languages=languages)
                 folder.write_meta(meta)
         self.report.elapsed = time.monotonic() - started
         return self.report

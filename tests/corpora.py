@@ -131,6 +131,14 @@ def oracle_counts(records: list[dict[str, Any]], field: str) -> tuple[dict[str, 
     return dict(counts), missing
 
 
+def oracle_phrase(records: list[dict[str, Any]], words: list[str], slop: int = 0) -> int:
+    """Articles whose title or body holds ``words`` in order, at most ``slop`` other words
+    between each two, any case (the title and the body are not read across)."""
+    gap = rf"\W+(?:\w+\W+){{0,{slop}}}"
+    rx = re.compile(r"(?<!\w)" + gap.join(re.escape(w) for w in words) + r"(?!\w)", re.IGNORECASE)
+    return sum(1 for r in records if rx.search(r["title"] or "") or rx.search(r["body"]))
+
+
 def oracle_word(records: list[dict[str, Any]], word: str) -> int:
     """Articles whose title or body holds ``word`` as a whole word, any case."""
     rx = re.compile(rf"(?<!\w){re.escape(word)}(?!\w)", re.IGNORECASE)

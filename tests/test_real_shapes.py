@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import json
 import shutil
+import subprocess
+import sys
 
 import pytest
 from click.testing import CliRunner
@@ -18,7 +20,8 @@ from click.testing import CliRunner
 from corpus_search.cli import cli
 from corpus_search.indexer import update_index
 
-from corpora import oracle_counts, oracle_word, parsed_records, write_corpus
+from conftest import cli_env
+from corpora import oracle_counts, oracle_phrase, oracle_word, parsed_records, write_corpus
 
 FACETS = ("category", "tag", "author", "place", "source", "lang", "year", "month")
 
@@ -113,6 +116,54 @@ def test_search_facets_match_the_records(shaped, records):
 def test_word_counts_match_the_records(shaped, records, word):
     r = run("search", f'"{word}"', "--index", shaped[1], "--count")
     assert int(r.stdout) == oracle_word(records, word)
+
+
+def quick(*args):
+    """The command as a user's shell runs it: a fresh process, the quick path for a plain
+    search."""
+    r = subprocess.run(
+        [sys.executable, "-m", "corpus_search", *map(str, args)],
+        env=cli_env(),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert "Traceback" not in r.stderr and "internal error" not in r.stderr, r.stderr
+    return r
+
+
+@pytest.mark.parametrize(
+    "phrase,slop",
+    [("gas oil", 0), ("convoy summit", 0), ("treaty convoy refinery", 0), ("drought vaccine", 2)],
+)
+def test_phrase_counts_match_the_records(shaped, records, phrase, slop):
+    expected = oracle_phrase(records, phrase.split(), slop)
+    assert expected > 0  # the case is not a miss
+    query = f'"{phrase}"' + (f"~{slop}" if slop else "")
+    r = quick("search", query, "--count", "--index", shaped[1])
+    assert (r.returncode, int(r.stdout)) == (0, expected)
+
+
+def test_a_fresh_process_search_matches_the_records(shaped, records):
+    """Through the quick path (no click): facets with whole batches of missing authors and
+    places, a filter, paging past the first page."""
+    r = quick(
+        "search", "*", "--json", "--facet", "author", "--facet", "place",
+        "--facet-limit", "1000", "--index", shaped[1],
+    )  # fmt: skip
+    out = json.loads(r.stdout)
+    assert out["total"] == len(records)
+    for facet in ("author", "place"):
+        expected, missing = oracle_counts(records, facet)
+        got = out["facets"][facet]
+        assert {v["value"].casefold(): v["count"] for v in got["values"]} == expected
+        assert got["missing"] == missing
+    author = next(a for a in (r["author"] for r in records) if a)
+    r = quick("search", "*", "--author", author, "--count", "--index", shaped[1])
+    assert int(r.stdout) == sum(1 for rec in records if rec["author"] == author)
+    r = quick("search", "convoy", "-n", "7", "--page", "3", "--json", "--index", shaped[1])
+    page = json.loads(r.stdout)
+    assert page["total"] == oracle_word(records, "convoy") and len(page["hits"]) == 7
 
 
 def test_timeline_matches_the_records(shaped, records):

@@ -17,7 +17,8 @@ Fields, by use:
   ``lang``.
 * dates: ``day`` is the article's own calendar date as the number YYYYMMDD (filters, facets,
   timelines: the date printed on the article); ``ts`` is the instant in UTC seconds (sorting).
-* numbers: ``views``, ``words``; bookkeeping: ``id`` (unique); column-only values (no index
+* numbers: ``views``, ``words`` (like ``day``, in columns only: ranges read the column, so
+  they have no index terms); bookkeeping: ``id`` (unique); column-only values (no index
   terms): ``ts``, ``root``, ``sha`` (the sha256), ``fsize``, ``mtime``, read back in bulk to
   sort and to decide what changed.
 
@@ -54,8 +55,8 @@ if TYPE_CHECKING:
 
     from .articles import Article
 
-SCHEMA_VERSION = 9  # 6: dots split glued words; 7: reprint sketches; 8: marks, accents;
-# 9: positions packed per block, as arrays
+SCHEMA_VERSION = 10  # 6: dots split glued words; 7: reprint sketches; 8: marks, accents;
+# 9: positions packed per block, as arrays; 10: numbers in columns only (no trie terms)
 
 
 class YoFilter(Filter):
@@ -277,6 +278,18 @@ class FacetField(fields.KEYWORD):
         return value.decode("utf-8")
 
 
+class NumberColumn(fields.NUMERIC):
+    """A number kept in a per-document column (and stored when asked), with no index terms.
+
+    Whoosh's NUMERIC indexes a value as ``bits / 4`` trie terms (8 for a 32-bit day, 16 for
+    64-bit views) for its own range queries; corpus-search reads ranges, facets and sorting
+    from the column (``matching.Matcher._range``), so those terms were 32 of a short story's
+    ~120 postings written for nothing. The column is NUMERIC's: signed values shifted up,
+    0 for a document without a value (``postings.Snapshot.numeric``)."""
+
+    indexed = False
+
+
 class TextColumn(fields.COLUMN):
     """A text value kept only in a per-document column (read in bulk, never searched)."""
 
@@ -340,10 +353,10 @@ def build_schema() -> fields.Schema:
         source_s=fields.STORED(),
         language=fields.STORED(),
         published=fields.STORED(),
-        day=fields.NUMERIC(numtype=int, bits=32, sortable=True, default=0),
+        day=NumberColumn(numtype=int, bits=32, sortable=True, default=0),
         ts=IntColumn(),
-        views=fields.NUMERIC(numtype=int, bits=64, stored=True, sortable=True, default=0),
-        words=fields.NUMERIC(numtype=int, bits=32, stored=True, sortable=True, default=0),
+        views=NumberColumn(numtype=int, bits=64, stored=True, sortable=True, default=0),
+        words=NumberColumn(numtype=int, bits=32, stored=True, sortable=True, default=0),
         sha256=fields.STORED(),
         sha=TextColumn(),
         fsize=IntColumn(),

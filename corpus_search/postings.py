@@ -52,6 +52,7 @@ from . import _whoosh  # noqa: F401  - must precede the first Whoosh import
 
 from whoosh.codec.whoosh3 import (
     LENGTHS_COLUMN,
+    WHOOSH3_HEADER_MAGIC,
     W3Codec,
     W3LeafMatcher,
     W3PostingsWriter,
@@ -555,6 +556,13 @@ def _little(a: array) -> array:
     return a
 
 
+_USHORT = struct.Struct("!H")  # a field's number, before its words in the term file
+_INT = struct.Struct("!i")  # a block's length (negative: the last block)
+_TERM_INFO = struct.Struct("!BfIBBfII")  # Whoosh's W3TermInfo, before the extent
+_EXTENT = struct.Struct("!qi")  # where a word's blocks start in the postings file, their size
+_NO_LENGTH = 0  # length_to_byte(0): lengths are not tracked
+
+
 class _PackedPostingsWriter(W3PostingsWriter):
     """Whoosh's posting writer, with a block's variable-size values (positions) written as
     one bytes object: their lengths (uint32, little-endian), then the values end to end."""
@@ -566,27 +574,64 @@ class _PackedPostingsWriter(W3PostingsWriter):
         values = self._values
         return _little(array("I", map(len, values))).tobytes() + b"".join(values)
 
-    def add_list(self, ids: list[int], weights: list[float], values: list[bytes]) -> None:
-        """A word's whole posting list (between ``start_postings`` and ``finish_postings``),
-        cut into blocks as ``add_posting`` one at a time would cut it, and written with the
-        same statistics: lengths are not tracked (the codec's ``length_stats`` is off).
-        ``values``: one per posting, or none (a format whose values are all empty)."""
-        limit = self._blocklimit
+    def write_list(self, format_, ids, weights, values) -> bytes:
+        """Write a word's whole posting list; return its term info (what the term file keeps
+        for the word). The bytes are those of Whoosh's ``start_postings``, ``add_posting``
+        for each posting and ``finish_postings`` (tests/test_postings.py compares the files),
+        with lengths not tracked (the codec's ``length_stats`` is off) and blocks not
+        compressed, made in one pass instead of a call per posting.
+
+        ``ids``: ascending document numbers; ``weights``: one per posting; ``values``: one
+        per posting, or none (a format whose values are all empty)."""
         count = len(ids)
-        aligned = len(values) == count
-        if values and not aligned:  # pragma: no cover - no format of this schema does that
+        if values and len(values) != count:  # pragma: no cover - no format here does that
             raise ValueError("a posting list with empty and non-empty values mixed")
+        if self._compression:  # pragma: no cover - the codec writes blocks uncompressed
+            raise ValueError("write_list writes uncompressed blocks only")
+        fixed = format_.fixed_value_size()
+        packed = fixed is None or fixed < 0
+        limit = self._blocklimit
+        postfile = self._postfile
+        write = postfile.write
+        offset = postfile.tell()
+        write(WHOOSH3_HEADER_MAGIC)
+        total = 0.0
+        maxweight = 0
         for start in range(0, count, limit):
-            if start:
-                self._write_block()
             end = start + limit
+            block_ids = ids[start:end]
             chunk = weights[start:end]
-            self._ids = array("I", ids[start:end])
-            self._weights = array("f", chunk)
-            self._values = values[start:end] if aligned else []
-            self._maxweight = max(0, max(chunk))
-            self._minlength = None
-            self._maxlength = 0
+            single = array("f", chunk)  # what Whoosh's block keeps, and sums
+            total += sum(single)
+            top = max(chunk)
+            if top > maxweight:
+                maxweight = top
+            first = single[0]
+            if first == 1.0 and single.count(1.0) == len(single):
+                mini_weights = None
+            elif single.count(first) == len(single):
+                mini_weights = first
+            else:
+                mini_weights = tuple(single)
+            if packed:
+                block_values = values[start:end]
+                mini_values = _little(array("I", map(len, block_values))).tobytes() + b"".join(
+                    block_values
+                )
+            elif fixed == 0:
+                mini_values = None
+            else:
+                mini_values = b"".join(values[start:end])
+            deltas = [b - a for a, b in zip(itertools.chain((0,), block_ids), block_ids)]
+            data = pickle.dumps((tuple(deltas), mini_weights, mini_values), 2)
+            info = pickle.dumps((len(block_ids), block_ids[-1], max(0, top), 0, 0, _NO_LENGTH), 2)
+            size = len(info) + len(data)
+            write(_INT.pack(-size if end >= count else size))
+            write(info)
+            write(data)
+        return _TERM_INFO.pack(
+            False, total, count, 0, _NO_LENGTH, maxweight, ids[0], ids[-1]
+        ) + _EXTENT.pack(offset, postfile.tell() - offset)
 
 
 def unpack_values(packed: bytes, count: int) -> tuple[bytes, ...]:
@@ -765,7 +810,7 @@ class _GroupedPostings:
     Whoosh's pool keeps one tuple per posting, sorts them all at the end (spilling runs to
     disk past its memory limit) and hands them to the posting writer one call at a time,
     which was ~45% of a writer process's time. Grouped, only the words are sorted, and each
-    word's list is written block by block (:meth:`_PackedPostingsWriter.add_list`). The
+    word's list is written in one pass (:meth:`_PackedPostingsWriter.write_list`). The
     files are the same, byte for byte (tests/test_postings.py). Memory: the postings of one
     commit (``batch_bytes`` of article text bounds it)."""
 
@@ -802,13 +847,15 @@ class _GroupedPostings:
             terms = self.fields[fieldname]
             if not terms:
                 continue
-            fieldwriter.start_field(fieldname, schema[fieldname])
-            postwriter = fieldwriter._postwriter
+            fieldobj = schema[fieldname]
+            fieldwriter.start_field(fieldname, fieldobj)
+            write_list = fieldwriter._postwriter.write_list
+            add = fieldwriter._tindex.add
+            prefix = _USHORT.pack(fieldwriter._fieldid)
+            format_ = fieldobj.format
             for tbytes in sorted(terms):
                 ids, weights, values = terms[tbytes]
-                fieldwriter.start_term(tbytes)
-                postwriter.add_list(ids, weights, values)
-                fieldwriter.finish_term()
+                add(prefix + tbytes, write_list(format_, ids, weights, values))
             fieldwriter.finish_field()
 
     def cleanup(self) -> None:
@@ -1033,10 +1080,13 @@ def _make_process_writer():
             results, failures = [], []
             for task in self.tasks:
                 task.join()
-            while True:  # every child puts exactly one result or one error
+            # Each child puts one result or one error before it exits (so after join() it is
+            # there): read that many, not until the queue stays empty for a second (1 s lost
+            # per commit); a child that died without a word costs the one timeout.
+            for _task in self.tasks:
                 try:
                     item = self.resultqueue.get(timeout=1)
-                except Exception:  # noqa: BLE001 - queue.Empty: nothing more
+                except Exception:  # noqa: BLE001 - queue.Empty: a child died silently
                     break
                 if item and item[0] == "error":
                     failures.append(item)

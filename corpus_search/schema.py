@@ -38,6 +38,7 @@ from . import _whoosh  # noqa: F401  - must precede the first Whoosh import
 
 # isort: split
 
+import struct
 import sys
 from array import array
 
@@ -164,41 +165,15 @@ class PackedPositions(formats.Positions):
         """(word, frequency, weight, encoded positions) for each word of ``value``. For the
         analyzers of this schema (a word tokenizer, lower case, ё as е, accent twins), the
         tokens are made here in one loop, without Whoosh's token objects and filter chain
-        (the same output, checked by tests/test_schema_stability.py; 4x faster); any other
+        (the same output, checked by tests/test_languages.py; 4x faster); any other
         analyzer goes through Whoosh."""
         tokenizer = _word_tokenizer(analyzer) if isinstance(value, str) else None
         if tokenizer is None:
             yield from super().word_values(value, analyzer, **kwargs)
             return
-        sections = tokenizer is SectionTokenizer and SECTION in value
-        poses: dict[str, list[int]] = {}
-        pos = 0
-        finditer = WORD_RE.finditer
-        for part in value.split(SECTION) if sections else (value,):
-            start = pos
-            for match in finditer(part):
-                word = match.group().lower()
-                if "ё" in word:
-                    word = word.replace("ё", "е")
-                at = poses.get(word)
-                if at is None:
-                    poses[word] = [pos]
-                else:
-                    at.append(pos)
-                if not word.isascii():  # only non-ASCII words have accents to fold
-                    folded = fold_accents(word)
-                    if folded != word:
-                        at = poses.get(folded)
-                        if at is None:
-                            poses[folded] = [pos]
-                        else:
-                            at.append(pos)
-                pos += 1
-            if pos > start:  # the next part starts SECTION_GAP after this one's last word
-                pos += SECTION_GAP - 1
         boost = self.field_boost
         encode = self.encode
-        for word, positions in poses.items():
+        for word, positions in word_positions(value, tokenizer).items():
             yield word, len(positions), len(positions) * boost, encode(positions)
 
     @staticmethod
@@ -220,9 +195,59 @@ class PackedPositions(formats.Positions):
         return self.decode_frequency(valuestring) * self.field_boost
 
 
+def word_positions(value: str, tokenizer: type) -> dict[str, list[int]]:
+    """Each word of ``value`` and its positions, as this schema's word analyzers make them
+    (``tokenizer``: their tokenizer class, from :func:`_word_tokenizer`)."""
+    sections = tokenizer is SectionTokenizer and SECTION in value
+    poses: dict[str, list[int]] = {}
+    pos = 0
+    finditer = WORD_RE.finditer
+    for part in value.split(SECTION) if sections else (value,):
+        start = pos
+        for match in finditer(part):
+            word = match.group().lower()
+            if "ё" in word:
+                word = word.replace("ё", "е")
+            at = poses.get(word)
+            if at is None:
+                poses[word] = [pos]
+            else:
+                at.append(pos)
+            if not word.isascii():  # only non-ASCII words have accents to fold
+                folded = fold_accents(word)
+                if folded != word:
+                    at = poses.get(folded)
+                    if at is None:
+                        poses[folded] = [pos]
+                    else:
+                        at.append(pos)
+            pos += 1
+        if pos > start:  # the next part starts SECTION_GAP after this one's last word
+            pos += SECTION_GAP - 1
+    return poses
+
+
+class PositionalText(fields.TEXT):
+    """A text field with positions, packed (see :class:`PackedPositions`), whose postings
+    for this schema's word analyzers are made in one loop: ``index`` is what the writer
+    calls per document, and Whoosh's goes through two generators and an encoder call per
+    word (the same output, tests/test_languages.py)."""
+
+    def index(self, value, **kwargs):
+        tokenizer = _word_tokenizer(self.analyzer) if isinstance(value, str) else None
+        if tokenizer is None:
+            return super().index(value, **kwargs)
+        fmt = self.format
+        boost, encode = fmt.field_boost, fmt.encode
+        return [
+            (word.encode("utf-8"), len(at), len(at) * boost, encode(at))
+            for word, at in word_positions(value, tokenizer).items()
+        ]
+
+
 def positional(analyzer, stored: bool = False) -> fields.TEXT:
     """A text field with positions, packed (see :class:`PackedPositions`)."""
-    field = fields.TEXT(analyzer=analyzer, stored=stored, phrase=True)
+    field = PositionalText(analyzer=analyzer, stored=stored, phrase=True)
     field.format = PackedPositions(field_boost=field.format.field_boost)
     return field
 
@@ -250,14 +275,31 @@ def exact_analyzer():
     return RegexTokenizer(WORD_PATTERN) | LowercaseFilter() | YoFilter() | AccentFilter()
 
 
+FACET_PATTERN = r"[^\x1f]+"  # a value between separators
+
+
 def facet_analyzer():
     return (
-        RegexTokenizer(r"[^\x1f]+")
+        RegexTokenizer(FACET_PATTERN)
         | StripFilter()
         | LowercaseFilter()
         | YoFilter()
         | AccentFilter()
     )
+
+
+def _is_facet_analyzer(analyzer) -> bool:
+    items: list = list(getattr(analyzer, "items", ()))
+    return (
+        len(items) == 5
+        and type(items[0]) is RegexTokenizer
+        and items[0].expression.pattern == FACET_PATTERN
+        and not items[0].gaps
+        and [type(f) for f in items[1:]] == [StripFilter, LowercaseFilter, YoFilter, AccentFilter]
+    )
+
+
+_pack_uint = struct.Struct("!I").pack  # Whoosh's Frequency value: the frequency
 
 
 class FacetField(fields.KEYWORD):
@@ -270,6 +312,26 @@ class FacetField(fields.KEYWORD):
     def __init__(self):
         super().__init__(stored=False, lowercase=True, scorable=True, sortable=True)
         self.analyzer = facet_analyzer()
+
+    def index(self, value, **kwargs):
+        """The postings of a value (several joined by U+001F), made as the facet analyzer and
+        Whoosh's Frequency format make them (split, strip, lower case, ё as е, accent twins;
+        tests/test_languages.py), without a token chain per value."""
+        if not isinstance(value, str) or not _is_facet_analyzer(self.analyzer):
+            return super().index(value, **kwargs)
+        freqs: dict[str, int] = {}
+        for part in value.split(SEP):
+            word = part.strip().lower()
+            if not word:
+                continue
+            if "ё" in word:
+                word = word.replace("ё", "е")
+            freqs[word] = freqs.get(word, 0) + 1
+            folded = fold_accents(word)
+            if folded != word:
+                freqs[folded] = freqs.get(folded, 0) + 1
+        boost = self.format.field_boost
+        return [(w.encode("utf-8"), n, n * 1.0 * boost, _pack_uint(n)) for w, n in freqs.items()]
 
     def to_column_value(self, value):
         return value.encode("utf-8") if isinstance(value, str) else b""

@@ -238,7 +238,7 @@ def test_the_fast_word_positions_are_whooshs():
     """PackedPositions makes the tokens of the word analyzers itself (4x faster than Whoosh's
     token chain); for every sample text in every script, and for the hard cases, the words,
     frequencies, weights and positions are exactly what Whoosh's own path gives."""
-    from whoosh import formats
+    from whoosh import fields, formats
 
     from corpus_search.schema import SECTION, build_schema
 
@@ -267,6 +267,42 @@ def test_the_fast_word_positions_are_whooshs():
             assert fast == slow, (name, text[:80])
             for _w, freq, _weight, encoded in fast:
                 assert fmt.decode_frequency(encoded) == freq == len(fmt.decode_positions(encoded))
+            # what the writer calls: the field's index(), against Whoosh's FieldType.index
+            assert sorted(field.index(text)) == sorted(fields.FieldType.index(field, text))
+
+
+def test_the_fast_facet_postings_are_whooshs():
+    """Facet values (several joined by U+001F) are split, stripped, lower-cased, ё-folded and
+    twinned without accents by FacetField.index itself; the postings are exactly those of
+    Whoosh's analyzer chain and Frequency format."""
+    from whoosh import fields
+
+    from corpus_search.articles import iter_files, parse_article
+    from corpus_search.schema import build_schema
+    from corpus_search.vocab import SEP
+
+    from conftest import SAMPLE
+
+    schema = build_schema()
+    values = [
+        "Politics",
+        SEP.join(["Скандал", "Ёлка", " Spaced  out ", "", "São Paulo", "SÃO PAULO", "ǅemal"]),
+        SEP.join(["a", "A", "a", " ", "Ελλάδα", "ΌΧΙ", "straße"]),
+        SEP,
+        " ",
+        "",
+    ]
+    for path, _ in iter_files([SAMPLE]):
+        a = parse_article(path, root=SAMPLE)
+        values += [SEP.join(a.categories), SEP.join(a.tags), a.author or "", a.place or ""]
+        values += [a.source or "", a.language or ""]
+    assert len(values) > 30
+    for name in ("category", "tag", "author", "place", "source", "lang"):
+        field = schema[name]
+        for value in values:
+            fast = sorted(field.index(value))
+            slow = sorted(fields.FieldType.index(field, value))
+            assert fast == slow, (name, value)
 
 
 def test_the_index_languages_come_from_the_metadata_of_their_commit(tmp_path, monkeypatch):

@@ -192,7 +192,7 @@ class IndexOptions:
     include: Iterable[str] = INCLUDE_DEFAULT
     max_bytes: int = DEFAULT_MAX_BYTES
     wait: float = 5.0
-    batch_size: int = 10_000  # documents a commit, at most
+    batch_size: int = 20_000  # documents a commit, at most
     batch_bytes: int = 25_000_000  # article text a commit, at most (a writer's memory)
     commit_every: float = 60.0
     procs: int = 0  # 0: two writer processes when over 1,000 files change, else one
@@ -582,10 +582,11 @@ class _Batches:
     """Opens a writer when first needed and commits every ``size`` documents, ``max_bytes``
     of article text or ``seconds``, whichever comes first.
 
-    A commit costs ~2 s of waiting for the writer processes to flush, so fewer are faster
-    (20,000 ~1 KB articles: 19.4 s in 5,000-document batches, 17.2 s in 10,000, 15.4 s in
-    one), while a writer process's memory grows with its batch (114, 181 and 306 MB there):
-    the text bound keeps batches of long articles as small as before (5,000 of ~5 KB)."""
+    A commit waits for the writer processes to write their segments (~1 s for 10,000 short
+    articles), so fewer are faster (20,000 ~1 KB articles: 10.5 s in 10,000-document batches,
+    9.8 s in one), while a writer process's memory grows with its batch (97 and 137 MB
+    there; 181 MB for 10,000 before postings were grouped per word): the text bound keeps
+    batches of long articles smaller (5,000 of ~5 KB)."""
 
     max_bytes = 25_000_000
 

@@ -827,7 +827,7 @@ class _GroupedPostings:
             self.fieldnames.add(fieldname)
         entry = terms.get(tbytes)
         if entry is None:
-            entry = terms[tbytes] = [[], [], []]
+            entry = terms[tbytes] = [array("I"), array("d"), []]
         entry[0].append(docnum)
         entry[1].append(weight)
         if vbytes:
@@ -904,7 +904,7 @@ def _writer_mixin():
                             length += freq
                             entry = terms.get(tbytes)
                             if entry is None:
-                                entry = terms[tbytes] = [[], [], []]
+                                entry = terms[tbytes] = [array("I"), array("d"), []]
                             entry[0].append(docnum)
                             entry[1].append(weight * boost)
                             if vbytes:

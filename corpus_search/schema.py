@@ -57,7 +57,8 @@ if TYPE_CHECKING:
     from .articles import Article
 
 SCHEMA_VERSION = 10  # 6: dots split glued words; 7: reprint sketches; 8: marks, accents;
-# 9: positions packed per block, as arrays; 10: numbers in columns only (no trie terms)
+# 9: positions packed per block, as arrays; 10: numbers in columns only (no trie terms),
+# facets without lengths
 
 
 class YoFilter(Filter):
@@ -303,14 +304,13 @@ _pack_uint = struct.Struct("!I").pack  # Whoosh's Frequency value: the frequency
 
 
 class FacetField(fields.KEYWORD):
-    """Exact values matched case-insensitively; the column keeps them as written.
-
-    ``scorable=True`` only so that Whoosh writes a lengths column: for a field without one,
-    its writer calls os.path.exists for every posting (180,000 stat calls for 2,000 articles).
-    """
+    """Exact values matched case-insensitively; the column keeps them as written. Not
+    scorable: no lengths column (only ``text`` and ``title`` are scored). Whoosh's writer
+    once read lengths back per posting and stat'ed a missing lengths column each time; the
+    grouped writer (postings.py) reads none."""
 
     def __init__(self):
-        super().__init__(stored=False, lowercase=True, scorable=True, sortable=True)
+        super().__init__(stored=False, lowercase=True, scorable=False, sortable=True)
         self.analyzer = facet_analyzer()
 
     def index(self, value, **kwargs):

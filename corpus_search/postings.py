@@ -591,10 +591,7 @@ class _PackedPostingsWriter(W3PostingsWriter):
         fixed = format_.fixed_value_size()
         packed = fixed is None or fixed < 0
         limit = self._blocklimit
-        postfile = self._postfile
-        write = postfile.write
-        offset = postfile.tell()
-        write(WHOOSH3_HEADER_MAGIC)
+        out = [WHOOSH3_HEADER_MAGIC]  # written with one call
         total = 0.0
         maxweight = 0
         for start in range(0, count, limit):
@@ -615,23 +612,27 @@ class _PackedPostingsWriter(W3PostingsWriter):
                 mini_weights = tuple(single)
             if packed:
                 block_values = values[start:end]
-                mini_values = _little(array("I", map(len, block_values))).tobytes() + b"".join(
-                    block_values
-                )
+                lengths = _little(array("I", map(len, block_values))).tobytes()
+                mini_values = lengths + b"".join(block_values)
             elif fixed == 0:
                 mini_values = None
             else:
                 mini_values = b"".join(values[start:end])
-            deltas = [b - a for a, b in zip(itertools.chain((0,), block_ids), block_ids)]
-            data = pickle.dumps((tuple(deltas), mini_weights, mini_values), 2)
+            if len(block_ids) == 1:
+                deltas: tuple = (block_ids[0],)
+            else:
+                deltas = tuple([b - a for a, b in zip(itertools.chain((0,), block_ids), block_ids)])
+            data = pickle.dumps((deltas, mini_weights, mini_values), 2)
             info = pickle.dumps((len(block_ids), block_ids[-1], max(0, top), 0, 0, _NO_LENGTH), 2)
             size = len(info) + len(data)
-            write(_INT.pack(-size if end >= count else size))
-            write(info)
-            write(data)
+            out += (_INT.pack(-size if end >= count else size), info, data)
+        postfile = self._postfile
+        offset = postfile.tell()
+        blocks = b"".join(out)
+        postfile.write(blocks)
         return _TERM_INFO.pack(
             False, total, count, 0, _NO_LENGTH, maxweight, ids[0], ids[-1]
-        ) + _EXTENT.pack(offset, postfile.tell() - offset)
+        ) + _EXTENT.pack(offset, len(blocks))
 
 
 def unpack_values(packed: bytes, count: int) -> tuple[bytes, ...]:

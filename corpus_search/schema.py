@@ -11,7 +11,8 @@ Fields, by use:
   indexed words with the same stem (``sanctions`` -> sanction, sanctions, sanctioned...). One
   field thus serves stemmed search, exact words, phrases, wildcards and fuzzy terms, which
   halves the analysis work and the index compared with a stemmed plus an unstemmed copy.
-* the body is stored zlib-compressed (``body_z``) for snippets and ``show``.
+* the body is stored (``body``) for snippets and ``show``; Whoosh compresses each document's
+  stored fields (zlib), so the body is not compressed before (it was, once: twice the work).
 * facets, exact match (case-insensitive; the column keeps the text as written, for display):
   ``category``, ``tag`` (several values, joined by U+001F), ``author``, ``place``, ``source``,
   ``lang``.
@@ -32,7 +33,6 @@ Whoosh pickles the schema into the index, so any change to a field or analyzer h
 from __future__ import annotations
 
 import datetime as dt
-import zlib
 
 from . import _whoosh  # noqa: F401  - must precede the first Whoosh import
 
@@ -58,7 +58,7 @@ if TYPE_CHECKING:
 
 SCHEMA_VERSION = 10  # 6: dots split glued words; 7: reprint sketches; 8: marks, accents;
 # 9: positions packed per block, as arrays; 10: numbers in columns only (no trie terms),
-# facets without lengths
+# facets without lengths, the body stored as text
 
 
 class YoFilter(Filter):
@@ -201,28 +201,38 @@ def word_positions(value: str, tokenizer: type) -> dict[str, list[int]]:
     (``tokenizer``: their tokenizer class, from :func:`_word_tokenizer`)."""
     sections = tokenizer is SectionTokenizer and SECTION in value
     poses: dict[str, list[int]] = {}
+    get = poses.get
     pos = 0
-    finditer = WORD_RE.finditer
+    finditer, findall = WORD_RE.finditer, WORD_RE.findall
     for part in value.split(SECTION) if sections else (value,):
         start = pos
-        for match in finditer(part):
-            word = match.group().lower()
-            if "ё" in word:
-                word = word.replace("ё", "е")
-            at = poses.get(word)
-            if at is None:
-                poses[word] = [pos]
-            else:
-                at.append(pos)
-            if not word.isascii():  # only non-ASCII words have accents to fold
-                folded = fold_accents(word)
-                if folded != word:
-                    at = poses.get(folded)
-                    if at is None:
-                        poses[folded] = [pos]
-                    else:
-                        at.append(pos)
-            pos += 1
+        if part.isascii():  # lower case first: the same words (ASCII letters stay letters)
+            for word in findall(part.lower()):
+                at = get(word)
+                if at is None:
+                    poses[word] = [pos]
+                else:
+                    at.append(pos)
+                pos += 1
+        else:  # word by word: lower() may change a letter's length or class (İ)
+            for match in finditer(part):
+                word = match.group().lower()
+                if "ё" in word:
+                    word = word.replace("ё", "е")
+                at = get(word)
+                if at is None:
+                    poses[word] = [pos]
+                else:
+                    at.append(pos)
+                if not word.isascii():  # only non-ASCII words have accents to fold
+                    folded = fold_accents(word)
+                    if folded != word:
+                        at = get(folded)
+                        if at is None:
+                            poses[folded] = [pos]
+                        else:
+                            at.append(pos)
+                pos += 1
         if pos > start:  # the next part starts SECTION_GAP after this one's last word
             pos += SECTION_GAP - 1
     return poses
@@ -240,9 +250,17 @@ class PositionalText(fields.TEXT):
             return super().index(value, **kwargs)
         fmt = self.format
         boost, encode = fmt.field_boost, fmt.encode
+        poses = word_positions(value, tokenizer)
+        if len(value) + 3 * SECTION_GAP < 0x10000 and sys.byteorder == "little":
+            # every position fits in 16 bits (a word takes a character at least): what
+            # PackedPositions.encode makes, without a call per word
+            return [
+                (word.encode("utf-8"), len(at), len(at) * boost, b"H" + array("H", at).tobytes())
+                for word, at in poses.items()
+            ]
         return [
             (word.encode("utf-8"), len(at), len(at) * boost, encode(at))
-            for word, at in word_positions(value, tokenizer).items()
+            for word, at in poses.items()
         ]
 
 
@@ -401,7 +419,7 @@ def build_schema() -> fields.Schema:
         root=TextColumn(),
         text=positional(text),
         title=positional(words, stored=True),
-        body_z=fields.STORED(),
+        body=fields.STORED(),
         category=FacetField(),
         tag=FacetField(),
         author=FacetField(),
@@ -458,7 +476,7 @@ def article_document(article: Article, fsize: int = 0, mtime_ns: int = 0) -> dic
         "path": article.path,
         "title": article.title or "",
         "text": SECTION.join((article.title or "", article.title or "", article.body)),
-        "body_z": zlib.compress(article.body.encode("utf-8"), 1),
+        "body": article.body,
         "categories": list(article.categories),
         "tags": list(article.tags),
         "author_s": article.author,
@@ -501,8 +519,7 @@ def _sketch(body: str) -> bytes:
 
 
 def body_text(stored: dict[str, Any]) -> str:
-    packed = stored.get("body_z")
-    return zlib.decompress(packed).decode("utf-8") if packed else ""
+    return stored.get("body") or ""
 
 
 def stored_to_record(stored: dict[str, Any]) -> dict[str, Any]:

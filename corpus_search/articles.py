@@ -317,12 +317,14 @@ def parse_bytes(
     *,
     root: str | Path | None = None,
     profiles: ProfileSet | None = None,
+    doc_id: str | None = None,
 ) -> Article:
-    """Parse article bytes as read from ``path`` (used for the id and in messages)."""
+    """Parse article bytes as read from ``path`` (used for the id and in messages); ``doc_id``:
+    its id when the caller knows it already (else made from ``path`` and ``root``)."""
     path = Path(path)
     profiles = profiles or load_profiles()
     text, encoding = decode_text(data, path)
-    article = Article(id=article_id(path, root), path=text_path(path))
+    article = Article(id=doc_id or article_id(path, root), path=text_path(path))
     article.sha256 = hashlib.sha256(data).hexdigest()
     article.encoding = encoding
     lines = text.split("\n")
@@ -800,8 +802,9 @@ def iter_files(
     ignored = re.compile(
         "|".join(fnmatch.translate(p) for p in ignore if "/" not in p) or r"(?!)"
     ).match
+    path_patterns = [p for p in ignore if "/" in p]
     ignored_path = re.compile(
-        "|".join(fnmatch.translate(p) for p in ignore if "/" in p) or r"(?!)"
+        "|".join(fnmatch.translate(p) for p in path_patterns) or r"(?!)"
     ).match
     names = [p for p in include if "/" not in p]
     paths_in = [p for p in include if "/" in p]
@@ -845,8 +848,9 @@ def iter_files(
                 try:
                     if entry.is_dir():
                         subdirs.append(Path(entry.path))
-                    elif not included(entry.path, entry.name, root) or ignored_path(
-                        Path(entry.path).relative_to(root).as_posix()
+                    elif not included(entry.path, entry.name, root) or (
+                        path_patterns
+                        and ignored_path(Path(entry.path).relative_to(root).as_posix())
                     ):
                         continue  # not an article: passed over like a hidden file
                     elif entry.is_file():

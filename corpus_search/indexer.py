@@ -375,7 +375,7 @@ class IndexRun:
         report, opts = self.report, self.options
         plan = _Plan()
         walk_errors: list[ArticleError] = []
-        owner: dict[str, str] = {}  # id -> the file that has it in this run
+        owner: dict[str, Path] = {}  # id -> the file that has it in this run
         todo: list[_Todo] = []
         # in the order of their roots, so the same file wins an id whatever the order given
         for scope in sorted(scopes, key=lambda s: (s.root_text, str(s.given))):
@@ -383,10 +383,10 @@ class IndexRun:
                 doc_id = text_path(path.relative_to(scope.root).as_posix())
                 if doc_id in plan.seen:
                     other = owner[doc_id]
-                    if other != text_path(path):
+                    if other != path:
                         self.skip(
                             str(path),
-                            f"has the same id {doc_id!r} as {other}; ids are "
+                            f"has the same id {doc_id!r} as {text_path(other)}; ids are "
                             "paths relative to their corpus folder, so index the folder "
                             "that holds both instead",
                         )
@@ -405,7 +405,7 @@ class IndexRun:
                     )
                     continue
                 plan.seen.add(doc_id)
-                owner[doc_id] = text_path(path)
+                owner[doc_id] = path
                 if old is not None and old[2] == st.st_size and old[3] == st.st_mtime_ns:
                     report.unchanged += 1
                     continue
@@ -500,7 +500,9 @@ class IndexRun:
         opts = self.options
         try:
             data = item.data if item.data is not None else read_bytes(item.path, opts.max_bytes)
-            article = parse_bytes(data, item.path, root=item.root, profiles=self.profiles)
+            article = parse_bytes(
+                data, item.path, root=item.root, profiles=self.profiles, doc_id=item.doc_id
+            )
         except ArticleError as exc:
             self.skip(exc.path, exc.reason)
             return None

@@ -886,10 +886,14 @@ def _writer_mixin():
             perdocwriter = self.perdocwriter
             schema = self.schema
             docnum = self.docnum
-            docboost = self._doc_boost(fields)
-            fieldnames = sorted(name for name in fields if not name.startswith("_"))
+            # keys starting with "_" are Whoosh's per-document options (boosts, custom stored
+            # values); without them (corpus-search passes none) the lookups are skipped
+            options = any(name[0] == "_" for name in fields)
+            docboost = self._doc_boost(fields) if options else 1.0
+            fieldnames = sorted(name for name in fields if name[0] != "_")
             self._check_fields(schema, fieldnames)
             terms_of = self.pool.terms_of
+            add_field = perdocwriter.add_field
             perdocwriter.start_doc(docnum)
             try:
                 for fieldname in fieldnames:
@@ -899,7 +903,7 @@ def _writer_mixin():
                     field = schema[fieldname]
                     length = 0
                     if field.indexed:
-                        boost = self._field_boost(fields, fieldname, docboost)
+                        boost = self._field_boost(fields, fieldname, docboost) if options else 1.0
                         terms = terms_of(fieldname)
                         for tbytes, freq, weight, vbytes in field.index(value):
                             length += freq
@@ -912,10 +916,9 @@ def _writer_mixin():
                                 entry[2].append(vbytes)
                         if not field.scorable:
                             length = 0
-                    custom = fields.get(f"_stored_{fieldname}", value)
-                    perdocwriter.add_field(
-                        fieldname, field, custom if field.stored else None, length
-                    )
+                    custom = fields.get(f"_stored_{fieldname}", value) if options else value
+                    if field.stored or length:  # add_field does nothing otherwise
+                        add_field(fieldname, field, custom if field.stored else None, length)
                     column = field.column_type
                     if column and custom is not None:
                         perdocwriter.add_column_value(

@@ -561,11 +561,15 @@ _INT = struct.Struct("!i")  # a block's length (negative: the last block)
 _TERM_INFO = struct.Struct("!BfIBBfII")  # Whoosh's W3TermInfo, before the extent
 _EXTENT = struct.Struct("!qi")  # where a word's blocks start in the postings file, their size
 _NO_LENGTH = 0  # length_to_byte(0): lengths are not tracked
+_LITTLE_UINT = struct.Struct("<I")  # a packed value's length
 
 
 class _PackedPostingsWriter(W3PostingsWriter):
     """Whoosh's posting writer, with a block's variable-size values (positions) written as
     one bytes object: their lengths (uint32, little-endian), then the values end to end."""
+
+    _list_format = None  # the format write_list last wrote, and its fixed value size
+    _list_fixed: int | None = None
 
     def _mini_values(self):
         fixed = self._format.fixed_value_size()
@@ -588,8 +592,27 @@ class _PackedPostingsWriter(W3PostingsWriter):
             raise ValueError("a posting list with empty and non-empty values mixed")
         if self._compression:  # pragma: no cover - the codec writes blocks uncompressed
             raise ValueError("write_list writes uncompressed blocks only")
-        fixed = format_.fixed_value_size()
+        if format_ is not self._list_format:  # once per field
+            self._list_format = format_
+            self._list_fixed = format_.fixed_value_size()
+        fixed = self._list_fixed
         packed = fixed is None or fixed < 0
+        if count == 1:  # most words of a segment: one block of one posting, made directly
+            weight = weights[0]
+            small = array("f", weights)[0]  # the weight as the block keeps it
+            if packed:
+                mini_values = _LITTLE_UINT.pack(len(values[0])) + values[0]
+            else:
+                mini_values = None if fixed == 0 else values[0]
+            data = pickle.dumps(((ids[0],), None if small == 1.0 else small, mini_values), 2)
+            info = pickle.dumps((1, ids[0], max(0, weight), 0, 0, _NO_LENGTH), 2)
+            blocks = b"".join((WHOOSH3_HEADER_MAGIC, _INT.pack(-len(info) - len(data)), info, data))
+            postfile = self._postfile
+            offset = postfile.tell()
+            postfile.write(blocks)
+            return _TERM_INFO.pack(
+                False, small, 1, 0, _NO_LENGTH, max(0, weight), ids[0], ids[0]
+            ) + _EXTENT.pack(offset, len(blocks))
         limit = self._blocklimit
         out = [WHOOSH3_HEADER_MAGIC]  # written with one call
         total = 0.0
@@ -851,16 +874,45 @@ class _GroupedPostings:
             fieldobj = schema[fieldname]
             fieldwriter.start_field(fieldname, fieldobj)
             write_list = fieldwriter._postwriter.write_list
-            add = fieldwriter._tindex.add
-            prefix = _USHORT.pack(fieldwriter._fieldid)
             format_ = fieldobj.format
-            for tbytes in sorted(terms):
-                ids, weights, values = terms[tbytes]
-                add(prefix + tbytes, write_list(format_, ids, weights, values))
+            prefix = _USHORT.pack(fieldwriter._fieldid)
+            _add_terms(
+                fieldwriter._tindex,
+                (
+                    (prefix + tbytes, write_list(format_, *terms[tbytes]))
+                    for tbytes in sorted(terms)
+                ),
+            )
             fieldwriter.finish_field()
 
     def cleanup(self) -> None:
         self.fields = {}
+
+
+def _add_terms(tindex, items) -> None:
+    """Add ``(key, value)`` pairs, keys ascending, to a term file's ordered hash writer: what
+    ``OrderedHashWriter.add`` does for each pair (the record written, its position indexed
+    and hashed into its bucket), the records written with one call."""
+    dbfile = tindex.dbfile
+    pos = dbfile.tell()
+    hashfn, buckets, index = tindex.hashfn, tindex.buckets, tindex.index
+    lastkey = tindex.lastkey
+    records = []
+    for key, value in items:
+        if key <= lastkey:
+            raise ValueError(f"Keys must increase: {lastkey!r}..{key!r}")
+        index.append(pos)
+        h = hashfn(key)
+        buckets[h & 255].append((h, pos))
+        record = _RECORD_LENGTHS.pack(len(key), len(value)) + key + value
+        records.append(record)
+        pos += len(record)
+        lastkey = key
+    dbfile.write(b"".join(records))
+    tindex.lastkey = lastkey
+
+
+_RECORD_LENGTHS = struct.Struct("!ii")  # a term record's key and value lengths
 
 
 def _writer_mixin():

@@ -50,6 +50,7 @@ from . import _whoosh  # noqa: F401  - must precede the first Whoosh import
 
 # isort: split
 
+from whoosh import columns
 from whoosh.codec.whoosh3 import (
     LENGTHS_COLUMN,
     WHOOSH3_HEADER_MAGIC,
@@ -915,6 +916,65 @@ def _add_terms(tindex, items) -> None:
 _RECORD_LENGTHS = struct.Struct("!ii")  # a term record's key and value lengths
 
 
+def _write_columns(perdocwriter, buffered: dict[str, tuple]) -> None:
+    """Give a segment's column writers the values of every document at once: what their
+    ``add(docnum, value)`` does for each value in turn (gaps filled with the default), done
+    in one pass for the two column kinds of this schema, value by value for any other. The
+    column files are Whoosh's, byte for byte (tests/test_postings.py)."""
+    for fieldname, (column, docnums, values) in buffered.items():
+        if not perdocwriter._has_column(fieldname):
+            perdocwriter._create_column(fieldname, column)
+        writer = perdocwriter._get_column(fieldname)
+        kind = type(writer)
+        if kind is columns.VarBytesColumn.Writer:
+            _add_var_bytes(writer, docnums, values)
+        elif kind is columns.NumericColumn.Writer:
+            _add_numbers(writer, docnums, values)
+        else:  # pragma: no cover - no other column kind in this schema
+            for docnum, value in zip(docnums, values, strict=True):
+                writer.add(docnum, value)
+
+
+def _add_var_bytes(writer, docnums, values) -> None:
+    count, base = writer._count, writer._offset_base
+    lengths, offsets = list(writer._lengths.array), list(writer._offsets.array)
+    for docnum, value in zip(docnums, values, strict=True):
+        if docnum > count:  # documents without a value: length 0 at the current offset
+            lengths += [0] * (docnum - count)
+            offsets += [base] * (docnum - count)
+        lengths.append(len(value))
+        offsets.append(base)
+        base += len(value)
+        count = docnum + 1
+    writer._dbfile.write(b"".join(values))
+    writer._lengths.array = _grown_array(lengths)
+    writer._offsets.array = _grown_array(offsets)
+    writer._count, writer._offset_base = count, base
+
+
+def _grown_array(numbers: list[int]) -> array:
+    """The array Whoosh's GrowableArray (starting as bytes, retyped to fit each number that
+    overflows it, no 64-bit) ends with after appending ``numbers``."""
+    top = max(numbers, default=0)
+    code = "B" if top < 2**8 else "H" if top < 2**16 else "i" if top < 2**31 else "I"
+    return array(code, numbers)
+
+
+def _add_numbers(writer, docnums, values) -> None:
+    default, blank, pack = writer._default, writer._defaultbytes, writer._pack
+    count = writer._count
+    out = []
+    for docnum, value in zip(docnums, values, strict=True):
+        if value == default:  # left for the filling, as add() leaves it
+            continue
+        if docnum > count:
+            out.append(blank * (docnum - count))
+        out.append(pack(value))
+        count = docnum + 1
+    writer._dbfile.write(b"".join(out))
+    writer._count = count
+
+
 def _writer_mixin():
     """The parts of Whoosh's SegmentWriter that corpus-search replaces (a mixin, made when
     first needed: Whoosh's writing module is not imported by a search)."""
@@ -932,6 +992,7 @@ def _writer_mixin():
                 raise ValueError("the grouped writer needs a codec without length stats")
             self.pool.cleanup()
             self.pool = _GroupedPostings()
+            self._columns: dict[str, tuple] = {}  # field -> (column, docnums, values)
 
         def add_document(self, **fields):
             self._check_state()
@@ -946,6 +1007,7 @@ def _writer_mixin():
             self._check_fields(schema, fieldnames)
             terms_of = self.pool.terms_of
             add_field = perdocwriter.add_field
+            row: list = []  # this document's column values
             perdocwriter.start_doc(docnum)
             try:
                 for fieldname in fieldnames:
@@ -973,17 +1035,30 @@ def _writer_mixin():
                         add_field(fieldname, field, custom if field.stored else None, length)
                     column = field.column_type
                     if column and custom is not None:
-                        perdocwriter.add_column_value(
-                            fieldname, column, field.to_column_value(custom)
-                        )
+                        row.append((fieldname, column, field.to_column_value(custom)))
             except Exception:
                 perdocwriter.cancel_doc()
                 raise
             perdocwriter.finish_doc()
+            buffered = self._columns
+            for fieldname, column, cv in row:  # kept until the segment is written
+                entry = buffered.get(fieldname)
+                if entry is None:
+                    entry = buffered[fieldname] = (column, array("I"), [])
+                entry[1].append(docnum)
+                entry[2].append(cv)
             self._added = True
             self.docnum += 1
 
+        def add_reader(self, reader):
+            # a merge writes its documents' columns directly: ours go first, in order
+            _write_columns(self.perdocwriter, self._columns)
+            self._columns = {}
+            super().add_reader(reader)
+
         def _flush_segment(self):
+            _write_columns(self.perdocwriter, self._columns)
+            self._columns = {}
             self.perdocwriter.close()
             self.pool.write(self.schema, self.fieldwriter)
             self.pool.cleanup()
@@ -1105,6 +1180,7 @@ def _make_process_writer():
             super().__init__(*args, **kwargs)  # MpWriter's, which calls SegmentWriter's
             self.pool.cleanup()
             self.pool = _GroupedPostings()
+            self._columns = {}
 
         def _new_task(self):
             task = task_class(

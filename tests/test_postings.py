@@ -421,7 +421,8 @@ def test_grouped_writer_writes_whooshs_bytes(tmp_path):
 
 def test_grouped_writer_merges_as_whoosh_does(tmp_path):
     """A merge (``add_reader``, what the merge policy does with small segments) goes through
-    the grouped postings and gives Whoosh's bytes too, deleted documents left out."""
+    the grouped postings and gives Whoosh's bytes too, deleted documents left out, with
+    documents added before and after it (buffered columns are written before the merge's)."""
     from corpus_search.postings import create_index
     from corpus_search.schema import build_schema
 
@@ -437,9 +438,13 @@ def test_grouped_writer_merges_as_whoosh_does(tmp_path):
     w.delete_by_term("id", docs[3]["id"])
     w.commit()
 
-    def fill(writer):
+    def fill(writer):  # documents before and after the merge, as a commit may have
+        for doc in docs[:40]:
+            writer.add_document(**doc)
         with ix.reader() as reader:
             writer.add_reader(reader)
+        for doc in docs[40:90]:
+            writer.add_document(**doc)
 
     theirs, ours = _whoosh_and_ours(tmp_path, fill)
     assert set(ours) == set(theirs) and "pst" in ours

@@ -222,9 +222,12 @@ def update_index(
     return IndexRun(IndexFolder(index_path), IndexOptions(**options)).run(paths, rebuild)
 
 
-@dataclass
+@dataclass(slots=True)
 class _Todo:
-    path: Path
+    """A file to read: kept for every new or changed file until it is indexed, so it is
+    small (its path as text, its root shared with the other files of its scope)."""
+
+    path: str
     root: Path
     doc_id: str
     size: int
@@ -375,18 +378,21 @@ class IndexRun:
         report, opts = self.report, self.options
         plan = _Plan()
         walk_errors: list[ArticleError] = []
-        owner: dict[str, Path] = {}  # id -> the file that has it in this run
+        # id -> the file that has it in this run, to name it when a file of another scope
+        # has the same id (one scope cannot give an id twice but for escaped names)
+        owner: dict[str, str] | None = {} if len(scopes) > 1 else None
         todo: list[_Todo] = []
         # in the order of their roots, so the same file wins an id whatever the order given
         for scope in sorted(scopes, key=lambda s: (s.root_text, str(s.given))):
             for path, _ in iter_files([scope.given], opts.ignore, walk_errors, opts.include):
                 doc_id = text_path(path.relative_to(scope.root).as_posix())
                 if doc_id in plan.seen:
-                    other = owner[doc_id]
-                    if other != path:
+                    other = owner.get(doc_id) if owner is not None else None
+                    if other != str(path):
                         self.skip(
                             str(path),
-                            f"has the same id {doc_id!r} as {text_path(other)}; ids are "
+                            f"has the same id {doc_id!r} as "
+                            f"{text_path(other) if other else 'another file'}; ids are "
                             "paths relative to their corpus folder, so index the folder "
                             "that holds both instead",
                         )
@@ -405,13 +411,14 @@ class IndexRun:
                     )
                     continue
                 plan.seen.add(doc_id)
-                owner[doc_id] = path
+                if owner is not None:
+                    owner[doc_id] = str(path)  # not the Path: a tenth of its memory
                 if old is not None and old[2] == st.st_size and old[3] == st.st_mtime_ns:
                     report.unchanged += 1
                     continue
                 todo.append(
                     _Todo(
-                        path,
+                        str(path),
                         scope.root,
                         doc_id,
                         st.st_size,

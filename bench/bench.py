@@ -268,6 +268,11 @@ def bench_corpus_search(
     corpus_size = folder_bytes(corpus)
     files = sorted(p for p in corpus.rglob("*") if p.is_file())
     print(f"corpus: {len(files)} files, {corpus_size / 1e6:.1f} MB", file=sys.stderr)
+    # The build is timed first; ripgrep and FTS5 read the files after it, from the page cache.
+    # Read them once before, so that every tool reads from memory (a cold cache added 8 s to
+    # a 28 s build of the 5 KB corpus here).
+    for p in files:
+        p.read_bytes()
 
     b = build_in_child(index, corpus)
     res["build_s"] = b["wall_s"]

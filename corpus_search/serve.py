@@ -305,22 +305,26 @@ class Server:
             raise KeyboardInterrupt
 
         signal.signal(signal.SIGTERM, stop)  # before the socket exists: stop cleanly from then on
-        unix = self._unix_server()
-        self._servers.append(unix)
-        if http_port is not None:
-            web = self._http_server(http_port, host)
-            self._servers.append(web)
-            port = web.server_address[1]
-            announce(f"http://{host}:{port}/?token={self.token}")
-            threading.Thread(target=web.serve_forever, daemon=True).start()
-        announce(f"serving {self.index} on {self.socket_path}; Ctrl-C to stop")
-
-        try:
+        unix = None
+        try:  # a signal may come as soon as "serving" is out, before the loop has started
+            unix = self._unix_server()  # refuses (and leaves alone) another server's socket
+            self._servers.append(unix)
+            if http_port is not None:
+                web = self._http_server(http_port, host)
+                self._servers.append(web)
+                port = web.server_address[1]
+                announce(f"http://{host}:{port}/?token={self.token}")
+                threading.Thread(target=web.serve_forever, daemon=True).start()
+            announce(f"serving {self.index} on {self.socket_path}; Ctrl-C to stop")
             unix.serve_forever(poll_interval=0.5)
         except KeyboardInterrupt:
             pass
         finally:
-            self.close()
+            if unix is not None:  # ours: removed, and a second Ctrl-C must not cut that short
+                previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+                signal.signal(signal.SIGTERM, signal.SIG_IGN)
+                self.close()
+                signal.signal(signal.SIGINT, previous)
 
     def close(self) -> None:
         for s in self._servers:

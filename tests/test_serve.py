@@ -186,6 +186,39 @@ def test_a_killed_servers_socket_is_replaced(tmp_path):
     assert "Traceback" not in again.stderr.read()
 
 
+def test_a_stop_right_after_serving_is_announced_is_clean(tmp_path):
+    """SIGTERM or Ctrl-C can come as soon as the "serving" line is out, before the loop has
+    started (a loaded machine makes that window long: the test above once saw exit 130):
+    the server stops without an error and removes its socket. The stop is made to happen at
+    that exact point, by the announcement itself."""
+    import threading
+
+    from corpus_search.serve import Server
+
+    shutil.copytree(SAMPLE / "wire", tmp_path / "corpus")
+    index = tmp_path / "index"
+    update_index(index, [tmp_path / "corpus"])
+    assert threading.current_thread() is threading.main_thread()  # serve() sets signals
+    before = signal.getsignal(signal.SIGINT), signal.getsignal(signal.SIGTERM)
+    seen = []
+
+    def announce(line: str) -> None:
+        seen.append(line)
+        if line.startswith("serving "):
+            assert (index / SOCKET_NAME).exists()
+            raise KeyboardInterrupt  # what the signal handler raises at that moment
+
+    try:
+        Server(index).serve(announce=announce)  # returns: a clean stop, no exception
+    except KeyboardInterrupt:
+        pytest.fail("the stop escaped serve(): the CLI would exit 130 and leave the socket")
+    finally:
+        signal.signal(signal.SIGTERM, before[1])
+    assert seen and seen[-1].startswith("serving ")
+    assert not (index / SOCKET_NAME).exists()
+    assert signal.getsignal(signal.SIGINT) == before[0]  # Ctrl-C works again after
+
+
 def test_a_second_server_is_refused(served):
     base, _ = served
     r = cli(["serve", "--index", "index"], base)

@@ -630,7 +630,7 @@ class CorpusIndex:
 
         sk = self._sketches()
         deadline.check()
-        pairs = similar_pairs({d: sk[d] for d in docs if sk[d]}, threshold)
+        pairs = similar_pairs({d: sk[d] for d in docs if sk[d]}, threshold, deadline.check)
         deadline.check()
         ts = self._cache.values("ts")
         days = self._cache.values("day")

@@ -531,3 +531,32 @@ def test_readme_quick_tour_finds_something(sample_index):
         if len(command) > 1 and command[1] in ("search", "timeline", "kwic", "collocates"):
             r = run(*command[1:], "--index", sample_index)
             assert r.exit_code == 0, (line, r.stderr)
+
+
+def test_reprint_pairing_checks_its_deadline_while_it_counts(monkeypatch):
+    """The pair counting of reprints grows faster than the corpus (19 s for 100,000 long
+    articles): the deadline is checked inside it, not only before and after (the 10 s
+    timeout once fired after 19 s of work). Deterministic: a check that counts its calls,
+    then one that stops the work at its third call."""
+    from corpus_search import reprints
+
+    monkeypatch.setattr(reprints, "CHECK_EVERY", 10)
+    # 60 documents, 7 kinds of sketch overlapping by 19 of 20 values: many shared hashes
+    sketches = {d: (40, *range(d % 7, d % 7 + 20)) for d in range(60)}
+    calls: list[int] = []
+    pairs = reprints.similar_pairs(sketches, 0.5, lambda: calls.append(1))
+    assert pairs and len(calls) > 10  # called while counting, not only twice around it
+    assert reprints.similar_pairs(sketches, 0.5) == pairs  # the check changes nothing
+
+    class Stop(Exception):
+        pass
+
+    def stop_at_third() -> None:
+        stopped.append(1)
+        if len(stopped) == 3:
+            raise Stop
+
+    stopped: list[int] = []
+    with pytest.raises(Stop):
+        reprints.similar_pairs(sketches, 0.5, stop_at_third)
+    assert len(stopped) == 3

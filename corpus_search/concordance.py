@@ -175,8 +175,8 @@ def window_words(text: str, spec: MatchSpec, window: int) -> tuple[int, Counter]
     spans = occurrences(text, spec)
     if not spans:
         return 0, Counter()
-    tokens = [(m.start(), m.end(), fold(m.group())) for m in WORD_RE.finditer(text)]
-    starts = [t[0] for t in tokens]
+    tokens = list(WORD_RE.finditer(text))  # folded below only where near a match
+    starts = [m.start() for m in tokens]
     import bisect
 
     matched: set[int] = set()
@@ -191,7 +191,7 @@ def window_words(text: str, spec: MatchSpec, window: int) -> tuple[int, Counter]
     for first, last in centres:
         near.update(range(max(0, first - window), first))
         near.update(range(last + 1, min(len(tokens), last + 1 + window)))
-    return len(centres), Counter(tokens[i][2] for i in near - matched)
+    return len(centres), Counter(fold(tokens[i].group()) for i in near - matched)
 
 
 def llr(k: int, window_total: int, frequency: int, total: int) -> float:

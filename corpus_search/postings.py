@@ -846,10 +846,7 @@ class _GroupedPostings:
     def add(self, item) -> None:
         """One posting ``(field, word, docnum, weight, value)``: what a merge adds."""
         fieldname, tbytes, docnum, weight, vbytes = item
-        terms = self.fields.get(fieldname)
-        if terms is None:
-            terms = self.fields[fieldname] = {}
-            self.fieldnames.add(fieldname)
+        terms = self.terms_of(fieldname)
         entry = terms.get(tbytes)
         if entry is None:
             entry = terms[tbytes] = [array("I"), array("d"), []]

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import os
+import re
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -31,6 +34,26 @@ def cli_env(*, server: bool = False, quick: bool = True, **extra: str) -> dict[s
         env["CORPUS_SEARCH_NO_QUICK"] = "1"
     env.update(extra)
     return env
+
+
+def run_cli(args, cwd=None, *, server: bool = False, quick: bool = True, **kw):
+    """``python -m corpus_search ARGS`` as a user's shell runs it: a fresh process, in the
+    environment of :func:`cli_env`; text output captured."""
+    return subprocess.run(
+        [sys.executable, "-m", "corpus_search", *map(str, args)],
+        cwd=cwd,
+        env=cli_env(server=server, quick=quick),
+        capture_output=True,
+        text=True,
+        timeout=120,
+        **kw,
+    )
+
+
+def untimed(text: str) -> str:
+    """Output with the time a search took left out (it is measured, so it differs)."""
+    text = re.sub(r" in \d+ ms", " in N ms", text)
+    return re.sub(r'"took_ms": [\d.]+', '"took_ms": 0', text)
 
 
 @pytest.fixture(autouse=True)

@@ -4,7 +4,6 @@ none of what it does not need."""
 
 from __future__ import annotations
 
-import re
 import shutil
 import subprocess
 import sys
@@ -14,24 +13,11 @@ import pytest
 from corpus_search.indexer import update_index
 from corpus_search.quick import parse
 
-from conftest import SAMPLE, cli_env
+from conftest import SAMPLE, cli_env, run_cli, untimed
 
 
 def run(args, cwd, quick=True):
-    return subprocess.run(
-        [sys.executable, "-m", "corpus_search", *args],
-        cwd=cwd,
-        env=cli_env(quick=quick),
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-
-
-def _same(text: str) -> str:
-    """Output with the time a search took left out (it is measured, so it differs)."""
-    text = re.sub(r" in \d+ ms", " in N ms", text)
-    return re.sub(r'"took_ms": [\d.]+', '"took_ms": 0', text)
+    return run_cli(args, cwd, quick=quick)
 
 
 @pytest.fixture(scope="module")
@@ -82,9 +68,9 @@ def test_the_same_output_with_and_without_click(base, args):
     assert parse(args) is not None, "the quick path should take this one"
     quick = run(args, base)
     full = run(args, base, quick=False)
-    assert (quick.returncode, _same(quick.stdout), quick.stderr) == (
+    assert (quick.returncode, untimed(quick.stdout), quick.stderr) == (
         full.returncode,
-        _same(full.stdout),
+        untimed(full.stdout),
         full.stderr,
     )
     assert quick.stdout or quick.stderr  # every case prints something

@@ -11,8 +11,6 @@ from __future__ import annotations
 
 import json
 import shutil
-import subprocess
-import sys
 
 import pytest
 from click.testing import CliRunner
@@ -20,10 +18,17 @@ from click.testing import CliRunner
 from corpus_search.cli import cli
 from corpus_search.indexer import update_index
 
-from conftest import cli_env
+from conftest import run_cli
 from corpora import oracle_counts, oracle_phrase, oracle_word, parsed_records, write_corpus
 
 FACETS = ("category", "tag", "author", "place", "source", "lang", "year", "month")
+
+
+def assert_facet_is_the_records(got: dict, records, facet: str) -> None:
+    """A facet's JSON (values, missing) against the counts made from the parsed records."""
+    expected, missing = oracle_counts(records, facet)
+    assert {v["value"].casefold(): v["count"] for v in got["values"]} == expected
+    assert got["missing"] == missing
 
 
 def run(*args):
@@ -82,11 +87,8 @@ def test_the_index_has_the_shape_of_real_use(shaped):
 @pytest.mark.parametrize("facet", FACETS)
 def test_facet_counts_match_the_records(shaped, records, facet):
     r = run("facets", facet, "--index", shaped[1], "--json")
-    expected, missing = oracle_counts(records, facet)
-    out = json.loads(r.stdout)
-    assert r.exit_code == (0 if expected else 1)
-    assert {v["value"].casefold(): v["count"] for v in out["values"]} == expected
-    assert out["missing"] == missing
+    assert r.exit_code == (0 if oracle_counts(records, facet)[0] else 1)
+    assert_facet_is_the_records(json.loads(r.stdout), records, facet)
 
 
 def test_search_facets_match_the_records(shaped, records):
@@ -106,10 +108,7 @@ def test_search_facets_match_the_records(shaped, records):
     out = json.loads(r.stdout)
     assert out["total"] == len(records)
     for facet in ("author", "month"):
-        expected, missing = oracle_counts(records, facet)
-        got = out["facets"][facet]
-        assert {v["value"].casefold(): v["count"] for v in got["values"]} == expected
-        assert got["missing"] == missing
+        assert_facet_is_the_records(out["facets"][facet], records, facet)
 
 
 @pytest.mark.parametrize("word", ["convoy", "summit", "refinery", "appendix", "addendum"])
@@ -121,13 +120,7 @@ def test_word_counts_match_the_records(shaped, records, word):
 def quick(*args):
     """The command as a user's shell runs it: a fresh process, the quick path for a plain
     search."""
-    r = subprocess.run(
-        [sys.executable, "-m", "corpus_search", *map(str, args)],
-        env=cli_env(),
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    r = run_cli(args)
     assert "Traceback" not in r.stderr and "internal error" not in r.stderr, r.stderr
     return r
 
@@ -154,10 +147,7 @@ def test_a_fresh_process_search_matches_the_records(shaped, records):
     out = json.loads(r.stdout)
     assert out["total"] == len(records)
     for facet in ("author", "place"):
-        expected, missing = oracle_counts(records, facet)
-        got = out["facets"][facet]
-        assert {v["value"].casefold(): v["count"] for v in got["values"]} == expected
-        assert got["missing"] == missing
+        assert_facet_is_the_records(out["facets"][facet], records, facet)
     author = next(a for a in (r["author"] for r in records) if a)
     r = quick("search", "*", "--author", author, "--count", "--index", shaped[1])
     assert int(r.stdout) == sum(1 for rec in records if rec["author"] == author)
@@ -236,9 +226,7 @@ def test_plain_files_beside_the_sample_corpus(tmp_path):
     records = parsed_records(corpus)
     for facet in ("category", "author", "place", "source"):
         out = json.loads(run("facets", facet, "--index", index, "--json").stdout)
-        expected, missing = oracle_counts(records, facet)
-        assert {v["value"].casefold(): v["count"] for v in out["values"]} == expected
-        assert out["missing"] == missing
+        assert_facet_is_the_records(out, records, facet)
     out = json.loads(run("stats", "--index", index, "--json").stdout)
     assert out["documents"] == len(records) == 1200 + 34
 

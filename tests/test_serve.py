@@ -21,7 +21,7 @@ import pytest
 from corpus_search.client import SOCKET_NAME, version
 from corpus_search.indexer import update_index
 
-from conftest import REPO, SAMPLE, cli_env
+from conftest import REPO, SAMPLE, run_cli, untimed
 
 
 def wait_for(predicate, limit: float = 60.0) -> None:
@@ -34,15 +34,7 @@ def wait_for(predicate, limit: float = 60.0) -> None:
 
 
 def cli(args, cwd, server=True, **kw):
-    return subprocess.run(
-        [sys.executable, "-m", "corpus_search", *args],
-        cwd=cwd,
-        env=cli_env(server=server),
-        capture_output=True,
-        text=True,
-        timeout=120,
-        **kw,
-    )
+    return run_cli(args, cwd, server=server, **kw)
 
 
 def start(index: Path, *extra: str) -> subprocess.Popen:
@@ -76,12 +68,6 @@ def served(tmp_path_factory):
     proc.wait(30)
 
 
-def _same(text: str) -> str:
-    """Output with the time a search took left out (it is measured, so it differs)."""
-    text = re.sub(r" in \d+ ms", " in N ms", text)
-    return re.sub(r'"took_ms": [\d.]+', '"took_ms": 0', text)
-
-
 COMMANDS = [
     ["search", "sanctions"],
     ["search", "sanctions", "--json", "--facet", "category"],
@@ -112,10 +98,10 @@ def test_the_same_output_with_and_without_the_server(served, args):
     args = [*args, "--index", "index"] if args[0] != "count" else [*args, "--index", "index"]
     here = cli(args, base, server=False)
     there = cli(args, base, server=True)
-    assert (there.returncode, _same(there.stdout), _same(there.stderr)) == (
+    assert (there.returncode, untimed(there.stdout), untimed(there.stderr)) == (
         here.returncode,
-        _same(here.stdout),
-        _same(here.stderr),
+        untimed(here.stdout),
+        untimed(here.stderr),
     )
 
 

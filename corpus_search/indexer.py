@@ -460,9 +460,15 @@ class IndexRun:
         if procs <= 0:  # automatic: the two-process writer pays off only for large batches
             procs = 2 if len(plan.pending) > 1000 and (os.cpu_count() or 1) > 1 else 1
         batch = _Batches(
-            ix, self.folder, procs, opts.batch_size, report, opts.on_commit, opts.commit_every
+            ix,
+            self.folder,
+            procs,
+            report,
+            opts.on_commit,
+            size=opts.batch_size,
+            max_bytes=opts.batch_bytes,
+            seconds=opts.commit_every,
         )
-        batch.max_bytes = opts.batch_bytes
         from .schema import article_document
 
         try:
@@ -597,12 +603,10 @@ class _Batches:
     there; 181 MB for 10,000 before postings were grouped per word): the text bound keeps
     batches of long articles smaller (5,000 of ~5 KB)."""
 
-    max_bytes = 25_000_000
-
-    def __init__(self, ix, folder, procs, size, report, on_commit, seconds=60.0):
-        self.ix, self.folder, self.procs, self.size = ix, folder, procs, size
+    def __init__(self, ix, folder, procs, report, on_commit, *, size, max_bytes, seconds):
+        self.ix, self.folder, self.procs = ix, folder, procs
         self.report, self.on_commit = report, on_commit
-        self.seconds = seconds
+        self.size, self.max_bytes, self.seconds = size, max_bytes, seconds
         self._writer = None
         self.in_batch = 0
         self.bytes_in_batch = 0

@@ -156,7 +156,7 @@ class Matcher:
         self.body = MatchSpec()
         # A word's indexed forms depend only on the snapshot's terms and the stemmers: kept
         # with the snapshot, so a warm index (the server) looks them up once per word.
-        self._forms: dict[tuple, list[str]] = getattr(snapshot, "forms_cache", {})
+        self._forms: dict[tuple, list[str]] = snapshot.forms_cache
 
     # -- entry points ---------------------------------------------------------------------
 

@@ -250,17 +250,9 @@ class PositionalText(fields.TEXT):
             return super().index(value, **kwargs)
         fmt = self.format
         boost, encode = fmt.field_boost, fmt.encode
-        poses = word_positions(value, tokenizer)
-        if len(value) + 3 * SECTION_GAP < 0x10000 and sys.byteorder == "little":
-            # every position fits in 16 bits (a word takes a character at least): what
-            # PackedPositions.encode makes, without a call per word
-            return [
-                (word.encode("utf-8"), len(at), len(at) * boost, b"H" + array("H", at).tobytes())
-                for word, at in poses.items()
-            ]
         return [
             (word.encode("utf-8"), len(at), len(at) * boost, encode(at))
-            for word, at in poses.items()
+            for word, at in word_positions(value, tokenizer).items()
         ]
 
 

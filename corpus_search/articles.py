@@ -32,6 +32,7 @@ from .errors import (
     UnreadableError,
     shorten,
 )
+from .formats import ARTICLE_PATTERNS
 from .profiles import Profile, ProfileSet, load_profiles
 from .vocab import CYRILLIC_RE
 
@@ -42,6 +43,8 @@ RECORD_FIELDS = (
     "id",
     "path",
     "source",
+    "url",
+    "site",
     "title",
     "author",
     "published",
@@ -70,6 +73,8 @@ class Article:
     id: str
     path: str
     source: str | None = None
+    url: str | None = None  # the page's own address, as the page, front matter or record says
+    site: str | None = None  # the address's host without www. (a facet)
     title: str | None = None
     author: str | None = None
     published: str | None = None
@@ -87,6 +92,8 @@ class Article:
     warnings: list[str] = field(default_factory=list, repr=False, compare=False)
     from_path: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
     removed: list[Removed] = field(default_factory=list, repr=False, compare=False)
+    #: for a record: which of its keys filled which field, and the keys left unused
+    read_as: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
     def to_dict(self) -> dict[str, Any]:
         """The record as a plain dict with exactly :data:`RECORD_FIELDS` as keys."""
@@ -279,15 +286,16 @@ def parse_article(
     profiles: ProfileSet | None = None,
     max_bytes: int = DEFAULT_MAX_BYTES,
 ) -> Article:
-    """Read one file into an :class:`Article`.
+    """Read one file of one article (text, or an HTML page) into an :class:`Article`.
 
     ``root`` is the corpus folder the id is relative to (default: the file's own folder).
     Raises an :class:`~corpus_search.errors.ArticleError` naming the file when it is not an
-    article (empty, binary, undecodable, unreadable, too large).
+    article (empty, binary, undecodable, unreadable, too large). A file of many records is
+    read with :func:`read_articles`.
     """
     path = Path(path)
     data = read_bytes(path, max_bytes)
-    return parse_bytes(data, path, root=root, profiles=profiles)
+    return parse_bytes(data, path, root=root, profiles=profiles, max_bytes=max_bytes)
 
 
 def text_path(path: str | Path) -> str:
@@ -318,14 +326,29 @@ def parse_bytes(
     root: str | Path | None = None,
     profiles: ProfileSet | None = None,
     doc_id: str | None = None,
+    max_bytes: int = DEFAULT_MAX_BYTES,
+    explain: bool = False,
 ) -> Article:
-    """Parse article bytes as read from ``path`` (used for the id and in messages); ``doc_id``:
-    its id when the caller knows it already (else made from ``path`` and ``root``)."""
+    """Parse the bytes of a one-article file (text, an HTML page, either gzipped) as read
+    from ``path`` (used for the id and in messages); ``doc_id``: its id when the caller knows
+    it already (else made from ``path`` and ``root``). A record file holds many articles:
+    read it with :func:`read_articles`. ``explain`` keeps what a page's extractor left out
+    in ``removed`` (text files always keep their removed lines)."""
+    from .formats import file_kind, read_gzip
+
     path = Path(path)
     profiles = profiles or load_profiles()
-    text, encoding = decode_text(data, path)
+    kind = file_kind(path.name)
+    if kind.kind in ("records", "warc"):
+        raise ArticleError(path, f"holds many articles ({kind.format}); read it with read_articles")
+    raw = read_gzip(data, path, max_bytes) if kind.gzipped else data
     article = Article(id=doc_id or article_id(path, root), path=text_path(path))
     article.sha256 = hashlib.sha256(data).hexdigest()
+    if kind.kind == "html":
+        if not raw.strip():
+            raise EmptyFileError(path, "is empty")
+        return _page_article(article, raw, str(path), profiles, explain=explain)
+    text, encoding = decode_text(raw, path)
     article.encoding = encoding
     lines = text.split("\n")
 
@@ -352,6 +375,22 @@ def parse_bytes(
         # a first line this long is the article itself (one-line files), not its title: it
         # stays text, and the title is left empty (a path pattern can give one)
         lead, article.title = article.title, None
+    _cut_values(article)
+    paragraphs, tags = _clean_body(body_lines, offset, profile, article.removed)
+    if lead is not None:
+        paragraphs.insert(0, lead)
+    if tags and not article.tags:
+        article.tags = tags
+    return _finish(
+        article,
+        paragraphs,
+        profiles,
+        path,
+        guessed_title=front is None and profile.name == "generic",
+    )
+
+
+def _cut_values(article: Article) -> None:
     for name in ("title", "author", "place", "source"):
         value = getattr(article, name)
         if value and len(value) > MAX_VALUE_CHARS:
@@ -360,24 +399,219 @@ def parse_bytes(
             )
             setattr(article, name, value[:MAX_VALUE_CHARS])
 
-    paragraphs, tags = _clean_body(body_lines, offset, profile, article.removed)
-    if lead is not None:
-        paragraphs.insert(0, lead)
-    if tags and not article.tags:
-        article.tags = tags
+
+def _finish(
+    article: Article,
+    paragraphs: list[str],
+    profiles: ProfileSet,
+    where: str | Path,
+    guessed_title: bool = False,
+) -> Article:
+    """The body, word count, path rules, site and language of an article read so far."""
+    from .formats import site_of
+
     article.body = "\n\n".join(paragraphs)
     article.words = count_words(article.body)
     if not article.title:
         if not paragraphs:
-            raise EmptyFileError(path, "has no text left after cleaning")
+            raise EmptyFileError(where, "has no text left after cleaning")
         article.title = None
     if profiles.path_rules:
-        _apply_path_rules(
-            article, profiles.path_rules, guessed_title=front is None and profile.name == "generic"
-        )
+        _apply_path_rules(article, profiles.path_rules, guessed_title=guessed_title)
+    article.site = site_of(article.url)
     if article.language is None:
         article.language = detect_language(f"{article.title or ''}\n{article.body}")
     return article
+
+
+def _clean_paragraphs(
+    article: Article, paragraphs: list[str], profiles: ProfileSet, text_for_detection: str = ""
+) -> list[str]:
+    """A profile's body rules (boilerplate lines, teasers, repeats) applied to paragraphs
+    that came from a page or a record: the site's profile (by source) or the generic one."""
+    profile = (
+        profiles.for_source(article.source)
+        or (profiles.detect(text_for_detection) if text_for_detection else None)
+        or profiles.generic
+    )
+    article.profile = profile.name
+    lines: list[str] = []
+    for p in paragraphs:
+        if lines:
+            lines.append("")
+        lines.extend(p.split("\n"))
+    kept, tags = _clean_body(lines, 0, profile, article.removed)
+    if tags and not article.tags:
+        article.tags = tags
+    return kept
+
+
+def _page_article(
+    article: Article,
+    data: bytes | str,
+    where: str,
+    profiles: ProfileSet,
+    *,
+    base_url: str | None = None,
+    captured: str | None = None,
+    explain: bool = False,
+) -> Article:
+    """An article from an HTML page (a file, a WARC response or a record's field)."""
+    from .pages import read_page, removed_blocks
+
+    page = read_page(data, where, base_url=base_url, explain=explain)
+    article.encoding = "html"
+    article.title = article.title or page.title
+    article.author = article.author or page.author
+    article.published = article.published or page.published or captured
+    article.url = article.url or page.url
+    article.source = article.source or page.sitename
+    article.language = article.language or page.language
+    article.categories = article.categories or page.categories[:MAX_LIST_VALUES]
+    article.tags = article.tags or page.tags[:MAX_LIST_VALUES]
+    _cut_values(article)
+    paragraphs = _clean_paragraphs(article, page.paragraphs, profiles)
+    for block in removed_blocks(page):
+        article.removed.append(Removed(0, block, "outside the article (page extractor)"))
+    return _finish(article, paragraphs, profiles, where)
+
+
+def record_article(
+    raw: Any,
+    path: str | Path,
+    file_id: str,
+    profiles: ProfileSet | None = None,
+    *,
+    explain: bool = False,
+) -> Article:
+    """The article of one record of a record file or WARC (a
+    :class:`corpus_search.formats.RawRecord`): its id is ``FILE#KEY``. Raises
+    :class:`ArticleError` naming the file and line when the record is no article."""
+    from .formats import (
+        as_datetime,
+        as_list,
+        as_text,
+        clean_url,
+        field_keys,
+        fragment_or_lines,
+        is_full_page,
+        unused_keys,
+    )
+
+    profiles = profiles or load_profiles()
+    where = raw.where(text_path(path))
+    if raw.error is not None:
+        raise ArticleError(where, raw.error)
+    data = raw.data
+    article = Article(id=f"{file_id}#{raw.key}", path=text_path(path))
+    article.sha256 = raw.sha
+    article.encoding = "record"
+    if isinstance(data.get("html"), bytes):  # a WARC response
+        return _page_article(
+            article,
+            data["html"],
+            where,
+            profiles,
+            base_url=data.get("url") or None,
+            captured=as_datetime(data.get("captured")),
+            explain=explain,
+        )
+
+    def warn(name: str, message: str) -> None:
+        article.warnings.append(f"{where}: {name}: {message}")
+
+    keys = field_keys(data, getattr(profiles, "field_map", None))
+    if explain:
+        article.read_as = {
+            "mapping": {name: str(key) for name, key in keys.items()},
+            "unused": unused_keys(data, keys),
+        }
+    get = lambda name: data.get(keys[name]) if name in keys else None  # noqa: E731
+    article.title = as_text(get("title"))
+    article.author = as_text(get("author"))
+    article.place = as_text(get("place"))
+    article.source = as_text(get("source"))
+    address = get("url")
+    if address is not None:
+        article.url = clean_url(address)
+        if article.url is None:
+            warn("url", f"not an address ({shorten(str(address))!r}), left empty")
+    lang = as_text(get("language"))
+    if lang:
+        if re.fullmatch(r"[A-Za-z]{2}([-_].*)?", lang):
+            article.language = lang.lower()[:2]
+        else:
+            warn("language", f"not an ISO 639-1 code ({shorten(lang)!r}), detected instead")
+    article.categories = _split_list(",".join(as_list(get("categories"))), ",", warn, "categories")
+    article.tags = _split_list(",".join(as_list(get("tags"))), ",", warn, "tags")
+    if get("views") is not None:
+        views = get("views")
+        article.views = _views(views if isinstance(views, (int, str)) else repr(views)[:80], warn)
+    published = get("published")
+    if published is not None:
+        article.published = as_datetime(published)
+        if article.published is None:
+            warn("published", f"not a date ({shorten(str(published))!r}), left empty")
+    body = get("body")
+    page_html = get("html")
+    if isinstance(body, str) and is_full_page(body):
+        body, page_html = None, body
+    if body is None and isinstance(page_html, str) and page_html.strip():
+        return _page_article(
+            article, page_html, where, profiles, base_url=article.url, explain=explain
+        )
+    if body is not None and not isinstance(body, str):
+        body = "\n".join(as_list(body)) if isinstance(body, list) else as_text(body)
+    if not article.title and not (body or "").strip():
+        names = ", ".join(shorten(str(k), 30) for k in list(data)[:12]) or "none"
+        raise ArticleError(
+            where,
+            f"has no title or text (its keys: {names}); name the keys with fields: in the config",
+        )
+    _cut_values(article)
+    paragraphs = fragment_or_lines(body or "")
+    paragraphs = _clean_paragraphs(article, paragraphs, profiles)
+    return _finish(article, paragraphs, profiles, where)
+
+
+def read_articles(
+    path: str | Path,
+    *,
+    root: str | Path | None = None,
+    profiles: ProfileSet | None = None,
+    max_bytes: int = DEFAULT_MAX_BYTES,
+    explain: bool = False,
+) -> Iterator[Article | ArticleError]:
+    """Every article of a file, of any kind: one for a text file or page, one per record for a
+    record file or WARC. A problem is yielded as an :class:`ArticleError` (the file's, which
+    ends it, or one record's, after which the others follow)."""
+    from .formats import MANY, file_kind, raw_records
+
+    path = Path(path)
+    profiles = profiles or load_profiles()
+    kind = file_kind(path.name)
+    if kind.kind not in MANY:
+        try:
+            yield parse_bytes(
+                read_bytes(path, max_bytes),
+                path,
+                root=root,
+                profiles=profiles,
+                max_bytes=max_bytes,
+                explain=explain,
+            )
+        except ArticleError as exc:
+            yield exc
+        return
+    file_id = article_id(path, root)
+    try:
+        for raw in raw_records(path, kind, max_bytes):
+            try:
+                yield record_article(raw, path, file_id, profiles, explain=explain)
+            except ArticleError as exc:
+                yield exc
+    except ArticleError as exc:
+        yield exc
 
 
 def _apply_path_rules(article: Article, rules: list, guessed_title: bool) -> None:
@@ -546,6 +780,8 @@ _FRONT_KEYS = {
     "source",
     "category",
     "tag",
+    "url",
+    "link",
 }
 
 
@@ -647,6 +883,13 @@ def _apply_front_matter(article: Article, meta: dict) -> None:
     article.author = text("author")
     article.place = text("place")
     article.source = text("source")
+    address = meta.get("url", meta.get("link"))
+    if address is not None:
+        from .formats import clean_url
+
+        article.url = clean_url(address)
+        if article.url is None:
+            warn("url", f"not an address ({shorten(str(address))!r}), left empty")
     lang = text("language") or text("lang")
     if lang:
         article.language = lang.lower()[:2] if re.fullmatch(r"[A-Za-z]{2}([-_].*)?", lang) else None
@@ -775,9 +1018,10 @@ def _is_teaser(para: str, texts: list[str], index: int) -> bool:
 # Walking a corpus
 
 IGNORE_DEFAULT = (".*", "*~", "#*#", "*.swp", "*.swo", "*.tmp", "*.part", "*.crdownload")
-#: Which files under a folder are articles (a file named on its own always is): text files.
-#: Set ``include: ["*"]`` in the config to take every file.
-INCLUDE_DEFAULT = ("*.txt", "*.text", "*.md", "*.markdown")
+#: Which files under a folder are articles (a file named on its own always is): text files,
+#: HTML pages, record files (JSON lines, JSON, CSV, TSV), WARC, and each of them gzipped (see
+#: :mod:`corpus_search.formats`). Set ``include: ["*"]`` in the config to take every file.
+INCLUDE_DEFAULT = ARTICLE_PATTERNS
 
 
 def iter_files(
@@ -785,21 +1029,27 @@ def iter_files(
     ignore: Iterable[str] = IGNORE_DEFAULT,
     errors: list[ArticleError] | None = None,
     include: Iterable[str] = INCLUDE_DEFAULT,
+    passed_over: list[ArticleError] | None = None,
+    ignored: list[str] | None = None,
 ) -> Iterator[tuple[Path, Path]]:
     """Yield ``(file, root)`` for every article file under the given files and folders.
 
     Under a folder, a file is an article when its name matches an ``include`` pattern (text
     files by default) and no ``ignore`` pattern (hidden files, editor backups...); the others
-    are passed over silently, like hidden files: they are not articles. A pattern with a ``/``
-    is matched against the path below the folder. A file named on its own is always read. Symbolic links are followed, folders included; a folder already
-    walked (a link loop) is not walked again. Problems (a dangling link, a link loop, an
-    unreadable folder) are appended to ``errors`` when given.
+    are appended to ``passed_over`` with the reason (when given), and the names matched by an
+    ``ignore`` pattern to ``ignored`` (hidden files and folders, editor backups: counted, not
+    walked). A pattern with a ``/`` is matched against the path below the folder. A file named
+    on its own is always read. Symbolic links are followed, folders included; a folder
+    already walked (a link loop) is not walked again. Problems (a dangling link, a link loop,
+    an unreadable folder) are appended to ``errors`` when given.
     """
     import errno
     import fnmatch
 
+    from .formats import unknown_type_reason
+
     ignore = list(ignore)
-    ignored = re.compile(
+    is_ignored = re.compile(
         "|".join(fnmatch.translate(p) for p in ignore if "/" not in p) or r"(?!)"
     ).match
     path_patterns = [p for p in ignore if "/" in p]
@@ -843,16 +1093,25 @@ def iter_files(
                 continue
             subdirs = []
             for entry in entries:
-                if ignored(entry.name):
+                if is_ignored(entry.name):
+                    if ignored is not None:
+                        ignored.append(entry.path)
                     continue
                 try:
                     if entry.is_dir():
                         subdirs.append(Path(entry.path))
-                    elif not included(entry.path, entry.name, root) or (
-                        path_patterns
-                        and ignored_path(Path(entry.path).relative_to(root).as_posix())
+                    elif path_patterns and ignored_path(
+                        Path(entry.path).relative_to(root).as_posix()
                     ):
-                        continue  # not an article: passed over like a hidden file
+                        if ignored is not None:
+                            ignored.append(entry.path)
+                        continue
+                    elif not included(entry.path, entry.name, root):
+                        if passed_over is not None and entry.is_file():
+                            passed_over.append(
+                                UnreadableError(entry.path, unknown_type_reason(entry.name))
+                            )
+                        continue  # not an article
                     elif entry.is_file():
                         yield Path(entry.path), root
                     elif not entry.is_symlink() or os.path.exists(entry.path):

@@ -90,6 +90,7 @@ class _State:
 
         profiles = load_profiles(self.config.resolved_profiles())
         profiles.path_rules = list(self.config.paths)
+        profiles.field_map = dict(self.config.fields)
         return profiles
 
 
@@ -127,8 +128,12 @@ def filter_options(fn):
         click.option("--tag", multiple=True, metavar="X", help="Only this tag (repeatable)."),
         click.option("--author", multiple=True, metavar="X", help="Only this author (repeatable)."),
         click.option("--place", multiple=True, metavar="X", help="Only this place (repeatable)."),
+        click.option("--source", multiple=True, metavar="X", help="Only this source (repeatable)."),
         click.option(
-            "--source", multiple=True, metavar="X", help="Only this source/site (repeatable)."
+            "--site",
+            multiple=True,
+            metavar="X",
+            help="Only this site: the host of the article's address, without www. (repeatable).",
         ),
         click.option(
             "--lang", multiple=True, metavar="X", help="Only this language code (repeatable)."
@@ -161,6 +166,7 @@ def _filters(kw):
         author=list(kw.pop("author")),
         place=list(kw.pop("place")),
         source=list(kw.pop("source")),
+        site=list(kw.pop("site")),
         lang=list(kw.pop("lang")),
         since=kw.pop("since"),
         until=kw.pop("until"),
@@ -310,20 +316,34 @@ def cli(ctx, config_path, index_dir, debug, opensearch_url):
 @click.argument("paths", nargs=-1, required=True, type=click.Path())
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON array of records.")
 @click.option(
-    "--explain", is_flag=True, help="List every removed line and the rule that removed it."
+    "--explain",
+    is_flag=True,
+    help="List every removed line and the rule that removed it; for a record file, which "
+    "keys filled which fields.",
+)
+@click.option(
+    "-n",
+    "--limit",
+    type=click.IntRange(min=0),
+    default=10,
+    show_default=True,
+    metavar="N",
+    help="Records shown of each file of many records (JSON lines, CSV, WARC...); 0 for all.",
 )
 @click.pass_obj
-def parse(state, paths, as_json, explain):
+def parse(state, paths, as_json, explain, limit):
     """Show how article files are read: metadata fields and the clean body.
 
     PATHS are files or folders. Exit 0 if every file parsed, 2 if any failed (the good ones
     are still printed).
     """
-    from .articles import iter_files, parse_article
+    from .articles import iter_files, read_articles
+    from .formats import MANY, file_kind
 
     profiles = state.profiles()
     cfg = state.config
-    walk_errors = []
+    walk_errors: list = []
+    passed_over: list = []
     records = []
     shown = 0
     failed = 0
@@ -333,44 +353,57 @@ def parse(state, paths, as_json, explain):
 
         console = make_console()
     for path, root in iter_files(
-        paths, state.ignore_patterns(), walk_errors, state.include_patterns()
+        paths, state.ignore_patterns(), walk_errors, state.include_patterns(), passed_over
     ):
-        try:
-            article = parse_article(path, root=root, profiles=profiles, max_bytes=cfg.max_bytes)
-        except CorpusSearchError as exc:
-            failed += 1
-            _err(str(exc))
-            continue
-        for w in article.warnings:
-            _warn(w)
-        if as_json:
-            rec = article.to_dict()
-            if explain:
-                rec = dict(
-                    rec,
-                    removed=[
-                        {"line": r.line, "text": r.text, "rule": r.rule} for r in article.removed
-                    ],
-                    profile=article.profile,
-                    encoding=article.encoding,
-                    from_path=article.from_path,
-                )
-            records.append(rec)
-        else:
-            from .render import print_article
+        many = file_kind(path.name).kind in MANY
+        n = 0
+        for article in read_articles(
+            path, root=root, profiles=profiles, max_bytes=cfg.max_bytes, explain=explain
+        ):
+            if isinstance(article, CorpusSearchError):
+                failed += 1
+                _err(str(article))
+                continue
+            n += 1
+            if many and limit and n > limit:
+                continue  # counted, to say how many were left out
+            for w in article.warnings:
+                _warn(w)
+            if as_json:
+                rec = article.to_dict()
+                if explain:
+                    rec = dict(
+                        rec,
+                        removed=[
+                            {"line": r.line, "text": r.text, "rule": r.rule}
+                            for r in article.removed
+                        ],
+                        profile=article.profile,
+                        encoding=article.encoding,
+                        from_path=article.from_path,
+                        read_as=article.read_as,
+                    )
+                records.append(rec)
+            else:
+                from .render import print_article
 
-            if shown:
-                console.rule()
-            print_article(
-                article.to_dict(),
-                console,
-                removed=article.removed if explain else None,
-                from_path=article.from_path if explain else None,
-            )
-            shown += 1
+                if shown:
+                    console.rule()
+                print_article(
+                    article.to_dict(),
+                    console,
+                    removed=article.removed if explain else None,
+                    from_path=article.from_path if explain else None,
+                    read_as=article.read_as if explain else None,
+                )
+                shown += 1
+        if many and limit and n > limit:
+            _err(f"{path}: {n - limit} more records not shown (-n 0 shows all {n})")
     for problem in walk_errors:
         failed += 1
         _err(str(problem))
+    for problem in passed_over:
+        _err(f"skipped {problem}")
     if as_json:
         from .render import write_json
 
@@ -559,6 +592,7 @@ QUERY_HELP = """Search the index. QUERY uses this language (all words must match
   tleuberdy~  tleubedri~2      fuzzy: 1 (or 2) edits away
   title:kazakhstan             in the title only
   author:"Ainur Kurmanov"  category:Скандал  tag:...  place:Almaty  source:...  lang:ru
+  site:reuters.com  url:*/2023/07/*
   published:2021  published:2021-07  published:[2021-01-01 TO 2021-06-30]  published:>2021-06
   views:>1000  views:[100 TO 500]  words:<300
   *  (or an empty query)       every article
@@ -1214,7 +1248,7 @@ def opensearch_bulk(state, paths, index_name):
     @bulk.ndjson URL/_bulk). Files that cannot be read are reported on stderr and left out;
     exit 2 if any was.
     """
-    from .articles import iter_files, parse_article
+    from .articles import iter_files, read_articles
     from .opensearch import bulk_lines
 
     profiles = state.profiles()
@@ -1226,13 +1260,14 @@ def opensearch_bulk(state, paths, index_name):
         for path, root in iter_files(
             paths, state.ignore_patterns(), walk_errors, state.include_patterns()
         ):
-            try:
-                yield parse_article(
-                    path, root=root, profiles=profiles, max_bytes=state.config.max_bytes
-                ).to_dict()
-            except CorpusSearchError as exc:
-                failed += 1
-                _err(str(exc))
+            for article in read_articles(
+                path, root=root, profiles=profiles, max_bytes=state.config.max_bytes
+            ):
+                if isinstance(article, CorpusSearchError):
+                    failed += 1
+                    _err(str(article))
+                else:
+                    yield article.to_dict()
 
     for line in bulk_lines(records(), index_name):
         click.echo(line)
@@ -1262,7 +1297,7 @@ def opensearch_push(state, paths, chunk, prune, as_json):
     hash). Refused requests (429, 5xx) are retried with backoff; other failures are counted by
     reason. Exit 2 if any document failed.
     """
-    from .articles import iter_files, parse_article
+    from .articles import iter_files, read_articles
     from .opensearch import ClusterIndex, push
 
     url = (
@@ -1294,13 +1329,14 @@ def opensearch_push(state, paths, chunk, prune, as_json):
     def records():
         nonlocal skipped
         for path, root in files:
-            try:
-                yield parse_article(
-                    path, root=root, profiles=profiles, max_bytes=state.config.max_bytes
-                ).to_dict()
-            except CorpusSearchError as exc:
-                skipped += 1
-                _err(f"skipped {exc}")
+            for article in read_articles(
+                path, root=root, profiles=profiles, max_bytes=state.config.max_bytes
+            ):
+                if isinstance(article, CorpusSearchError):
+                    skipped += 1
+                    _err(f"skipped {article}")
+                else:
+                    yield article.to_dict()
 
     with ClusterIndex(url, state.config.opensearch_index) as cluster:
         report = push(cluster, records(), chunk=chunk, prune=prune)

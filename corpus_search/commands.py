@@ -201,8 +201,12 @@ def search(
         from .render import visible
 
         tty = sys.stdout.isatty()
+        printed: set[str] = set()  # a file of many records is named once, as grep -l does
         for hit in result.hits:
-            echo(visible(hit.record["path"]) if tty else hit.record["path"])
+            path = hit.record["path"]
+            if path not in printed:
+                printed.add(path)
+                echo(visible(path) if tty else path)
     elif jsonl:
         from .render import write_jsonl
 

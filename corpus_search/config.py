@@ -34,6 +34,7 @@ class Config(Record):
         "ignore",
         "include",
         "paths",
+        "fields",
         "opensearch_url",
         "opensearch_index",
         "max_file_mb",
@@ -50,6 +51,7 @@ class Config(Record):
         ignore: list[str] | None = None,
         include: list[str] | None = None,
         paths: list | None = None,
+        fields: dict[str, list[str]] | None = None,
         opensearch_url: str | None = None,
         opensearch_index: str = "corpus-search",
         max_file_mb: float = 10.0,
@@ -63,6 +65,8 @@ class Config(Record):
         self.ignore = ignore  # also spelled exclude:
         self.include = include
         self.paths: list = [] if paths is None else paths  # path rules (corpus_search.paths)
+        #: record field -> the keys of a record file that fill it (before the common names)
+        self.fields: dict[str, list[str]] = {} if fields is None else fields
         self.opensearch_url = opensearch_url  # search this cluster instead of the local index
         self.opensearch_index = opensearch_index
         self.max_file_mb = max_file_mb
@@ -105,12 +109,19 @@ _TYPES: dict[str, tuple[type, ...]] = {
     "exclude": (list,),
     "include": (list,),
     "paths": (list,),
+    "fields": (dict,),
     "opensearch_url": (str,),
     "opensearch_index": (str,),
     "max_file_mb": (int, float),
     "timeout": (int, float),
 }
-_TYPE_NAMES = {str: "text", list: "a list", int: "a number", float: "a number"}
+_TYPE_NAMES = {
+    str: "text",
+    list: "a list",
+    int: "a number",
+    float: "a number",
+    dict: "a mapping",
+}
 
 
 def load_config(path: str | Path | None = None) -> Config:
@@ -176,6 +187,8 @@ def parse_config(text: str, path: Path) -> Config:
     for key in ("max_file_mb", "timeout"):
         if key in values and values[key] <= 0:
             raise ConfigError(f"key {key!r} must be greater than 0", str(path))
+    if "fields" in values:
+        values["fields"] = _field_map(values["fields"], str(path))
     if "paths" in values:
         from .paths import compile_rule
 
@@ -185,3 +198,22 @@ def parse_config(text: str, path: Path) -> Config:
             raise ConfigError("give exclude: or ignore: (the same list), not both", str(path))
         values["ignore"] = values.pop("exclude")
     return Config(path=path, **values)
+
+
+def _field_map(value: dict, where: str) -> dict[str, list[str]]:
+    """``fields:``: record field -> a key name or a list of them (tried in order)."""
+    from .formats import KEY_NAMES
+
+    out: dict[str, list[str]] = {}
+    for name, keys in value.items():
+        name = str(name)
+        if name not in KEY_NAMES:
+            raise ConfigError(
+                f"fields: unknown field {name!r} (choose from {', '.join(KEY_NAMES)})", where
+            )
+        if isinstance(keys, str):
+            keys = [keys]
+        if not isinstance(keys, list) or not keys or not all(isinstance(k, str) for k in keys):
+            raise ConfigError(f"fields: {name} must name a record key, or a list of keys", where)
+        out[name] = keys
+    return out

@@ -52,6 +52,7 @@ class IndexReport:
     removed: int = 0
     unchanged: int = 0
     skipped: int = 0
+    ignored: int = 0  # hidden files and folders, editor backups (exclude: patterns)
     errors: list[dict[str, str]] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     documents: int = 0
@@ -63,6 +64,11 @@ class IndexReport:
     @property
     def changed(self) -> bool:
         return bool(self.added or self.updated or self.removed)
+
+    def skipped_by_reason(self) -> dict[str, int]:
+        """How many files (or records) were skipped for each kind of reason, most first."""
+        counts = Counter(reason_kind(e["reason"]) for e in self.errors)
+        return dict(sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])))
 
     @property
     def docs_per_second(self) -> float:
@@ -77,6 +83,8 @@ class IndexReport:
             "removed": self.removed,
             "unchanged": self.unchanged,
             "skipped": self.skipped,
+            "skipped_by_reason": self.skipped_by_reason(),
+            "ignored": self.ignored,
             "errors": self.errors,
             "warnings": self.warnings,
             "documents": self.documents,
@@ -89,8 +97,17 @@ class IndexReport:
         }
 
 
-# --------------------------------------------------------------------------------------------
-# The folder
+def reason_kind(reason: str) -> str:
+    """A skip's reason without what is particular to the file: ``too large (3.4 MB; ...)``
+    -> ``too large``; a file type keeps its extension: ``not a known article type (.pdf)``."""
+    import re
+
+    m = re.match(r"not a known article type \([^)]*\)", reason)
+    if m:
+        return m.group()
+    short = re.split(r" \(|;|: ", reason, maxsplit=1)[0]
+    return re.sub(r"\d+", "N", short).strip()
+
 
 # --------------------------------------------------------------------------------------------
 # Updating
@@ -160,11 +177,13 @@ def _remembered(scopes: list[_Scope], known: list[str]) -> list[str]:
     return sorted(out)
 
 
-State = dict[str, tuple[str, str, int, int]]
+State = dict[str, tuple[str, str, int, int, str]]
+MAX_KEPT_SKIPS = 1000  # bad records of an unchanged record file reported again on each run
 
 
 def _existing_state(ix, where: Path) -> State:
-    """id -> (root, sha256, size, mtime_ns) of every live document, read from the columns."""
+    """id -> (root, sha256, size, mtime_ns, file) of every live document, read from the
+    columns; ``file`` is the id of a record's file ("" for a one-article file)."""
     from .postings import Snapshot
 
     snap = Snapshot(ix, where)
@@ -173,14 +192,24 @@ def _existing_state(ix, where: Path) -> State:
             return {}
         ids, roots, shas = snap.column("id"), snap.column("root"), snap.column("sha")
         sizes, mtimes = snap.numeric("fsize"), snap.numeric("mtime")
+        files = snap.column("file")
         deleted = snap.deleted
         return {
-            doc_id: (roots[d], shas[d], sizes[d], mtimes[d])
+            doc_id: (roots[d], shas[d], sizes[d], mtimes[d], files[d])
             for d, doc_id in enumerate(ids)
             if d not in deleted
         }
     finally:
         snap.close()
+
+
+def _records_by_file(state: State) -> dict[str, list[str]]:
+    """The ids of each record file's records."""
+    out: dict[str, list[str]] = {}
+    for doc_id, entry in state.items():
+        if entry[4]:
+            out.setdefault(entry[4], []).append(doc_id)
+    return out
 
 
 @dataclass
@@ -234,6 +263,7 @@ class _Todo:
     mtime_ns: int
     data: bytes | None = None
     replaces: bool = False
+    many: bool = False  # a file of many records (JSON lines, CSV, WARC...): doc_id is the file's
 
 
 @dataclass
@@ -244,6 +274,8 @@ class _Plan:
     gone: list[str] = field(default_factory=list)  # ids to remove
     retired: set[str] = field(default_factory=set)  # ids re-added under a new root
     seen: set[str] = field(default_factory=set)
+    state: State = field(default_factory=dict)  # what the index holds
+    by_file: dict[str, list[str]] = field(default_factory=dict)  # record ids per record file
 
     def __bool__(self) -> bool:
         return bool(self.pending or self.gone or self.retired)
@@ -258,6 +290,11 @@ class IndexRun:
         self.options = options
         self.profiles = options.profiles or load_profiles()
         self.report = IndexReport(index=str(folder.path))
+        #: record file id -> [root, size, mtime_ns, records] as indexed when the run started,
+        #: and as this run leaves them (written to the metadata after the last commit: a
+        #: killed run leaves the old entries, so its files are read again)
+        self.files_before: dict[str, list] = {}
+        self.files_after: dict[str, list] = {}
 
     # -- the run --------------------------------------------------------------------------
 
@@ -309,6 +346,8 @@ class IndexRun:
             if subsumed and not fresh:
                 retired = {i for i, (root, *_) in state.items() if root in subsumed}
                 state = {k: v for k, v in state.items() if k not in retired}
+            if not fresh:
+                self.files_before = dict(meta.get("record_files") or {}) if meta else {}
             try:
                 plan = self.plan(scopes, state, roots)
                 plan.retired = retired
@@ -319,6 +358,11 @@ class IndexRun:
                 raise
 
             assert meta is not None
+            record_files = {  # entries of files this run did not walk are kept
+                k: v
+                for k, v in self.files_before.items()
+                if not any(s.covers(v[0], k) for s in scopes) and (v[0] not in subsumed)
+            } | self.files_after
             with ix.reader() as reader:
                 self.report.documents = reader.doc_count()
                 # what a fresh search would otherwise merge from every segment's terms
@@ -333,6 +377,7 @@ class IndexRun:
                     previous=old,
                     updated=_now(),
                     languages=languages,
+                    record_files=record_files,
                 )
                 folder.write_meta(meta)
                 self.report.rebuilt = True
@@ -341,8 +386,15 @@ class IndexRun:
                 self.report.changed
                 or meta.get("roots") != roots_after
                 or meta.get("languages") != languages
+                or (meta.get("record_files") or {}) != record_files
             ):
-                meta = dict(meta, roots=roots_after, updated=_now(), languages=languages)
+                meta = dict(
+                    meta,
+                    roots=roots_after,
+                    updated=_now(),
+                    languages=languages,
+                    record_files=record_files,
+                )
                 folder.write_meta(meta)
         self.report.elapsed = time.monotonic() - started
         return self.report
@@ -375,16 +427,22 @@ class IndexRun:
     def plan(self, scopes: list[_Scope], state: State, roots: list[str]) -> _Plan:
         """Walk, and decide what is new, changed, unchanged and gone. Every file under the
         scopes ends in the plan, as unchanged, or as a skip with its reason."""
+        from .formats import MANY, file_kind
+
         report, opts = self.report, self.options
-        plan = _Plan()
+        plan = _Plan(state=state, by_file=_records_by_file(state))
         walk_errors: list[ArticleError] = []
+        passed_over: list[ArticleError] = []
+        ignored: list[str] = []
         # id -> the file that has it in this run, to name it when a file of another scope
         # has the same id (one scope cannot give an id twice but for escaped names)
         owner: dict[str, str] | None = {} if len(scopes) > 1 else None
         todo: list[_Todo] = []
         # in the order of their roots, so the same file wins an id whatever the order given
         for scope in sorted(scopes, key=lambda s: (s.root_text, str(s.given))):
-            for path, _ in iter_files([scope.given], opts.ignore, walk_errors, opts.include):
+            for path, _ in iter_files(
+                [scope.given], opts.ignore, walk_errors, opts.include, passed_over, ignored
+            ):
                 doc_id = text_path(path.relative_to(scope.root).as_posix())
                 if doc_id in plan.seen:
                     other = owner.get(doc_id) if owner is not None else None
@@ -403,6 +461,12 @@ class IndexRun:
                     self.skip(str(path), f"cannot be read ({exc.strerror})")
                     continue
                 old = state.get(doc_id)
+                many = file_kind(path.name).kind in MANY
+                old_ids = plan.by_file.get(doc_id, []) if many else []
+                if many and old_ids:
+                    if old is not None:  # once one article, now a file of records
+                        plan.gone.append(doc_id)
+                    old = state[old_ids[0]]
                 if old is not None and old[0] != scope.root_text and old[0] not in roots:
                     self.skip(
                         str(path),
@@ -413,6 +477,28 @@ class IndexRun:
                 plan.seen.add(doc_id)
                 if owner is not None:
                     owner[doc_id] = str(path)  # not the Path: a tenth of its memory
+                if many:
+                    plan.seen.update(old_ids)  # each record is judged when the file is read
+                    known = self.files_before.get(doc_id)
+                    now = [scope.root_text, st.st_size, st.st_mtime_ns, len(old_ids)]
+                    if known is not None and known[:4] == now:
+                        report.unchanged += len(old_ids)
+                        self.files_after[doc_id] = known
+                        for where, reason in known[4] if len(known) > 4 else ():
+                            self.skip(where, reason)  # reported on every run, as files are
+                        continue
+                    todo.append(
+                        _Todo(
+                            str(path),
+                            scope.root,
+                            doc_id,
+                            st.st_size,
+                            st.st_mtime_ns,
+                            replaces=bool(old_ids),
+                            many=True,
+                        )
+                    )
+                    continue
                 if old is not None and old[2] == st.st_size and old[3] == st.st_mtime_ns:
                     report.unchanged += 1
                     continue
@@ -428,14 +514,17 @@ class IndexRun:
                 )
         for err in walk_errors:
             self.skip(err.path, err.reason)
-        plan.gone = [
+        for err in passed_over:
+            self.skip(err.path, err.reason)
+        report.ignored += len(ignored)
+        plan.gone += [
             doc_id
-            for doc_id, (root, *_rest) in state.items()
-            if doc_id not in plan.seen and any(s.covers(root, doc_id) for s in scopes)
+            for doc_id, (root, _sha, _size, _mtime, file) in state.items()
+            if doc_id not in plan.seen and any(s.covers(root, file or doc_id) for s in scopes)
         ]
         # Read what may have changed; a touched file with the same bytes is unchanged.
         for item in todo:
-            if item.replaces:
+            if item.replaces and not item.many:
                 try:
                     item.data = read_bytes(item.path, opts.max_bytes)
                 except ArticleError as exc:
@@ -458,7 +547,9 @@ class IndexRun:
         report, opts = self.report, self.options
         procs = opts.procs
         if procs <= 0:  # automatic: the two-process writer pays off only for large batches
-            procs = 2 if len(plan.pending) > 1000 and (os.cpu_count() or 1) > 1 else 1
+            # a record file counts as its records, guessed from its size (~2 KB a record)
+            expected = sum(max(1, i.size // 2000) if i.many else 1 for i in plan.pending)
+            procs = 2 if expected > 1000 and (os.cpu_count() or 1) > 1 else 1
         batch = _Batches(
             ix,
             self.folder,
@@ -483,6 +574,9 @@ class IndexRun:
             if opts.progress is not None:
                 items = opts.progress(plan.pending, len(plan.pending))
             for item in items:
+                if item.many:
+                    self._write_records(item, plan, batch)
+                    continue
                 article = self._parse(item)
                 if article is None:
                     if item.replaces:
@@ -508,13 +602,97 @@ class IndexRun:
                 raise _write_error(self.folder, exc) from exc
             raise
 
+    def _write_records(self, item: _Todo, plan: _Plan, batch: _Batches) -> None:
+        """Index the new and changed records of a record file (streamed: memory stays flat in
+        the file's size), delete the records it no longer holds. A bad record is skipped with
+        its line; a file that cannot be read to its end keeps its records past that point."""
+        from .articles import record_article
+        from .formats import file_kind, raw_records
+        from .schema import article_document
+
+        report, opts = self.report, self.options
+        state = plan.state
+        old_ids = plan.by_file.get(item.doc_id, [])
+        seen: set[str] = set()
+        count = 0
+        complete = True
+        root = text_path(item.root)
+        skips_before = len(report.errors)
+        try:
+            for raw in raw_records(item.path, file_kind(item.path), opts.max_bytes):
+                doc_id = f"{item.doc_id}#{raw.key}"
+                seen.add(doc_id)
+                old = state.get(doc_id)
+                if old is not None and raw.error is None and old[1] == raw.sha:
+                    report.unchanged += 1
+                    count += 1
+                    continue
+                try:
+                    article = record_article(raw, item.path, item.doc_id, self.profiles)
+                except ArticleError as exc:
+                    article = None
+                    self.skip(exc.path, exc.reason)
+                except Exception as exc:  # noqa: BLE001 - one bad record never stops a run
+                    article = None
+                    self.skip(
+                        raw.where(item.path),
+                        f"could not be parsed ({type(exc).__name__}: {exc})"[:300],
+                    )
+                if article is None:
+                    if old is not None:
+                        batch.writer().delete_by_term("id", doc_id)
+                        report.removed += 1
+                    continue
+                self._warn(article)
+                doc = article_document(article, item.size, item.mtime_ns)
+                doc["root"] = root
+                doc["file"] = item.doc_id
+                writer = batch.writer()
+                if old is not None:
+                    writer.delete_by_term("id", doc_id)
+                    report.updated += 1
+                else:
+                    report.added += 1
+                writer.add_document(**doc)
+                count += 1
+                size = len(article.body.encode("utf-8"))
+                report.bytes_indexed += size
+                batch.added_one(size)
+        except ArticleError as exc:  # the file as a whole (unreadable, cut short)
+            self.skip(exc.path, exc.reason)
+            complete = False
+        if complete:
+            for doc_id in old_ids:
+                if doc_id not in seen:
+                    batch.writer().delete_by_term("id", doc_id)
+                    report.removed += 1
+            skips = [[e["path"], e["reason"]] for e in report.errors[skips_before:]]
+            self.files_after[item.doc_id] = [
+                root,
+                item.size,
+                item.mtime_ns,
+                count,
+                skips[:MAX_KEPT_SKIPS],
+            ]
+
+    def _warn(self, article) -> None:
+        for w in article.warnings:
+            self.report.warnings.append(w)
+            if self.options.on_warning:
+                self.options.on_warning(w)
+
     def _parse(self, item: _Todo):
         """The article of one planned file, or None (skipped with its reason)."""
         opts = self.options
         try:
             data = item.data if item.data is not None else read_bytes(item.path, opts.max_bytes)
             article = parse_bytes(
-                data, item.path, root=item.root, profiles=self.profiles, doc_id=item.doc_id
+                data,
+                item.path,
+                root=item.root,
+                profiles=self.profiles,
+                doc_id=item.doc_id,
+                max_bytes=opts.max_bytes,
             )
         except ArticleError as exc:
             self.skip(exc.path, exc.reason)
@@ -523,10 +701,7 @@ class IndexRun:
             self.skip(str(item.path), f"could not be parsed ({type(exc).__name__}: {exc})"[:300])
             return None
         item.data = None
-        for w in article.warnings:
-            self.report.warnings.append(w)
-            if opts.on_warning:
-                opts.on_warning(w)
+        self._warn(article)
         return article
 
 
@@ -686,10 +861,9 @@ def list_roots(index_path: str | Path) -> list[dict[str, Any]]:
         if is_folder:
             n = per_root.get(text_path(r), 0)
         else:
-            n = int(
-                text_path(Path(r).name) in state
-                and state[text_path(Path(r).name)][0] == text_path(Path(r).parent)
-            )
+            name, parent = text_path(Path(r).name), text_path(Path(r).parent)
+            records = [i for i, e in state.items() if e[4] == name and e[0] == parent]
+            n = len(records) or int(name in state and state[name][0] == parent)
         out.append(
             {
                 "root": text_path(r),
@@ -735,9 +909,9 @@ def forget_roots(
         plan = _Plan(
             gone=[
                 i
-                for i, (root, *_) in state.items()
-                if any(s.covers(root, i) for s in dropped)
-                and not any(s.covers(root, i) for s in kept)
+                for i, (root, _sha, _size, _mtime, file) in state.items()
+                if any(s.covers(root, file or i) for s in dropped)
+                and not any(s.covers(root, file or i) for s in kept)
             ]
         )
         run = IndexRun(folder, IndexOptions(wait=wait))

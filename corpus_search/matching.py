@@ -26,7 +26,7 @@ from .facets import ColumnCache
 from .languages import stem, stem_in, stemmers_for
 from .records import Record
 from .snippets import MatchSpec
-from .vocab import VALUE_FIELDS, fold, fold_accents, fold_value, words
+from .vocab import QUERY_VALUE_FIELDS, VALUE_FIELDS, fold, fold_accents, fold_value, words
 
 MAX_EXPANSION = 2000  # different words one wildcard or fuzzy word may match
 MAX_FORMS_SCANNED = 5000  # indexed words looked at for a word's stem forms
@@ -80,6 +80,7 @@ class Filters(Record):
         author: list[str] | None = None,
         place: list[str] | None = None,
         source: list[str] | None = None,
+        site: list[str] | None = None,
         lang: list[str] | None = None,
         since: str | None = None,
         until: str | None = None,
@@ -92,6 +93,7 @@ class Filters(Record):
         self.author: list[str] = [] if author is None else author
         self.place: list[str] = [] if place is None else place
         self.source: list[str] = [] if source is None else source
+        self.site: list[str] = [] if site is None else site
         self.lang: list[str] = [] if lang is None else lang
         self.since = since
         self.until = until
@@ -338,10 +340,16 @@ class Matcher:
     def term(self, node: q.Term, positive: bool) -> tuple[Docs, Parts]:
         f = node.field
         if f == "id":
-            found = self.expand("id", node, lambda s: s) if node.wildcard else [node.text]
+            found = (
+                self.expand("id", node, lambda s: s, limit=None) if node.wildcard else [node.text]
+            )
             return self.words_of("id", found)
-        if f in VALUE_FIELDS:
-            found = self.expand(f, node, fold_value) if node.wildcard else [fold_value(node.text)]
+        if f in QUERY_VALUE_FIELDS:  # values, not words: a wildcard may match any number
+            found = (
+                self.expand(f, node, fold_value, limit=None)
+                if node.wildcard
+                else [fold_value(node.text)]
+            )
             return self.words_of(f, found)
         fieldname = _field(f)
         if node.wildcard:
@@ -387,8 +395,14 @@ class Matcher:
             parts += self.words_of(fieldname, group, postings)[1] or []
         return docs, parts
 
-    def expand(self, fieldname: str, node: q.Term, norm: Callable[[str], str]) -> list[str]:
-        """The indexed words a wildcard matches (at most MAX_EXPANSION)."""
+    def expand(
+        self,
+        fieldname: str,
+        node: q.Term,
+        norm: Callable[[str], str],
+        limit: int | None = MAX_EXPANSION,
+    ) -> list[str]:
+        """The indexed words a wildcard matches (at most ``limit``)."""
         pattern = norm(node.text)
         regex = re.compile(re.escape(pattern).replace(r"\*", ".*").replace(r"\?", "."), re.S)
         prefix = re.split(r"[*?]", pattern, maxsplit=1)[0]
@@ -398,11 +412,11 @@ class Matcher:
                 self.deadline.check()
             if regex.fullmatch(term):
                 found.append(term)
-                if len(found) > MAX_EXPANSION:
+                if limit is not None and len(found) > limit:
                     raise QueryError(
                         self.text,
                         f"'{node.text}' matches more than "
-                        f"{MAX_EXPANSION} different words; make it more specific",
+                        f"{limit} different words; make it more specific",
                         node.pos,
                     )
         return found

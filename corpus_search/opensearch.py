@@ -28,7 +28,7 @@ from typing import Any
 
 from . import query as q
 from .errors import CorpusSearchError
-from .vocab import MULTI_VALUED, VALUE_FIELDS
+from .vocab import MULTI_VALUED, QUERY_VALUE_FIELDS, VALUE_FIELDS
 
 INDEX_NAME = "corpus-search"
 TEXT_FIELDS = ("title", "body")
@@ -81,7 +81,7 @@ def settings_and_mapping() -> dict[str, Any]:
                 "path": {"type": "keyword"},
                 "title": text,
                 "body": text,
-                **{name: value for name in VALUE_FIELDS},
+                **{name: value for name in QUERY_VALUE_FIELDS},
                 "categories": {"type": "keyword", "index": False},
                 "tags": {"type": "keyword", "index": False},
                 "language": {"type": "keyword", "index": False},
@@ -190,7 +190,7 @@ def _term(node: q.Term) -> dict[str, Any]:
         if node.wildcard:
             return {"wildcard": {"id": {"value": node.text}}}
         return {"term": {"id": node.text}}
-    if node.field in VALUE_FIELDS:
+    if node.field in QUERY_VALUE_FIELDS:
         if node.wildcard:
             if node.text.strip("*") == "":
                 return {"exists": {"field": node.field}}

@@ -42,7 +42,11 @@ FIELD_ALIASES = {
     "tags": "tag",
     "place": "place",
     "source": "source",
-    "site": "source",
+    "site": "site",
+    "domain": "site",
+    "host": "site",
+    "url": "url",
+    "link": "url",
     "lang": "lang",
     "language": "lang",
     "published": "published",
@@ -56,7 +60,9 @@ DATE_FIELDS = ("published",)
 MAX_CLAUSES = 1024
 MAX_DEPTH = 64  # parentheses and NOT/- nested in one another
 MAX_FUZZY = 2
-FIELD_LIST = "title, author, category, tag, place, source, lang, published, views, words, id"
+FIELD_LIST = (
+    "title, author, category, tag, place, source, site, url, lang, published, views, words, id"
+)
 
 
 class Term(FrozenRecord):
@@ -498,7 +504,7 @@ class _Parser:
         text = tok.text.strip()
         if field in NUMBER_FIELDS or field in DATE_FIELDS:
             raise self.error(f"{field} takes a number or date, not a phrase", tok.pos)
-        if field in vocab.VALUE_FIELDS or field == "id":
+        if field in vocab.QUERY_VALUE_FIELDS or field == "id":
             if not text:
                 raise self.error('empty phrase ""', tok.pos)
             return Term(text, field, pos=tok.pos)
@@ -535,7 +541,7 @@ class _Parser:
             literal = text.replace("*", "").replace("?", "")
             if not re.search(r"\w", literal):
                 raise self.error(f"'{tok.text}' has no letters to match", tok.pos)
-        elif field not in vocab.VALUE_FIELDS and field != "id" and not re.search(r"\w", text):
+        elif field not in vocab.QUERY_VALUE_FIELDS and field != "id" and not re.search(r"\w", text):
             raise self.error(f"'{text}' has no letters or digits to search for", tok.pos)
         return Term(text, field, wildcard=wildcard, fuzzy=fuzzy, pos=tok.pos)
 

@@ -47,6 +47,7 @@ _VALUED = {
     "--author": ("author", "text"),
     "--place": ("place", "text"),
     "--source": ("source", "text"),
+    "--site": ("site", "text"),
     "--lang": ("lang", "text"),
 }
 _REPEATED = frozenset({"facets", *VALUE_FIELDS})

@@ -292,7 +292,7 @@ def print_timeline(timeline, console) -> None:
 
 
 def print_article(
-    record: dict[str, Any], console, *, removed=None, warnings=None, from_path=None
+    record: dict[str, Any], console, *, removed=None, warnings=None, from_path=None, read_as=None
 ) -> None:
     from rich.text import Text
 
@@ -303,6 +303,8 @@ def print_article(
     rows = [
         ("id", record.get("id")),
         ("source", record.get("source")),
+        ("url", record.get("url")),
+        ("site", record.get("site")),
         ("author", record.get("author")),
         ("published", record.get("published")),
         ("place", record.get("place")),
@@ -330,10 +332,21 @@ def print_article(
                 style="bold" if styled else "",
             )
         )
+    if read_as:
+        mapping = read_as.get("mapping") or {}
+        console.print(
+            Text(
+                "fields from the record's keys: "
+                + (", ".join(f"{k} <- {v}" for k, v in mapping.items()) or "none"),
+                style="bold" if styled else "",
+            )
+        )
+        if read_as.get("unused"):
+            console.print(Text(visible("  keys not used: " + ", ".join(read_as["unused"]))))
     if removed is not None:
         console.print(Text(f"removed lines ({len(removed)}):", style="bold" if styled else ""))
         for r in removed:
-            line = Text(f"  {r.line:>4}  ", style="dim" if styled else "")
+            line = Text(f"  {r.line or '-':>4}  ", style="dim" if styled else "")
             line.append(f"[{r.rule}] ", style="red" if styled else "")
             line.append(visible(r.text if len(r.text) < 120 else r.text[:117] + "..."))
             console.print(line)
@@ -348,6 +361,7 @@ def print_index_report(report, console) -> None:
         if report.skipped:
             msg += f", {report.skipped} skipped"
         console.print(Text(msg + f" ({report.elapsed:.2f}s)", style="green" if styled else ""))
+        _print_skips(report, console)
         return
     mb = report.bytes_indexed / 1e6
     rate = (
@@ -363,6 +377,24 @@ def print_index_report(report, console) -> None:
             style="green" if styled else "",
         )
     )
+    _print_skips(report, console)
+
+
+def _print_skips(report, console) -> None:
+    """What was not indexed, by reason (each file was named on stderr as it was skipped)."""
+    from rich.text import Text
+
+    reasons = report.skipped_by_reason()
+    if reasons:
+        parts = ", ".join(f"{n} {why}" for why, n in reasons.items())
+        console.print(Text(visible(f"skipped {report.skipped}: {parts}")))
+    if report.ignored:
+        console.print(
+            Text(
+                f"passed over {report.ignored} hidden or backup files and folders "
+                "(exclude: in the config)"
+            )
+        )
 
 
 def print_stats(stats: dict[str, Any], console) -> None:

@@ -15,13 +15,15 @@ Fields, by use:
   stored fields (zlib), so the body is not compressed before (it was, once: twice the work).
 * facets, exact match (case-insensitive; the column keeps the text as written, for display):
   ``category``, ``tag`` (several values, joined by U+001F), ``author``, ``place``, ``source``,
-  ``lang``.
+  ``site`` (the host of the address), ``lang``; ``url`` (the address, matched like a value:
+  ``url:*/2023/*``) is indexed the same way but is no facet.
 * dates: ``day`` is the article's own calendar date as the number YYYYMMDD (filters, facets,
   timelines: the date printed on the article); ``ts`` is the instant in UTC seconds (sorting).
 * numbers: ``views``, ``words`` (like ``day``, in columns only: ranges read the column, so
   they have no index terms); bookkeeping: ``id`` (unique); column-only values (no index
   terms): ``ts``, ``root``, ``sha`` (the sha256), ``fsize``, ``mtime``, read back in bulk to
-  sort and to decide what changed.
+  sort and to decide what changed; ``file``: for a record of a many-article file (JSON lines,
+  CSV, WARC...), the id of that file (empty for a one-article file).
 
 Numbers are signed on purpose: in Whoosh 2.7, range queries on ``NUMERIC(signed=False)``
 fields match every document (checked: ``NumericRange("v", 5, 100)`` returned all of them).
@@ -56,7 +58,7 @@ if TYPE_CHECKING:
 
     from .articles import Article
 
-SCHEMA_VERSION = 10  # 6: dots split glued words; 7: reprint sketches; 8: marks, accents;
+SCHEMA_VERSION = 11  # 11: url, site and the file of a record; 6: dots split glued words; 7: reprint sketches; 8: marks, accents;
 # 9: positions packed per block, as arrays; 10: numbers in columns only (no trie terms),
 # facets without lengths, the body stored as text
 
@@ -417,12 +419,17 @@ def build_schema() -> fields.Schema:
         author=FacetField(),
         place=FacetField(),
         source=FacetField(),
+        site=FacetField(),
+        url=FacetField(),
         lang=FacetField(),
         categories=fields.STORED(),
         tags=fields.STORED(),
         author_s=fields.STORED(),
         place_s=fields.STORED(),
         source_s=fields.STORED(),
+        url_s=fields.STORED(),
+        site_s=fields.STORED(),
+        file=TextColumn(),
         language=fields.STORED(),
         published=fields.STORED(),
         day=NumberColumn(numtype=int, bits=32, sortable=True, default=0),
@@ -474,6 +481,8 @@ def article_document(article: Article, fsize: int = 0, mtime_ns: int = 0) -> dic
         "author_s": article.author,
         "place_s": article.place,
         "source_s": article.source,
+        "url_s": article.url,
+        "site_s": article.site,
         "language": article.language,
         "published": article.published,
         "words": article.words,
@@ -491,6 +500,8 @@ def article_document(article: Article, fsize: int = 0, mtime_ns: int = 0) -> dic
         ("author", article.author),
         ("place", article.place),
         ("source", article.source),
+        ("site", article.site),
+        ("url", article.url),
         ("lang", article.language),
     ):
         if value:
@@ -520,6 +531,8 @@ def stored_to_record(stored: dict[str, Any]) -> dict[str, Any]:
         "id": stored.get("id"),
         "path": stored.get("path"),
         "source": stored.get("source_s"),
+        "url": stored.get("url_s"),
+        "site": stored.get("site_s"),
         "title": stored.get("title") or None,
         "author": stored.get("author_s"),
         "published": stored.get("published"),

@@ -73,6 +73,8 @@ class Hit(Record):
             "published": r["published"],
             "place": r["place"],
             "source": r["source"],
+            "url": r.get("url"),
+            "site": r.get("site"),
             "categories": r["categories"],
             "tags": r["tags"],
             "views": r["views"],
@@ -719,6 +721,10 @@ class CorpusIndex:
             docnum = self._snapshot.docnum_of("id", doc_id)
             if docnum is None and ("/" in doc_id or os.sep in doc_id):
                 by_path = self.id_of_path(doc_id)
+                if by_path is None and "#" in doc_id:  # a record: its file's path, '#', its key
+                    file_path, key = doc_id.rsplit("#", 1)
+                    file_id = self.id_of_path(file_path)
+                    by_path = f"{file_id}#{key}" if file_id is not None else None
                 if by_path is not None:
                     docnum = self._snapshot.docnum_of("id", by_path)
             return None if docnum is None else stored_to_record(self._snapshot.stored(docnum))

@@ -36,6 +36,7 @@ from urllib.parse import parse_qs, unquote, urlsplit
 
 from .client import SERVED, SOCKET_NAME, command_of, version
 from .errors import CorpusSearchError
+from .vocab import VALUE_FIELDS
 
 
 class ServerError(CorpusSearchError):
@@ -341,7 +342,7 @@ def _argv_for(parts: list[str], query: dict[str, list[str]]) -> list[str] | None
         return None
     first = lambda name, default=None: query.get(name, [default])[0]  # noqa: E731
     filters: list[str] = []
-    for name in ("category", "tag", "author", "place", "source", "lang"):
+    for name in VALUE_FIELDS:
         for value in query.get(name, []):
             filters += [f"--{name}", value]
     for name in ("since", "until", "min-views"):

@@ -18,9 +18,12 @@ if TYPE_CHECKING:
 #: Facets with several values per article (joined by SEP in one column).
 MULTI_VALUED = ("category", "tag")
 #: Facets with one value per article.
-SINGLE_VALUED = ("author", "place", "source", "lang")
+SINGLE_VALUED = ("author", "place", "source", "site", "lang")
 #: Fields a filter or a ``field:value`` query matches exactly (case-insensitive).
 VALUE_FIELDS = MULTI_VALUED + SINGLE_VALUED
+#: Fields a ``field:value`` query matches exactly: the facets, and the address (``url:``, with
+#: wildcards: ``url:*/2023/*``), which is no facet or filter.
+QUERY_VALUE_FIELDS = (*VALUE_FIELDS, "url")
 #: Facet name -> the column it is counted from (year and month from the local day).
 FACET_COLUMNS = {
     "category": "category",
@@ -28,6 +31,7 @@ FACET_COLUMNS = {
     "author": "author",
     "place": "place",
     "source": "source",
+    "site": "site",
     "lang": "lang",
     "year": "day",
     "month": "day",
@@ -49,6 +53,8 @@ HIT_KEYS = (
     "published",
     "place",
     "source",
+    "url",
+    "site",
     "categories",
     "tags",
     "views",

@@ -259,6 +259,8 @@ class TestOtherLayouts:
             "id": "steppe-herald/2022-01-protests.md",
             "path": "",
             "source": "Steppe Herald",
+            "url": None,
+            "site": None,
             "title": "Fuel price protests spread from Zhanaozen to other cities",
             "author": "Dana Ospanova",
             "published": "2022-01-04T21:15:00+06:00",

@@ -89,6 +89,8 @@ def test_search_json_shape(idx):
         "published",
         "place",
         "source",
+        "url",
+        "site",
         "categories",
         "tags",
         "views",

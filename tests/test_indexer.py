@@ -298,18 +298,38 @@ def test_stats(tmp_path, corpus_copy):
     )
 
 
-def test_only_text_files_are_articles_by_default(tmp_path):
-    """Scripts, data, images and annotation files beside the articles stay out, silently;
-    include and exclude in the config change that."""
+def test_files_that_are_no_article_are_reported_not_passed_over(tmp_path):
+    """Scripts, images and files of unknown types beside the articles are skipped with their
+    reason and a hint, counted by reason; a record file that is not JSON, or has no records,
+    is a skip too; include and exclude in the config change what is read."""
     corpus = tmp_path / "c"
     (corpus / "labels").mkdir(parents=True)
     (corpus / "a.txt").write_text("A\n\nan article\n", "utf-8")
     (corpus / "b.md").write_text("B\n\nanother\n", "utf-8")
     (corpus / "labels" / "a.txt").write_text("1\tpropaganda\n", "utf-8")
+    (corpus / ".hidden.txt").write_text("H\n\nhidden\n", "utf-8")
     for name in ("scrape.py", "meta.json", "table.csv", "photo.png", "README"):
         (corpus / name).write_text("not an article\n", "utf-8")
     r = update_index(tmp_path / "ix", [corpus])
-    assert (r.added, r.skipped, r.errors) == (3, 0, [])  # labels/a.txt is a .txt: in
+    assert r.added == 3  # labels/a.txt is a .txt: in
+    reasons = {Path(e["path"]).name: e["reason"] for e in r.errors}
+    assert set(reasons) == {"scrape.py", "photo.png", "README", "meta.json", "table.csv"}
+    assert reasons["scrape.py"].startswith(
+        "not a known article type (.py); add a pattern to include:"
+    )
+    assert reasons["README"].startswith("not a known article type (no extension)")
+    assert reasons["meta.json"] == "is not JSON (it starts with neither [ nor {)"
+    assert reasons["table.csv"] == "holds no records (a header row and nothing after it)"
+    assert r.skipped == 5 and r.ignored == 1  # .hidden.txt
+    assert r.to_dict()["skipped_by_reason"] == {
+        "holds no records": 1,
+        "is not JSON": 1,
+        "not a known article type (.png)": 1,
+        "not a known article type (.py)": 1,
+        "not a known article type (no extension)": 1,
+    }
+    again = update_index(tmp_path / "ix", [corpus])  # reported again on the next run
+    assert again.skipped == 5 and again.unchanged == 3 and not again.changed
     cfg = tmp_path / "corpus-search.yaml"
     cfg.write_text('include: ["*"]\nexclude: ["labels/*", "*.py", ".*"]\n', "utf-8")
     from click.testing import CliRunner
@@ -321,8 +341,9 @@ def test_only_text_files_are_articles_by_default(tmp_path):
         ["--config", str(cfg), "index", str(corpus), "--index", str(tmp_path / "ix2"), "--json"],
     )
     out = json.loads(res.stdout)
-    assert out["added"] == 6 and out["skipped"] == 0  # a, b, meta, table, photo, README
-    assert len([x for x in corpus.rglob("*") if x.is_file()]) == 8  # scrape.py and labels/ out
+    # a, b, photo, README as text; meta.json and table.csv are still read as records
+    assert out["added"] == 4 and out["skipped"] == 2 and out["ignored"] == 3
+    assert len([x for x in corpus.rglob("*") if x.is_file()]) == 9
     bad = tmp_path / "bad.yaml"
     bad.write_text('exclude: ["x"]\nignore: ["y"]\n', "utf-8")
     res = CliRunner().invoke(cli, ["--config", str(bad), "stats", "--index", str(tmp_path / "ix")])

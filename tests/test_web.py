@@ -182,5 +182,8 @@ def test_exports_download_every_matching_record(site):
     assert len(rows) == 5 and all("body" in r for r in rows)
     status, headers, body = get(port, f"/export.csv?token={token}&q=sanctions")
     assert status == 200 and headers["content-type"].startswith("text/csv")
-    assert body.splitlines()[0].startswith("id,path,source,title") and len(body.splitlines()) >= 6
+    assert (
+        body.splitlines()[0].startswith("id,path,source,url,site,title")
+        and len(body.splitlines()) >= 6
+    )
     assert get(port, "/export.csv?q=sanctions")[0] == 403  # the token holds for downloads too

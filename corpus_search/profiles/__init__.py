@@ -93,6 +93,8 @@ class ProfileSet:
         generic = [p for p in profiles if p.name == "generic"]
         self.generic = generic[0] if generic else Profile(name="generic")
         self.path_rules: list = []  # corpus_search.paths.PathRule, from the config's paths:
+        #: field -> record keys that fill it, from the config's fields: (records, see formats)
+        self.field_map: dict[str, list[str]] = {}
 
     def candidates(self, text: str) -> list[Profile]:
         return [p for p in self.profiles if p.detects(text)]

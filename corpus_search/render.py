@@ -252,7 +252,6 @@ def print_facets(facets, console) -> None:
 def print_timeline(timeline, console) -> None:
     """A bar per period. The period and the count always show in full; the bar shrinks and
     a --split's series is cut (with …) to fit the terminal's width."""
-    from rich.table import Table
     from rich.text import Text
 
     styled = uses_style(console)
@@ -267,28 +266,23 @@ def print_timeline(timeline, console) -> None:
     count_w = max((len(str(b["count"])) for b in timeline.buckets), default=1)
     room = max(10, console.width - period_w - count_w - 4)
     bar_w = min(40, room if not timeline.split else max(8, room // 3))
-    table = Table(box=None, show_header=False, pad_edge=False, expand=False)
-    table.add_column("period", no_wrap=True, min_width=period_w)
-    table.add_column("count", justify="right", no_wrap=True, min_width=count_w)
-    table.add_column("bar", no_wrap=True, width=bar_w, overflow="crop")
-    if timeline.split:
-        table.add_column("series", no_wrap=True, overflow="ellipsis", ratio=1)
+    series_w = console.width - period_w - count_w - bar_w - 6
     top = max((b["count"] for b in timeline.buckets), default=1) or 1
+    # Written out line by line, not as a rich Table: a table squeezed by a long series gave
+    # up the count column (issue: the split timeline lost its period and count).
     for b in timeline.buckets:
-        bar = Text(
-            "█" * round(bar_w * b["count"] / top) if b["count"] else "",
-            style="blue" if styled else "",
-        )
-        row = [b["period"], str(b["count"]), bar]
-        if timeline.split:
-            row.append(
-                Text(
-                    visible(", ".join(f"{s['value']} {s['count']}" for s in b.get("series") or [])),
-                    style="dim" if styled else "",
-                )
-            )
-        table.add_row(*row)
-    console.print(table)
+        n = round(bar_w * b["count"] / top) if b["count"] else 0
+        line = Text(f"{b['period']:<{period_w}}  {b['count']:>{count_w}}  ")
+        line.append("█" * n, style="blue" if styled else "")
+        series = ""
+        if timeline.split and series_w >= 2:
+            series = visible(", ".join(f"{s['value']} {s['count']}" for s in b.get("series") or []))
+            if len(series) > series_w:
+                series = series[: series_w - 1] + "…"
+        if series:
+            line.append(" " * (bar_w - n) + "  ")
+            line.append(series, style="dim" if styled else "")
+        console.print(line, no_wrap=True, overflow="crop", crop=True)
 
 
 def print_article(
@@ -549,6 +543,8 @@ def print_reprints(result, console) -> None:
             when = (m.published or "undated")[:16].replace("T", " ")
             line = Text(f"     {when:<16}  ")
             line.append(visible(m.source or "(no source)"), style="green" if styled else "")
+            if m.site and m.site != m.source:
+                line.append(f" ({visible(m.site)})", style="green" if styled else "")
             line.append(
                 "  first" if i == 0 else f"  {m.similarity:.2f}",
                 style="bold" if styled and i == 0 else ("dim" if styled else ""),

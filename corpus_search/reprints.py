@@ -155,12 +155,14 @@ class Member:
     source: str | None
     published: str | None
     similarity: float  # to the cluster's first member
+    site: str | None = None  # the host of the member's address
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "id": self.id,
             "title": self.title,
             "source": self.source,
+            "site": self.site,
             "published": self.published,
             "similarity": round(self.similarity, 3),
         }
@@ -189,6 +191,7 @@ class Cluster:
             "first": {
                 "id": self.first.id,
                 "source": self.first.source,
+                "site": self.first.site,
                 "published": self.first.published,
             },
             "members": [m.to_dict() for m in self.members],

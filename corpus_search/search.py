@@ -686,6 +686,7 @@ class CorpusIndex:
                             r["source"],
                             r["published"],
                             similarity(sk[d], sk[members[0]]),
+                            r["site"],
                         )
                     )
                 clusters.append(Cluster(rows))

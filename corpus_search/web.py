@@ -10,6 +10,7 @@ a Content-Security-Policy that forbids inline script and other origins.
 from __future__ import annotations
 
 import html
+import re
 from typing import Any
 from urllib.parse import quote, urlencode
 
@@ -21,7 +22,7 @@ CSP = (
     "form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
 )
 FILTERS = (*VALUE_FIELDS, "since", "until")
-PAGE_FACETS = ("category", "author", "source", "place", "lang", "year")
+PAGE_FACETS = ("category", "author", "source", "site", "place", "lang", "year")
 PER_PAGE = 20
 
 
@@ -210,7 +211,7 @@ def article_page(ix: Any, doc_id: str, params: dict[str, list[str]]) -> tuple[in
         _marked(mark_text(title, find_matches(title, title_spec))) if title_spec else e(title)
     )
     rows = "".join(
-        f'<tr><th scope="row">{e(k)}</th><td>{e(", ".join(v) if isinstance(v, list) else v)}</td></tr>'
+        f'<tr><th scope="row">{e(k)}</th><td>{_field_html(k, v)}</td></tr>'
         for k, v in record.items()
         if k != "body"
     )
@@ -227,11 +228,29 @@ def article_page(ix: Any, doc_id: str, params: dict[str, list[str]]) -> tuple[in
     )
 
 
+def _field_html(key: str, value: Any) -> str:
+    """A field's value on the article page; the address is a link when it is http(s)."""
+    if key == "url" and isinstance(value, str) and re.match(r"(?i)https?://", value):
+        return f'<a href="{e(value)}" rel="noopener noreferrer nofollow">{e(value)}</a>'
+    return e(", ".join(value) if isinstance(value, list) else value)
+
+
 def _explain(record: dict[str, Any]) -> str:
-    from .articles import parse_article
+    from .articles import read_articles
 
     try:
-        article = parse_article(record["path"])
+        article = None
+        root = _root_of(record)
+        for found in read_articles(record["path"], root=root, explain=True):
+            if isinstance(found, CorpusSearchError):
+                if "#" not in record["id"]:
+                    raise found
+                continue
+            if found.id == record["id"] or "#" not in record["id"]:
+                article = found
+                break
+        if article is None:
+            return "<p>the record is no longer in its file</p>"
     except (CorpusSearchError, OSError) as exc:
         return f"<p>the file cannot be read again: {e(exc)}</p>"
     rows = "".join(
@@ -242,6 +261,15 @@ def _explain(record: dict[str, Any]) -> str:
         "<section><h2>What the cleaner removed</h2><table><thead><tr><th>line</th>"
         f"<th>rule</th><th>text</th></tr></thead><tbody>{rows}</tbody></table></section>"
     )
+
+
+def _root_of(record: dict[str, Any]) -> str | None:
+    """The corpus folder of a record's file, from its path and id (ids are relative paths)."""
+    file_id = record["id"].rsplit("#", 1)[0] if "#" in record["id"] else record["id"]
+    path = record["path"] or ""
+    if path.endswith(file_id):
+        return path[: len(path) - len(file_id)] or None
+    return None
 
 
 STATIC = {
@@ -381,7 +409,7 @@ def reprints_page(ix: Any, params: dict[str, list[str]]) -> tuple[int, str]:
         first = cluster.first
         items = "".join(
             f"<li><time>{e((m.published or 'undated')[:16].replace('T', ' '))}</time> "
-            f"{e(m.source or '(no source)')} "
+            f"{e(m.source or '(no source)')}{f' ({e(m.site)})' if m.site and m.site != m.source else ''} "
             f'<a href="{e(_url("/article/" + quote(m.id, safe="/"), {}))}">{e(m.title or m.id)}</a>'
             + (
                 ""

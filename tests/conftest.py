@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from corpus_search.articles import iter_files, parse_article
+from corpus_search.articles import iter_files, read_articles
 
 REPO = Path(__file__).resolve().parent.parent
 SAMPLE = REPO / "sample_corpus"
@@ -64,10 +64,22 @@ def _isolated_env(monkeypatch, tmp_path_factory):
     monkeypatch.setenv("NO_COLOR", "1")
 
 
+def articles_of(folder) -> list[dict]:
+    """Every article under a folder as its record: one per text file or page, one per record
+    of a record file (what an index of the folder must hold)."""
+    out = []
+    for path, root in iter_files([folder]):
+        for article in read_articles(path, root=root):
+            if isinstance(article, Exception):
+                raise article
+            out.append(article.to_dict())
+    return out
+
+
 @pytest.fixture(scope="session")
 def sample_records():
     """The sample corpus parsed directly: the ground truth for counts."""
-    return [parse_article(p, root=root).to_dict() for p, root in iter_files([SAMPLE])]
+    return articles_of(SAMPLE)
 
 
 @pytest.fixture(scope="session")
@@ -80,7 +92,7 @@ def sample_index(tmp_path_factory):
     shutil.copytree(SAMPLE, corpus)
     index = base / "index"
     report = update_index(index, [corpus])
-    assert report.added == len(list(iter_files([SAMPLE])))
+    assert report.added == len(articles_of(SAMPLE)) and not report.errors
     return index
 
 

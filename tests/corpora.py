@@ -5,7 +5,7 @@ matter from two sites, the scraped header layout), fields missing in whole batch
 the default settings give several segments written by two writer processes. Everything is
 generated from a seed: the same files on every run.
 
-The oracle is computed from the files' parsed records (``parse_article``), never from the
+The oracle is computed from the files' parsed records (``read_articles``), never from the
 index: :func:`oracle_counts` counts facets, months and words the way a user would by hand.
 """
 
@@ -17,7 +17,7 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-from corpus_search.articles import iter_files, parse_article
+from corpus_search.articles import iter_files, read_articles
 
 WORDS = (
     "sanctions gas oil grain ferry border ministry election protest court pipeline "
@@ -99,7 +99,12 @@ def write_corpus(
 
 
 def parsed_records(root: Path) -> list[dict[str, Any]]:
-    return [parse_article(p, root=r).to_dict() for p, r in iter_files([root])]
+    return [
+        a.to_dict()
+        for p, r in iter_files([root])
+        for a in read_articles(p, root=r)
+        if not isinstance(a, Exception)
+    ]
 
 
 def month_of(record: dict[str, Any]) -> str | None:

@@ -36,7 +36,10 @@ def indexed(index) -> dict[str, dict]:
 
 
 def n_files(folder: Path) -> int:
-    return sum(1 for p in folder.rglob("*") if p.is_file())
+    """The articles under a folder: a file each, but a record file holds several."""
+    from conftest import articles_of
+
+    return len(articles_of(folder))
 
 
 def test_build_then_noop(tmp_path, corpus_copy):
@@ -155,22 +158,22 @@ def test_a_file_that_breaks_the_parser_is_skipped(tmp_path, corpus_copy, monkeyp
 def test_batches_commit_and_interrupted_build_resumes(tmp_path, corpus_copy, monkeypatch):
     """A failure in the middle keeps the batches committed before it; the next run completes."""
     index = tmp_path / "ix"
-    import corpus_search.indexer as indexer
+    import corpus_search.schema as schema
 
-    real = indexer.parse_bytes
+    real = schema.article_document
     calls = {"n": 0}
 
-    def interrupting(*a, **kw):
+    def interrupting(*a, **kw):  # the 12th document, whether a file's or a record's
         calls["n"] += 1
         if calls["n"] == 12:
             raise KeyboardInterrupt
         return real(*a, **kw)
 
-    monkeypatch.setattr(indexer, "parse_bytes", interrupting)
+    monkeypatch.setattr(schema, "article_document", interrupting)
     with pytest.raises(KeyboardInterrupt):
         update_index(index, [corpus_copy], batch_size=5)
     assert len(indexed(index)) == 10  # two batches of five committed, the third cancelled
-    monkeypatch.setattr(indexer, "parse_bytes", real)
+    monkeypatch.setattr(schema, "article_document", real)
     r = update_index(index)
     assert r.added == n_files(corpus_copy) - 10 and r.unchanged == 10
     assert len(indexed(index)) == n_files(corpus_copy)
@@ -288,8 +291,11 @@ def test_stats(tmp_path, corpus_copy):
         "Baltic Monitor": 7,
         "Steppe Herald": 7,
         "(none)": 3,
+        "Central Asia Wire": 3,
+        "РИА Пример": 3,
+        "Caspian Daily": 2,
     }
-    assert st["languages"] == {"en": 29, "ru": 5}
+    assert st["languages"] == {"en": 34, "ru": 7, "(none)": 1}  # a short record: unknown
     assert st["date_range"] == {"first": "2021-05-19", "last": "2023-12-30"}
     assert (
         st["roots"] == [str(corpus_copy)]

@@ -277,7 +277,7 @@ def test_the_fast_facet_postings_are_whooshs():
     Whoosh's analyzer chain and Frequency format."""
     from whoosh import fields
 
-    from corpus_search.articles import iter_files, parse_article
+    from corpus_search.articles import iter_files, read_articles
     from corpus_search.schema import build_schema
     from corpus_search.vocab import SEP
 
@@ -293,11 +293,12 @@ def test_the_fast_facet_postings_are_whooshs():
         "",
     ]
     for path, _ in iter_files([SAMPLE]):
-        a = parse_article(path, root=SAMPLE)
-        values += [SEP.join(a.categories), SEP.join(a.tags), a.author or "", a.place or ""]
-        values += [a.source or "", a.language or ""]
+        for a in read_articles(path, root=SAMPLE):
+            assert not isinstance(a, Exception)
+            values += [SEP.join(a.categories), SEP.join(a.tags), a.author or "", a.place or ""]
+            values += [a.source or "", a.site or "", a.url or "", a.language or ""]
     assert len(values) > 30
-    for name in ("category", "tag", "author", "place", "source", "lang"):
+    for name in ("category", "tag", "author", "place", "source", "site", "url", "lang"):
         field = schema[name]
         for value in values:
             fast = sorted(field.index(value))
@@ -309,7 +310,7 @@ def test_the_index_languages_come_from_the_metadata_of_their_commit(tmp_path, mo
     """An indexing run writes the languages of the index and the commit they describe; a
     search at that commit uses them instead of merging every segment's terms, and a search
     at any other commit (a run killed before its metadata was written) reads the terms."""
-    from corpus_search.articles import iter_files, parse_article
+    from corpus_search.articles import iter_files, read_articles
     from corpus_search.postings import Snapshot
     from corpus_search.store import IndexFolder
 
@@ -318,7 +319,12 @@ def test_the_index_languages_come_from_the_metadata_of_their_commit(tmp_path, mo
     shutil.copytree(SAMPLE, tmp_path / "corpus")
     update_index(tmp_path / "ix", [tmp_path / "corpus"])
     expected = sorted(
-        {a.language for p, _ in iter_files([tmp_path / "corpus"]) if (a := parse_article(p))}
+        {
+            a.language
+            for p, _ in iter_files([tmp_path / "corpus"])
+            for a in read_articles(p)
+            if not isinstance(a, Exception)
+        }
         - {None}
     )
     meta = IndexFolder(tmp_path / "ix").require_meta()

@@ -359,7 +359,7 @@ def test_term_files_open_as_whoosh_opens_them(snap):
 def _documents(tmp_path, n_plain=220):
     """Whoosh documents of generated articles of every layout, and of the sample corpus: facets
     missing in whole groups, words in more than one 128-posting block."""
-    from corpus_search.articles import iter_files, parse_article
+    from corpus_search.articles import iter_files, read_articles
     from corpus_search.schema import article_document
 
     corpus = tmp_path / "corpus"
@@ -367,9 +367,13 @@ def _documents(tmp_path, n_plain=220):
     shutil.copytree(SAMPLE, corpus / "sample")
     docs = []
     for path, _ in iter_files([corpus]):
-        doc = article_document(parse_article(path, root=corpus), 100, 5)
-        doc["root"] = str(corpus)
-        docs.append(doc)
+        for article in read_articles(path, root=corpus):
+            assert not isinstance(article, Exception)
+            doc = article_document(article, 100, 5)
+            doc["root"] = str(corpus)
+            if "#" in article.id:
+                doc["file"] = article.id.rsplit("#", 1)[0]
+            docs.append(doc)
     return docs
 
 

@@ -228,7 +228,7 @@ def test_plain_files_beside_the_sample_corpus(tmp_path):
         out = json.loads(run("facets", facet, "--index", index, "--json").stdout)
         assert_facet_is_the_records(out, records, facet)
     out = json.loads(run("stats", "--index", index, "--json").stdout)
-    assert out["documents"] == len(records) == 1200 + 34
+    assert out["documents"] == len(records) == 1200 + 42
 
 
 # --------------------------------------------------------------------------------------------

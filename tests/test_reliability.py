@@ -226,7 +226,7 @@ def test_disk_full_keeps_the_last_commit(tmp_path, monkeypatch):
     monkeypatch.undo()
     assert sorted(indexed_ids(index)) == before
     r = update_index(index, [corpus])  # the new root takes over the one inside it
-    assert (r.added, r.removed, r.documents) == (34, 3, 34)
+    assert (r.added, r.removed, r.documents) == (42, 3, 42)
     assert json.loads((index / "corpus-search.json").read_text())["roots"] == [str(corpus)]
 
 

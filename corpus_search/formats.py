@@ -387,7 +387,7 @@ def _json_lines(fh, max_bytes: int):
 def _json_problem(exc: ValueError) -> str:
     msg = getattr(exc, "msg", None) or str(exc)
     col = getattr(exc, "colno", None)
-    return f"{msg} at column {col}" if col else msg
+    return f"{msg} (column {col})" if col else msg
 
 
 _SPACE = re.compile(r"[ \t\r\n]*")

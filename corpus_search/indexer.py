@@ -316,11 +316,11 @@ class IndexRun:
             roots = [s.root_text for s in scopes]
             # A new root that contains a remembered one takes it over: the documents of the
             # remembered root get ids relative to the new root, so they are removed and re-added.
-            subsumed = {
+            subsumed = {  # (a file given on its own takes over nothing)
                 r
                 for r in known
                 for sc in scopes
-                if r != str(sc.root) and Path(r).is_relative_to(sc.root)
+                if not sc.exact and r != str(sc.root) and Path(r).is_relative_to(sc.root)
             }
             remembered = _remembered(scopes, known)
             roots_after = sorted(set(remembered) | (set() if rebuild else set(known) - subsumed))
@@ -547,8 +547,12 @@ class IndexRun:
         report, opts = self.report, self.options
         procs = opts.procs
         if procs <= 0:  # automatic: the two-process writer pays off only for large batches
-            # a record file counts as its records, guessed from its size (~2 KB a record)
-            expected = sum(max(1, i.size // 2000) if i.many else 1 for i in plan.pending)
+            # a record file counts as its records, guessed from its size (a short story with
+            # its metadata is ~500 bytes, four times less than its gzip)
+            expected = sum(
+                max(1, i.size * (4 if i.path.endswith(".gz") else 1) // 500) if i.many else 1
+                for i in plan.pending
+            )
             procs = 2 if expected > 1000 and (os.cpu_count() or 1) > 1 else 1
         batch = _Batches(
             ix,

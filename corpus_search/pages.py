@@ -9,7 +9,9 @@ language are read from what the page declares about itself, in this order:
 * address: ``<link rel="canonical">``, ``og:url``, then the address the page was fetched from
   (a WARC record's target), relative ones resolved against it;
 * date: ``article:published_time`` and its kin, ``datePublished`` (microdata, JSON-LD), a
-  ``<time datetime>``, then trafilatura's date (a day), then the capture date of a WARC record;
+  ``<time datetime>``, else the capture date of a WARC record; never guessed from the address
+  or the text (an extractor's guess from ``/2023/01/`` is a day nobody printed);
+* author: ``<meta name="author">`` and its kin, JSON-LD's author, else the extractor's;
 * language: ``<html lang>``, else detected from the text.
 
 HTML inside a record's text field (a fragment, not a page) is turned into paragraphs by its
@@ -54,6 +56,8 @@ _DATE_META = (
     "parsely-pub-date",
 )
 _JSONLD_DATE = re.compile(r'"datePublished"\s*:\s*"([^"]{8,40})"')
+_JSONLD_AUTHOR = re.compile(r'"author"\s*:\s*(?:\[\s*)?\{[^{}]*?"name"\s*:\s*"([^"]{1,200})"')
+MIN_UNTITLED_WORDS = 5  # a page with no title and fewer words has no article
 
 
 def _text(value: Any) -> str:
@@ -240,10 +244,6 @@ def read_page(
         page.sitename = _text(doc.sitename) or None
         page.categories = [c for v in (doc.categories or []) for c in as_list(v)]
         page.tags = [t for v in (doc.tags or []) for t in as_list(v)]
-        if page.published is None and doc.date:
-            from .formats import as_datetime
-
-            page.published = as_datetime(doc.date)
         if not page.url and doc.url and re.match(r"(?i)https?://", doc.url):
             page.url = doc.url
         paragraphs = [_text(line) for line in (doc.text or "").split("\n")]
@@ -251,6 +251,15 @@ def read_page(
         if paragraphs and page.title and paragraphs[0] == page.title:
             paragraphs = paragraphs[1:]  # the headline, which the extractor keeps as text
         page.paragraphs = paragraphs
+    if not page.title and sum(len(p.split()) for p in page.paragraphs) < MIN_UNTITLED_WORDS:
+        # a menu or a cookie notice taken for text: no article
+        raise ArticleError(where, "has no article text that could be found in the page")
+    declared = _meta(tree, ("author", "article:author", "dc.creator", "parsely-author"))
+    if declared is None:
+        m = _JSONLD_AUTHOR.search(html)
+        declared = m.group(1) if m else None
+    if declared and not re.match(r"(?i)https?://", declared):
+        page.author = _text(declared)  # what the page declares wins over the extractor's guess
     return page
 
 

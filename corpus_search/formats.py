@@ -303,7 +303,8 @@ MAX_RECORD_BYTES = 64 * 1024 * 1024  # one record (a line, a JSON value) at most
 
 
 def _limit(max_bytes: int) -> int:
-    return max(max_bytes, MAX_RECORD_BYTES) if max_bytes else MAX_RECORD_BYTES
+    """The largest record read: the config's max_file_mb (one record is one article)."""
+    return max_bytes or MAX_RECORD_BYTES
 
 
 def _json_file(fh, path: str, max_bytes: int):
@@ -369,7 +370,7 @@ def _json_lines(fh, max_bytes: int):
         if not stripped:
             continue
         if len(stripped) > limit:
-            yield number, stripped[:1024], None, f"is longer than {limit // (1024 * 1024)} MB"
+            yield number, stripped[:1024], None, f"is too large (over {limit / 1048576:g} MB; set max_file_mb)"
             continue
         try:
             text = stripped.decode("utf-8")
@@ -504,7 +505,7 @@ def _csv_records(fh, delimiter: str, max_bytes: int):
     import csv
     import io
 
-    csv.field_size_limit(max(max_bytes, MAX_RECORD_BYTES))
+    csv.field_size_limit(_limit(max_bytes))
     text = io.TextIOWrapper(fh, encoding="utf-8-sig", errors="replace", newline="")
     reader = csv.reader(text, delimiter=delimiter)
     try:

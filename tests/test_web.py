@@ -187,3 +187,38 @@ def test_exports_download_every_matching_record(site):
         and len(body.splitlines()) >= 6
     )
     assert get(port, "/export.csv?q=sanctions")[0] == 403  # the token holds for downloads too
+
+
+def test_the_article_page_links_only_http_addresses_escaped(tmp_path):
+    """A record's address is a link on the article page only when it is http(s), and is
+    escaped; the explain view reads the record again from its file."""
+    import json
+
+    from corpus_search.search import CorpusIndex
+    from corpus_search.web import article_page
+
+    corpus = tmp_path / "c"
+    corpus.mkdir()
+    records = [
+        {"id": "a", "title": "Safe", "text": "One.", "url": 'https://x.example/a?q="><b>'},
+        {"id": "b", "title": "Script", "text": "Two.", "url": "javascript:alert(3)"},
+        {"id": "c", "title": "Data", "text": "<p>Three&nbsp;para.</p>", "url": "data:text/html,hi"},
+    ]
+    (corpus / "f.jsonl").write_text("".join(json.dumps(r) + "\n" for r in records), "utf-8")
+    update_index(tmp_path / "ix", [corpus])
+    with CorpusIndex(tmp_path / "ix") as ix:
+        status, html = article_page(ix, "f.jsonl#a", {})
+        assert status == 200
+        assert (
+            '<a href="https://x.example/a?q=&quot;&gt;&lt;b&gt;" rel="noopener noreferrer nofollow">'
+            in html
+        )
+        assert "<b>" not in html.split("<main>")[1]
+        for doc_id, url in (
+            ("f.jsonl#b", "javascript:alert(3)"),
+            ("f.jsonl#c", "data:text/html,hi"),
+        ):
+            status, html = article_page(ix, doc_id, {})
+            assert status == 200 and f"<td>{url}</td>" in html and f'href="{url}' not in html
+        status, html = article_page(ix, "f.jsonl#c", {"explain": ["1"]})
+        assert status == 200 and "What the cleaner removed" in html

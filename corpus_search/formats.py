@@ -370,7 +370,12 @@ def _json_lines(fh, max_bytes: int):
         if not stripped:
             continue
         if len(stripped) > limit:
-            yield number, stripped[:1024], None, f"is too large (over {limit / 1048576:g} MB; set max_file_mb)"
+            yield (
+                number,
+                stripped[:1024],
+                None,
+                f"is too large (over {limit / 1048576:g} MB; set max_file_mb)",
+            )
             continue
         try:
             text = stripped.decode("utf-8")

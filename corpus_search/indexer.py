@@ -357,6 +357,7 @@ class IndexRun:
                     shutil.rmtree(folder.path / gen_name, ignore_errors=True)
                 raise
 
+            write_form_tables(ix, folder.path)  # any a killed run or an older version left out
             assert meta is not None
             record_files = {  # entries of files this run did not walk are kept
                 k: v
@@ -563,6 +564,7 @@ class IndexRun:
             size=opts.batch_size,
             max_bytes=opts.batch_bytes,
             seconds=opts.commit_every,
+            after_commit=lambda: write_form_tables(ix, self.folder.path),
         )
         from .schema import article_document
 
@@ -709,6 +711,19 @@ class IndexRun:
         return article
 
 
+def write_form_tables(ix, where: Path) -> int:
+    """Write the word-form tables (see :mod:`corpus_search.wordforms`) of the segments of the
+    index's last commit that lack them."""
+    from .postings import Snapshot
+    from .wordforms import ensure_tables
+
+    snap = Snapshot(ix, where)
+    try:
+        return ensure_tables(snap, snap.terms("lang"))
+    finally:
+        snap.close()
+
+
 def _languages_of(reader) -> dict[str, Any]:
     """The language codes of the index's articles, and the commit they describe (a search
     uses them only at that commit: see search.CorpusIndex)."""
@@ -782,8 +797,11 @@ class _Batches:
     there; 181 MB for 10,000 before postings were grouped per word): the text bound keeps
     batches of long articles smaller (5,000 of ~5 KB)."""
 
-    def __init__(self, ix, folder, procs, report, on_commit, *, size, max_bytes, seconds):
+    def __init__(
+        self, ix, folder, procs, report, on_commit, *, size, max_bytes, seconds, after_commit=None
+    ):
         self.ix, self.folder, self.procs = ix, folder, procs
+        self.after_commit = after_commit
         self.report, self.on_commit = report, on_commit
         self.size, self.max_bytes, self.seconds = size, max_bytes, seconds
         self._writer = None
@@ -815,6 +833,8 @@ class _Batches:
         except BaseException:
             self._writer = writer  # cancelled (and its files removed) by cancel()
             raise
+        if self.after_commit is not None:
+            self.after_commit()
         self.report.committed += self.in_batch
         self.in_batch = 0
         self.bytes_in_batch = 0

@@ -23,10 +23,11 @@ from collections.abc import Callable, Iterable
 from . import query as q
 from .errors import QueryError, QueryTimeout
 from .facets import ColumnCache
-from .languages import stem, stem_in, stemmers_for
+from .languages import stem
 from .records import Record
 from .snippets import MatchSpec
 from .vocab import QUERY_VALUE_FIELDS, VALUE_FIELDS, fold, fold_accents, fold_value, words
+from .wordforms import UNKNOWN, default_language, has_analyzer
 
 MAX_EXPANSION = 2000  # different words one wildcard or fuzzy word may match
 MAX_FORMS_SCANNED = 5000  # indexed words looked at for a word's stem forms
@@ -158,7 +159,8 @@ class Matcher:
         self.body = MatchSpec()
         # A word's indexed forms depend only on the snapshot's terms and the stemmers: kept
         # with the snapshot, so a warm index (the server) looks them up once per word.
-        self._forms: dict[tuple, list[str]] = snapshot.forms_cache
+        self._forms: dict[tuple, dict[str, list[str]]] = snapshot.forms_cache
+        self._groups: dict[str, Docs] = {}  # language -> its documents
 
     # -- entry points ---------------------------------------------------------------------
 
@@ -284,58 +286,100 @@ class Matcher:
         found: Iterable[str],
         read: dict[str, tuple[list[int], list[float]]] | None = None,
     ) -> tuple[Docs, Parts]:
-        """Documents with any of ``found`` in ``field``, scored in text fields (``read``:
+        """Documents with any of ``found`` in ``field`` (a wildcard's or a fuzzy word's
+        words, an exact word, a value), scored in text fields as one term (``read``:
         postings already read, by word)."""
-        docs: Docs = set()
-        parts: list[Part] = []
-        scored = field in SCORED_FIELDS
-        n = self.snap.doc_count_all
-        for word in found:
-            ids, tfs = read[word] if read and word in read else self.postings(field, word)
-            if not ids:
-                continue
-            if scored:
-                tf_of = dict(zip(ids, tfs))
-                docs.update(tf_of)
-                parts.append(Part(field, math.log(n / (len(ids) + 1)) + 1, tf_of))  # Whoosh's idf
-            else:
-                docs.update(ids)
-        return docs, (parts if scored else None)
+        return self.word_of(field, dict.fromkeys(found), read)
 
     def specs_for(self, field_name: str | None) -> tuple[MatchSpec, ...]:
         return (self.title,) if field_name == "title" else (self.title, self.body)
 
-    def forms(self, fieldname: str, word: str) -> list[str]:
-        """The indexed words of ``fieldname`` that share ``word``'s stem (the word included),
-        by each stemmer that applies to it: the script's default and those of the index's
-        languages (so Portuguese ``ataque`` finds ``ataques``). ``word`` is folded (lower case,
-        no accents): every accented word is also indexed folded, so the folded forms are enough.
-
-        Stems only rewrite a word's ending, so the forms are found among the words that start
-        with the stem (or, for Porter's y -> i, with the stem ending in y).
-        """
-        key = (fieldname, word, self.languages)
+    def forms(self, word: str) -> dict[str, list[str]]:
+        """The indexed forms of ``word`` (folded: lower case, no accents) in each group of
+        articles: each language of the index, and ``""`` for articles of unknown language
+        (see :mod:`corpus_search.wordforms`). The word as typed is always among them."""
+        key = (word, self.languages)
         found = self._forms.get(key)
         if found is not None:
             return found
-        seen = {word}
-        for language in stemmers_for(word, self.languages):
-            target = stem_in(language, word)
-            prefixes = {target}
-            if language == "en" and target.endswith("i"):
-                prefixes.add(target[:-1] + "y")
-            for prefix in prefixes:
-                for n, term in enumerate(self.snap.iter_terms(fieldname, prefix)):
-                    if n >= MAX_FORMS_SCANNED:  # a very short stem: enough forms
-                        break
-                    if n % 256 == 0:
-                        self.deadline.check()
-                    if term not in seen and stem_in(language, term) == target:
-                        seen.add(term)
+        finder = self._finder()
+        out: dict[str, list[str]] = {}
+        for language in sorted(self.languages):
+            out[language] = finder.forms(language, word) if has_analyzer(language) else [word]
+        fallback = default_language(word)
+        out[UNKNOWN] = finder.forms(fallback, word) if fallback else [word]
+        self.deadline.check()
         if len(self._forms) >= MAX_CACHED_FORMS:
             self._forms.clear()
-        found = self._forms[key] = sorted(seen)
+        self._forms[key] = out
+        return out
+
+    def _finder(self):
+        finder = self.snap.form_finder
+        if finder is None:
+            from .wordforms import FormFinder
+
+            finder = self.snap.form_finder = FormFinder(self.snap)
+        return finder
+
+    def group_docs(self, group: str) -> Docs:
+        """The documents (deleted ones included) of one language, or of none (``""``)."""
+        found = self._groups.get(group)
+        if found is None:
+            if group:
+                found = set(self.postings("lang", group)[0])
+            else:
+                named: Docs = set()
+                for language in self.languages:
+                    named |= self.group_docs(language)
+                found = set(range(self.snap.doc_count_all)) - named
+            self._groups[group] = found
         return found
+
+    def _allowed(self, by_group: dict[str, list[str]]) -> dict[str, Docs | None]:
+        """For each form, the documents it may match: those of the groups whose forms it is
+        (None: every document)."""
+        forms = {f for group in by_group.values() for f in group}
+        out: dict[str, Docs | None] = {}
+        for f in forms:
+            groups = [g for g, fs in by_group.items() if f in fs]
+            if len(groups) == len(by_group):
+                out[f] = None
+            else:
+                allowed: Docs = set()
+                for g in groups:
+                    allowed |= self.group_docs(g)
+                out[f] = allowed
+        return out
+
+    def word_of(
+        self,
+        field: str,
+        allowed: dict[str, Docs | None],
+        read: dict[str, tuple[list[int], list[float]]] | None = None,
+    ) -> tuple[Docs, Parts]:
+        """The documents of one query word whose forms are ``allowed`` (form -> documents it
+        may match in, None for all), scored as ONE term: one document frequency, the term
+        frequencies of its forms added (as an engine that stems at index time counts it), so
+        a rare form or a typo gets no weight of its own."""
+        tf: dict[int, float] = {}
+        get = tf.get
+        for form, within in allowed.items():
+            ids, tfs = read[form] if read and form in read else self.postings(field, form)
+            if within is None:
+                for d, w in zip(ids, tfs):
+                    tf[d] = get(d, 0.0) + w
+            else:
+                for d, w in zip(ids, tfs):
+                    if d in within:
+                        tf[d] = get(d, 0.0) + w
+        docs = set(tf)
+        if field not in SCORED_FIELDS:
+            return docs, None
+        if not tf:
+            return docs, []
+        n = self.snap.doc_count_all
+        return docs, [Part(field, math.log(n / (len(tf) + 1)) + 1, tf)]  # Whoosh's idf
 
     def term(self, node: q.Term, positive: bool) -> tuple[Docs, Parts]:
         f = node.field
@@ -375,11 +419,12 @@ class Matcher:
                 for spec in self.specs_for(f):
                     spec.words.add(word)
             return self.words_of(fieldname, [word])
-        found = self.forms(fieldname, fold_accents(word))
+        by_group = self.forms(fold_accents(word))
         if positive:
             for spec in self.specs_for(f):
-                spec.folded.update(found)
-        return self.words_of(fieldname, found)
+                for group in by_group.values():
+                    spec.folded.update(group)
+        return self.word_of(fieldname, self._allowed(by_group))
 
     def phrase(self, node: q.Phrase, positive: bool) -> tuple[Docs, Parts]:
         written = [fold(w) for part in node.words for w in words(part)]
@@ -387,12 +432,27 @@ class Matcher:
         if positive:
             for spec in self.specs_for(node.field):
                 spec.phrases.append((tuple(stem(fold_accents(w)) for w in written), node.slop))
-        groups = [self.forms(fieldname, fold_accents(w)) for w in written]
-        self.deadline.check()
-        docs, postings = self.snap.phrase(fieldname, groups, node.slop)
+        by_word = [self.forms(fold_accents(w)) for w in written]
+        # Each group of articles (a language) has its own forms of each word: the phrase is
+        # matched once per distinct list of forms, in the articles of the groups that have it.
+        lists: dict[tuple[tuple[str, ...], ...], list[str]] = {}
+        for group in by_word[0]:
+            lists.setdefault(tuple(tuple(w[group]) for w in by_word), []).append(group)
+        docs: Docs = set()
+        postings: dict[str, tuple[list[int], list[float]]] = {}
+        for forms, groups in lists.items():
+            self.deadline.check()
+            found, read = self.snap.phrase(fieldname, [list(f) for f in forms], node.slop)
+            postings.update(read)
+            if len(lists) > 1:
+                within: Docs = set()
+                for g in groups:
+                    within |= self.group_docs(g)
+                found &= within
+            docs |= found
         parts: list[Part] = []
-        for group in groups:
-            parts += self.words_of(fieldname, group, postings)[1] or []
+        for w in by_word:
+            parts += self.word_of(fieldname, self._allowed(w), postings)[1] or []
         return docs, parts
 
     def expand(

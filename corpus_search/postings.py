@@ -153,8 +153,9 @@ class Snapshot:
         self._lengths: dict[str, bytes] = {}
         self._lexicon: dict[str, list[str]] = {}
         self._fields = set(self.reader.indexed_field_names()) if self.leaves else set()
-        #: (field, word, languages) -> the word's indexed forms (see matching.Matcher.forms)
-        self.forms_cache: dict[tuple, list[str]] = {}
+        #: (word, languages) -> the word's indexed forms (see matching.Matcher.forms)
+        self.forms_cache: dict[tuple, Any] = {}
+        self.form_finder: Any = None  # wordforms.FormFinder, made on first use
 
     def close(self) -> None:
         with contextlib.suppress(Exception):
@@ -169,6 +170,25 @@ class Snapshot:
 
             self._searcher = Searcher(self.reader, fromindex=self._ix, closereader=False)
         return self._searcher
+
+    @property
+    def folder(self) -> Path:
+        """The generation folder this snapshot reads (where per-segment tables live)."""
+        return folder_of(self._ix)
+
+    def segment_ids(self) -> list[str]:
+        """Each segment's id, in the order of :attr:`leaves` (its files start with it)."""
+        return [_name(leaf) for leaf, _ in self.leaves]
+
+    @_guarded
+    def segment_terms(self, index: int, field: str) -> list[str]:
+        """The indexed words of ``field`` in one segment."""
+        leaf = self.leaves[index][0]
+        try:
+            raw = leaf.lexicon(field)
+            return [t.decode("utf-8") if isinstance(t, bytes) else t for t in raw]
+        except KeyError:  # no document of the segment has the field
+            return []
 
     def segments_with_column(self, field: str) -> list[bool]:
         """For each segment, whether it has a file for the column (Whoosh writes one only

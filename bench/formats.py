@@ -98,7 +98,17 @@ def write_csv(path: Path, items: list[dict]) -> None:
         w.writerow(["id", "title", "text", "date", "source", "url", "author"])
         for s in items:
             r = record(s)
-            w.writerow([r["id"], r["title"], r["text"], r["date"], r["source"], r["url"], r["author"] or ""])
+            w.writerow(
+                [
+                    r["id"],
+                    r["title"],
+                    r["text"],
+                    r["date"],
+                    r["source"],
+                    r["url"],
+                    r["author"] or "",
+                ]
+            )
 
 
 def write_pages(folder: Path, items: list[dict]) -> None:
@@ -229,7 +239,9 @@ def main() -> None:
         result["real"] = real_corpora(work)
     print(json.dumps(result, indent=2))
     print()
-    print(f"{'layout':<12}{'docs':>8}{'MB':>8}{'wall s':>9}{'docs/s':>9}{'docs/cpu-s':>12}{'peak MB':>9}{'x FTS5':>8}")
+    print(
+        f"{'layout':<12}{'docs':>8}{'MB':>8}{'wall s':>9}{'docs/s':>9}{'docs/cpu-s':>12}{'peak MB':>9}{'x FTS5':>8}"
+    )
     for name in ("text", "jsonl", "csv", "html"):
         r = result[name]
         ratio = r["wall_s"] / result["fts5_raw_s"] * (args.docs / max(1, r["docs"]))
@@ -240,11 +252,15 @@ def main() -> None:
     print(f"FTS5 raw, the same {args.docs} stories (the text files): {result['fts5_raw_s']} s")
     if "text_before" in result:
         b = result["text_before"]
-        print(f"text, before: {b['wall_s']} s, {b['docs_per_s']} docs/s, {b['wall_s'] / result['fts5_raw_s']:.1f}x FTS5")
+        print(
+            f"text, before: {b['wall_s']} s, {b['docs_per_s']} docs/s, {b['wall_s'] / result['fts5_raw_s']:.1f}x FTS5"
+        )
     for name, r in (result.get("real") or {}).items():
         for kind in ("files", "jsonl"):
             x = r[kind]
-            print(f"{name} as {kind}: {x['docs']} docs, {x['wall_s']} s, {x['docs_per_s']} docs/s, peak {x['peak_rss_mb']} MB")
+            print(
+                f"{name} as {kind}: {x['docs']} docs, {x['wall_s']} s, {x['docs_per_s']} docs/s, peak {x['peak_rss_mb']} MB"
+            )
 
 
 if __name__ == "__main__":

@@ -841,6 +841,34 @@ def timeline(state, query, index_dir, by, split, as_json, as_csv, **kw):
     return Exit.OK if tl.total else Exit.NO_HITS
 
 
+@cli.command(cls=QueryCommand)
+@click.argument("query", nargs=-1, required=True)
+@index_option
+@click.option("--json", "as_json", is_flag=True, help="One JSON object (see README).")
+@timeout_option
+@click.pass_obj
+def explain(state, query, index_dir, as_json, timeout):
+    """What each word of QUERY matches, per language: the forms it stands for and in how
+    many articles of that language each occurs (what a count counted).
+
+    Exit 0 when some word matched, 1 when none did.
+    """
+    with state.open_index(index_dir) as ix:
+        if not hasattr(ix, "explain"):
+            raise CorpusSearchError("explain works on a local index, not on a cluster")
+        result = ix.explain(" ".join(query), timeout=timeout or state.config.timeout)
+    if as_json:
+        from .render import write_json
+
+        write_json(result)
+    else:
+        from .render import make_console, print_explain
+
+        print_explain(result, make_console())
+    found = any(g["articles"] for w in result["words"] for g in w["languages"])
+    return Exit.OK if found else Exit.NO_HITS
+
+
 # --------------------------------------------------------------------------------------------
 # Research commands: reprints, kwic, collocates, count, export
 

@@ -160,7 +160,6 @@ class Matcher:
         # A word's indexed forms depend only on the snapshot's terms and the stemmers: kept
         # with the snapshot, so a warm index (the server) looks them up once per word.
         self._forms: dict[tuple, dict[str, list[str]]] = snapshot.forms_cache
-        self._groups: dict[str, Docs] = {}  # language -> its documents
 
     # -- entry points ---------------------------------------------------------------------
 
@@ -323,8 +322,10 @@ class Matcher:
         return finder
 
     def group_docs(self, group: str) -> Docs:
-        """The documents (deleted ones included) of one language, or of none (``""``)."""
-        found = self._groups.get(group)
+        """The documents (deleted ones included) of one language, or of none (``""``); kept
+        with the snapshot."""
+        cache = self.snap.groups_cache
+        found = cache.get(group)
         if found is None:
             if group:
                 found = set(self.postings("lang", group)[0])
@@ -332,54 +333,72 @@ class Matcher:
                 named: Docs = set()
                 for language in self.languages:
                     named |= self.group_docs(language)
-                found = set(range(self.snap.doc_count_all)) - named
-            self._groups[group] = found
+                found = set(range(self.snap.doc_count_all)).difference(named)
+            cache[group] = found
         return found
 
-    def _allowed(self, by_group: dict[str, list[str]]) -> dict[str, Docs | None]:
-        """For each form, the documents it may match: those of the groups whose forms it is
-        (None: every document)."""
+    def _allowed(self, by_group: dict[str, list[str]]) -> dict[str, tuple[bool, Docs] | None]:
+        """For each form, where it may match: None for every document, else ``(inside,
+        docs)``: only in ``docs`` (inside) or anywhere but in ``docs``, whichever set is
+        smaller (a Latin word's other forms are barred from the Russian articles only)."""
         forms = {f for group in by_group.values() for f in group}
-        out: dict[str, Docs | None] = {}
+        out: dict[str, tuple[bool, Docs] | None] = {}
         for f in forms:
-            groups = [g for g, fs in by_group.items() if f in fs]
-            if len(groups) == len(by_group):
+            inside = [g for g, fs in by_group.items() if f in fs]
+            if len(inside) == len(by_group):
                 out[f] = None
-            else:
-                allowed: Docs = set()
-                for g in groups:
-                    allowed |= self.group_docs(g)
-                out[f] = allowed
+                continue
+            outside = [g for g in by_group if g not in inside]
+            size_in = sum(len(self.group_docs(g)) for g in inside)
+            size_out = sum(len(self.group_docs(g)) for g in outside)
+            chosen = inside if size_in <= size_out else outside
+            docs = (
+                self.group_docs(chosen[0])
+                if len(chosen) == 1
+                else set().union(*(self.group_docs(g) for g in chosen))
+            )
+            out[f] = (size_in <= size_out, docs)
         return out
 
     def word_of(
         self,
         field: str,
-        allowed: dict[str, Docs | None],
+        allowed: dict[str, tuple[bool, Docs] | None],
         read: dict[str, tuple[list[int], list[float]]] | None = None,
     ) -> tuple[Docs, Parts]:
-        """The documents of one query word whose forms are ``allowed`` (form -> documents it
-        may match in, None for all), scored as ONE term: one document frequency, the term
-        frequencies of its forms added (as an engine that stems at index time counts it), so
-        a rare form or a typo gets no weight of its own."""
-        tf: dict[int, float] = {}
-        get = tf.get
-        for form, within in allowed.items():
+        """The documents of one query word whose forms are ``allowed`` (see
+        :meth:`_allowed`), scored as ONE term: one document frequency, the term frequencies
+        of its forms added (as an engine that stems at index time counts it), so a rare form
+        or a typo gets no weight of its own."""
+        lists = []
+        for form, where in allowed.items():
             ids, tfs = read[form] if read and form in read else self.postings(field, form)
-            if within is None:
-                for d, w in zip(ids, tfs):
-                    tf[d] = get(d, 0.0) + w
+            if ids:
+                lists.append((len(ids), ids, tfs, where))
+        lists.sort(key=lambda x: -x[0])  # the longest list becomes the dict, in C
+        tf: dict[int, float] = {}
+        for n, (_, ids, tfs, where) in enumerate(lists):
+            if where is None:
+                pairs = zip(ids, tfs)
+            elif where[0]:
+                within = where[1]
+                pairs = ((d, w) for d, w in zip(ids, tfs) if d in within)
             else:
-                for d, w in zip(ids, tfs):
-                    if d in within:
-                        tf[d] = get(d, 0.0) + w
+                barred = where[1]
+                pairs = ((d, w) for d, w in zip(ids, tfs) if d not in barred)
+            if n == 0:
+                tf = dict(pairs)
+                continue
+            get = tf.get
+            for d, w in pairs:
+                tf[d] = get(d, 0.0) + w
         docs = set(tf)
         if field not in SCORED_FIELDS:
             return docs, None
         if not tf:
             return docs, []
-        n = self.snap.doc_count_all
-        return docs, [Part(field, math.log(n / (len(tf) + 1)) + 1, tf)]  # Whoosh's idf
+        n_all = self.snap.doc_count_all
+        return docs, [Part(field, math.log(n_all / (len(tf) + 1)) + 1, tf)]  # Whoosh's idf
 
     def term(self, node: q.Term, positive: bool) -> tuple[Docs, Parts]:
         f = node.field
@@ -439,10 +458,12 @@ class Matcher:
         for group in by_word[0]:
             lists.setdefault(tuple(tuple(w[group]) for w in by_word), []).append(group)
         docs: Docs = set()
+        counts: dict[int, int] = {}
         postings: dict[str, tuple[list[int], list[float]]] = {}
         for forms, groups in lists.items():
             self.deadline.check()
-            found, read = self.snap.phrase(fieldname, [list(f) for f in forms], node.slop)
+            run: dict[int, int] = {}
+            found, read = self.snap.phrase(fieldname, [list(f) for f in forms], node.slop, run)
             postings.update(read)
             if len(lists) > 1:
                 within: Docs = set()
@@ -450,10 +471,17 @@ class Matcher:
                     within |= self.group_docs(g)
                 found &= within
             docs |= found
-        parts: list[Part] = []
+            counts.update((d, run[d]) for d in found)
+        if fieldname not in SCORED_FIELDS or not docs:
+            return docs, None if fieldname not in SCORED_FIELDS else []
+        # Scored as a phrase: its occurrences are the term frequency, its idf the sum of its
+        # words' (as Lucene's PhraseQuery), so a story with the phrase in its headline and
+        # lead ranks above one that has it once and one of its words five times.
+        idf = 0.0
         for w in by_word:
-            parts += self.word_of(fieldname, self._allowed(w), postings)[1] or []
-        return docs, parts
+            for part in self.word_of(fieldname, self._allowed(w), postings)[1] or []:
+                idf += part.idf
+        return docs, [Part(fieldname, idf, {d: float(counts[d]) for d in docs})]
 
     def expand(
         self,

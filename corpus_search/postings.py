@@ -156,6 +156,7 @@ class Snapshot:
         #: (word, languages) -> the word's indexed forms (see matching.Matcher.forms)
         self.forms_cache: dict[tuple, Any] = {}
         self.form_finder: Any = None  # wordforms.FormFinder, made on first use
+        self.groups_cache: dict[str, set[int]] = {}  # language -> its documents (matching)
 
     def close(self) -> None:
         with contextlib.suppress(Exception):
@@ -325,13 +326,18 @@ class Snapshot:
 
     @_guarded
     def phrase(
-        self, field: str, groups: list[list[str]], slop: int
+        self,
+        field: str,
+        groups: list[list[str]],
+        slop: int,
+        counts: dict[int, int] | None = None,
     ) -> tuple[set[int], dict[str, tuple[list[int], list[float]]]]:
         """(live documents where a word of each group follows one of the group before, with
         at most ``slop`` words between them: what Whoosh's ``Phrase``/``Sequence`` with
         ``slop + 1`` match, found from the positions in the posting blocks; the postings of
         every word of the groups, as :meth:`postings` gives them, for scoring): one read of
-        the blocks serves matching and scoring."""
+        the blocks serves matching and scoring. ``counts``, when given, gets the number of
+        the phrase's occurrences in each matching document (its term frequency)."""
         postings: dict[str, tuple[list[int], list[float]]] = {
             w: ([], []) for group in groups for w in group
         }
@@ -374,6 +380,8 @@ class Snapshot:
                         break
                 else:
                     found.add(doc + offset)
+                    if counts is not None:
+                        counts[doc + offset] = len(reach)
         return (found - self.deleted if found else found), postings
 
     # -- lengths (for BM25F) --------------------------------------------------------------

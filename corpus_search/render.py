@@ -285,6 +285,26 @@ def print_timeline(timeline, console) -> None:
         console.print(line, no_wrap=True, overflow="crop", crop=True)
 
 
+def print_explain(result: dict[str, Any], console) -> None:
+    """``explain``: a block per word, a line per language with the forms and their counts."""
+    from rich.text import Text
+
+    styled = uses_style(console)
+    if not result["words"]:
+        console.print(Text("no word of this query is expanded to other forms"))
+    for w in result["words"]:
+        where = "in titles" if w["field"] == "title" else "in titles and bodies"
+        console.print(Text(visible(f"{w['word']}  ({where})"), style="bold" if styled else ""))
+        if not w["languages"]:
+            console.print(Text("  no article has it"))
+        for g in w["languages"]:
+            name = g["language"] or "unknown language"
+            line = Text(f"  {name}: {g['articles']} articles  ", style="")
+            forms = ", ".join(f"{f['form']} {f['articles']}" for f in g["forms"]) or "-"
+            line.append(visible(forms), style="dim" if styled else "")
+            console.print(line)
+
+
 def print_article(
     record: dict[str, Any], console, *, removed=None, warnings=None, from_path=None, read_as=None
 ) -> None:

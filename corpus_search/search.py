@@ -13,7 +13,7 @@ import os
 import time
 from collections import Counter
 from collections.abc import Iterator
-from operator import itemgetter
+from operator import countOf, itemgetter
 from pathlib import Path
 
 from . import query as q
@@ -325,13 +325,7 @@ class CorpusIndex:
         if sort == "relevance":
             if parts:
                 scores = matcher.score(docs, parts)
-                by_score = itemgetter(1)  # in C: no Python call per hit (ties keep their order)
-                order = (
-                    sorted(scores.items(), key=by_score, reverse=True)
-                    if n is None
-                    else heapq.nlargest(n, scores.items(), key=by_score)
-                )
-                return [d for d, _ in order], scores
+                return self._by_score(scores, n), scores
             return (sorted(docs) if n is None else heapq.nsmallest(n, docs)), None
         name = "ts" if sort in ("date", "-date") else "views"
         values = self._cache.values(name)
@@ -344,6 +338,25 @@ class CorpusIndex:
             return (sign * column[d], d)
 
         return (sorted(docs, key=key) if n is None else heapq.nsmallest(n, docs, key=key)), None
+
+    def _by_score(self, scores: dict[int, float], n: int | None) -> list[int]:
+        """The first ``n`` documents (all for None) by score, highest first; equal scores in
+        the order of their ids, which no merge or rebuild changes (the index's internal
+        order does). The ids are read only when the chosen documents tie."""
+        if n is None or n >= len(scores):
+            chosen = list(scores)
+        else:
+            top = heapq.nlargest(n, scores.items(), key=itemgetter(1))  # in C: no call a hit
+            cut = top[-1][1]
+            chosen = [d for d, s in top]
+            if countOf(scores.values(), cut) > sum(1 for _, s in top if s == cut):
+                # more documents share the last score than the page holds: all of them compete
+                chosen = [d for d, s in top if s > cut] + [d for d, s in scores.items() if s == cut]
+        if len(set(map(scores.__getitem__, chosen))) < len(chosen):
+            ids = self._cache.values("id")
+            chosen.sort(key=ids.__getitem__)
+        chosen.sort(key=scores.__getitem__, reverse=True)  # stable: ties stay in id order
+        return chosen if n is None else chosen[:n]
 
     def _page(self, docs, parts, sort, limit, page, matcher, snippets) -> list[Hit]:
         """The hits of one page."""
@@ -474,6 +487,48 @@ class CorpusIndex:
                 self._cache, self._query(text, filters, timeout, tree)[1], by, split
             )
         )
+
+    def explain(self, text: str, *, timeout: float = 10.0) -> dict[str, Any]:
+        """What each word of a query matched, per language: the forms it was expanded to
+        (see :mod:`corpus_search.wordforms`) and in how many articles of that language each
+        occurs, so a count can be cited with what was counted. ``{"query", "words": [{"word",
+        "field", "languages": [{"language", "articles", "forms": [{"form", "articles"}]}]}]}``;
+        ``language`` is ``null`` for articles of unknown language."""
+        tree = q.parse_query(text)
+
+        def run() -> dict[str, Any]:
+            deadline = Deadline(text, timeout)
+            matcher = Matcher(self._snapshot, self._cache, text, deadline, self._languages())
+            deleted = self._snapshot.deleted
+            out = []
+            for word, field in _plain_words(tree):
+                fieldname = "title" if field == "title" else "text"
+                groups = []
+                for group, forms in matcher.forms(word).items():
+                    within = matcher.group_docs(group) - deleted
+                    if not within:
+                        continue
+                    counted: list[tuple[int, str]] = []
+                    union: set[int] = set()
+                    for form in forms:
+                        docs = set(matcher.postings(fieldname, form)[0]) & within
+                        if docs:
+                            counted.append((-len(docs), form))
+                            union |= docs
+                    if not counted:
+                        continue
+                    counted.sort()
+                    groups.append(
+                        {
+                            "language": group or None,
+                            "articles": len(union),
+                            "forms": [{"form": f, "articles": -n} for n, f in counted],
+                        }
+                    )
+                out.append({"word": word, "field": fieldname, "languages": groups})
+            return {"query": text, "words": out}
+
+        return self._call(run)
 
     def records(
         self,
@@ -731,3 +786,32 @@ class CorpusIndex:
             return None if docnum is None else stored_to_record(self._snapshot.stored(docnum))
 
         return self._call(find)
+
+
+def _plain_words(tree) -> list[tuple[str, str | None]]:
+    """The words of a query that are expanded to their forms (not quoted, not wildcards,
+    not fuzzy, not metadata values), folded, each once, in order."""
+    from .vocab import fold, fold_accents, words
+
+    out: dict[tuple[str, str | None], None] = {}
+
+    def walk(node) -> None:
+        if isinstance(node, (q.And, q.Or)):
+            for child in node.children:
+                walk(child)
+        elif isinstance(node, q.Not):
+            walk(node.child)
+        elif isinstance(node, q.Phrase):
+            for part in node.words:
+                for w in words(part):
+                    out[(fold_accents(fold(w)), node.field)] = None
+        elif isinstance(node, q.Term):
+            if node.wildcard or node.fuzzy or node.exact:
+                return
+            if node.field not in (None, "title"):
+                return
+            for w in words(node.text):
+                out[(fold_accents(fold(w)), node.field)] = None
+
+    walk(tree)
+    return list(out)

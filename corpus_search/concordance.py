@@ -44,6 +44,25 @@ STOPWORDS = frozenset(
 )
 
 
+def stopwords_for(languages: Iterable[str]) -> frozenset[str]:
+    """The common words of the given languages (and English and Russian, whose words any
+    index holds): the stopwords-iso lists (58 languages, maintained), folded as words are
+    (lower case, ё as е, and each accented word also without accents), beside
+    :data:`STOPWORDS`."""
+    import stopwordsiso
+
+    from .vocab import fold, fold_accents
+
+    known = set(stopwordsiso.langs())
+    out = set(STOPWORDS)
+    for lang in {*languages, "en", "ru"} & known:
+        for w in stopwordsiso.stopwords(lang):
+            folded = fold(w)
+            out.add(folded)
+            out.add(fold_accents(folded))
+    return frozenset(out)
+
+
 @dataclass
 class KwicLine:
     id: str

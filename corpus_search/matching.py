@@ -378,6 +378,7 @@ class Matcher:
         lists.sort(key=lambda x: -x[0])  # the longest list becomes the dict, in C
         tf: dict[int, float] = {}
         for n, (_, ids, tfs, where) in enumerate(lists):
+            pairs: Iterable[tuple[int, float]]
             if where is None:
                 pairs = zip(ids, tfs)
             elif where[0]:

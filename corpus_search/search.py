@@ -601,7 +601,7 @@ class CorpusIndex:
         """The words within ``window`` words of the query's matches (stemmed as in search),
         ranked by log-likelihood (``llr``), ``pmi`` or raw ``count``. Corpus frequencies are
         those of the index's text field (a title counts twice there, as in ranking)."""
-        from .concordance import MEASURES, STOPWORDS, Collocates, rank_collocates, window_words
+        from .concordance import MEASURES, Collocates, rank_collocates, stopwords_for, window_words
 
         if measure not in MEASURES:
             raise CorpusSearchError(
@@ -631,7 +631,7 @@ class CorpusIndex:
                 snap.field_length("text"),
                 measure,
                 top,
-                () if stopwords else STOPWORDS,
+                () if stopwords else stopwords_for(self._languages()),
             )
             return Collocates(text, window, measure, len(docs), seen, ranked)
 

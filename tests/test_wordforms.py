@@ -329,3 +329,30 @@ def test_copying_an_index_keeps_its_tables(corpora, tmp_path):
     shutil.copytree(base / "ix-mixed", tmp_path / "copy")
     with CorpusIndex(tmp_path / "copy") as a, CorpusIndex(base / "ix-mixed") as b:
         assert ids(a, "пескову") == ids(b, "пескову") != set()
+
+
+@pytest.mark.parametrize(
+    "lang,word,function_words",
+    [
+        ("pt", "kiev", {"a", "à", "de", "da", "do", "o", "os", "e", "em", "pela", "para", "que"}),
+        ("bg", "украйна", {"на", "да", "е", "и", "за", "от", "че", "се", "това", "в", "с"}),
+        ("hi", "यूक्रेन", {"के", "है", "और", "में", "ने", "से", "की", "का", "को"}),
+    ],
+)
+def test_collocates_leave_out_every_languages_function_words(tmp_path, lang, word, function_words):
+    """collocates --no-stopwords: no function word of the article's language in the top 15
+    (the lists written here by hand; the words around the match come from the real texts)."""
+    from conftest import REPO
+
+    corpus = tmp_path / "c"
+    corpus.mkdir()
+    for p in (REPO / "tests" / "data" / "languages").glob(f"{lang}-*.txt"):
+        shutil.copy(p, corpus / p.name)
+    update_index(tmp_path / "ix", [corpus])
+    with CorpusIndex(tmp_path / "ix") as ix:
+        plain = ix.collocates(word, top=15, measure="count")
+        kept = {c.word for c in plain.collocates}
+        assert kept & function_words  # they are there without the option
+        cleaned = ix.collocates(word, top=15, measure="count", stopwords=False)
+        words = [c.word for c in cleaned.collocates]
+    assert words and not set(words) & function_words, words

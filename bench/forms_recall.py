@@ -78,8 +78,8 @@ def run(cli_root: Path, index: Path, corpus: Path) -> dict:
 def score(found: dict, words_of: dict) -> tuple[float, float, list]:
     tp = fp = fn = 0
     worst = []
-    for name, forms in PARADIGMS.items():
-        forms = forms.split()
+    for paradigm in PARADIGMS.values():
+        forms = paradigm.split()
         want = {doc for doc, ws in words_of.items() if ws & set(forms)}
         for f in forms:
             got = set(found[f])

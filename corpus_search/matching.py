@@ -96,6 +96,10 @@ class Filters(Record):
         self.source: list[str] = [] if source is None else source
         self.site: list[str] = [] if site is None else site
         self.lang: list[str] = [] if lang is None else lang
+        for code in self.lang:
+            q.check_language_code(
+                code, lambda msg: CorpusSearchError(f"--lang: {msg}"), spelled="--lang "
+            )
         self.since = since
         self.until = until
         self.min_views = min_views

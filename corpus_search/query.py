@@ -543,7 +543,30 @@ class _Parser:
                 raise self.error(f"'{tok.text}' has no letters to match", tok.pos)
         elif field not in vocab.QUERY_VALUE_FIELDS and field != "id" and not re.search(r"\w", text):
             raise self.error(f"'{text}' has no letters or digits to search for", tok.pos)
+        if field == "lang" and not wildcard:
+            check_language_code(text, lambda msg: self.error(msg, tok.pos))
         return Term(text, field, wildcard=wildcard, fuzzy=fuzzy, pos=tok.pos)
+
+
+#: Language names people type where a code is wanted (lang:english).
+LANGUAGE_NAMES = {
+    "english": "en", "russian": "ru", "ukrainian": "uk", "german": "de", "french": "fr",
+    "spanish": "es", "portuguese": "pt", "italian": "it", "polish": "pl", "bulgarian": "bg",
+    "arabic": "ar", "hindi": "hi", "greek": "el", "chinese": "zh", "turkish": "tr",
+    "kazakh": "kk", "belarusian": "be", "georgian": "ka", "armenian": "hy", "romanian": "ro",
+    "русский": "ru", "английский": "en", "украинский": "uk", "українська": "uk",
+}  # fmt: skip
+
+
+def check_language_code(value: str, fail, spelled: str = "lang:") -> None:
+    """A language is its ISO 639-1 code (en, ru, uk): anything else matches nothing, so it is
+    refused with the code to use (``fail(message)`` returns the error to raise)."""
+    v = value.strip().lower()
+    if re.fullmatch(r"[a-z]{2}", v):
+        return
+    code = LANGUAGE_NAMES.get(v)
+    hint = f": {spelled}{code}" if code else " such as en, ru or uk"
+    raise fail(f"languages are ISO 639-1 codes ('{value}' is none){hint}")
 
 
 def _has_field(field: str) -> Node:

@@ -398,6 +398,13 @@ class CorpusIndex:
         ]
         terms = terms[:MAX_SUGGESTION_LOOKUPS]
         replacements: list[tuple[int, int, str]] = []
+        for node in terms:  # or, and, not in lower case are words; in capitals, operators
+            if node.field is None and not node.exact and node.text in ("or", "and", "not"):
+                start = text.find(node.text, node.pos)
+                if start >= 0:
+                    replacements.append((start, start + len(node.text), node.text.upper()))
+        if replacements:
+            terms = []  # the operators first: the words may well be right
         for node in terms:
             if deadline.expired() or len(replacements) >= MAX_SUGGESTED_WORDS:
                 break

@@ -356,3 +356,23 @@ def test_collocates_leave_out_every_languages_function_words(tmp_path, lang, wor
         cleaned = ix.collocates(word, top=15, measure="count", stopwords=False)
         words = [c.word for c in cleaned.collocates]
     assert words and not set(words) & function_words, words
+
+
+def test_lower_case_operators_and_language_names_get_a_hint(tmp_path):
+    from click.testing import CliRunner
+
+    from corpus_search.cli import cli
+
+    write(tmp_path / "c", make_articles({"en": 20}))
+    update_index(tmp_path / "ix", [tmp_path / "c"])
+    run = CliRunner().invoke
+    r = run(cli, ["search", "trade or barbados", "--index", str(tmp_path / "ix")])
+    assert r.exit_code == 1 and "did you mean: trade OR barbados" in r.stderr
+    r = run(cli, ["search", "lang:english", "--index", str(tmp_path / "ix")])
+    assert r.exit_code == 2
+    assert "languages are ISO 639-1 codes ('english' is none): lang:en" in r.stderr
+    r = run(cli, ["search", "x", "--lang", "Russian", "--index", str(tmp_path / "ix")])
+    assert r.exit_code == 2 and "--lang: languages are ISO 639-1 codes" in r.stderr
+    assert "--lang ru" in r.stderr
+    r = run(cli, ["search", "lang:EN", "--count", "--index", str(tmp_path / "ix")])
+    assert (r.exit_code, r.stdout) == (0, "20\n")

@@ -965,9 +965,14 @@ def reprints(state, query, index_dir, threshold, min_size, limit, as_json, timeo
 @click.option("--json", "as_json", is_flag=True, help="One JSON object (see README).")
 @click.option("--jsonl", is_flag=True, help="One JSON line per occurrence.")
 @click.option("--csv", "as_csv", is_flag=True, help="CSV: id,published,source,left,match,right.")
+@click.option(
+    "--lemma",
+    is_flag=True,
+    help="Name each match's lexeme in its article's language and group the lines by it.",
+)
 @timeout_option
 @click.pass_obj
-def kwic(state, query, index_dir, width, sort, limit, as_json, jsonl, as_csv, timeout, **kw):
+def kwic(state, query, index_dir, width, sort, limit, as_json, jsonl, as_csv, lemma, timeout, **kw):
     """Concordance: every occurrence of QUERY's matches in context, one line each.
 
     The match is centred with WIDTH characters each side, from titles and bodies of every
@@ -982,6 +987,7 @@ def kwic(state, query, index_dir, width, sort, limit, as_json, jsonl, as_csv, ti
             width=width,
             sort=sort,
             limit=limit or None,
+            lemma=lemma,
             timeout=timeout or state.config.timeout,
         )
     if as_json:
@@ -995,12 +1001,14 @@ def kwic(state, query, index_dir, width, sort, limit, as_json, jsonl, as_csv, ti
     elif as_csv:
         from .render import write_csv
 
+        head = ["id", "published", "source", "left", "match", "right"]
         write_csv(
             (
                 [x.id, x.published or "", x.source or "", x.left, x.match, x.right]
+                + ([x.lemma or ""] if lemma else [])
                 for x in conc.lines
             ),
-            ["id", "published", "source", "left", "match", "right"],
+            head + (["lemma"] if lemma else []),
         )
     else:
         from .render import make_console, print_kwic
@@ -1029,12 +1037,28 @@ def kwic(state, query, index_dir, width, sort, limit, as_json, jsonl, as_csv, ti
     help="Log-likelihood, pointwise mutual information, raw count.",
 )
 @click.option("--no-stopwords", is_flag=True, help="Leave out common words (the, и, ...).")
+@click.option(
+    "--lemma",
+    is_flag=True,
+    help="Count the forms of a word as one (киева, киеве: киев), in each article's language.",
+)
 @click.option("--json", "as_json", is_flag=True, help="One JSON object (see README).")
 @click.option("--csv", "as_csv", is_flag=True, help="CSV: word,count,frequency,score.")
 @timeout_option
 @click.pass_obj
 def collocates(
-    state, query, index_dir, window, top, measure, no_stopwords, as_json, as_csv, timeout, **kw
+    state,
+    query,
+    index_dir,
+    window,
+    top,
+    measure,
+    no_stopwords,
+    lemma,
+    as_json,
+    as_csv,
+    timeout,
+    **kw,
 ):
     """The words that occur near QUERY's matches, ranked by how much more often than chance.
 
@@ -1051,6 +1075,7 @@ def collocates(
             top=top,
             measure=measure,
             stopwords=not no_stopwords,
+            lemma=lemma,
             timeout=timeout or state.config.timeout,
         )
     if as_json:

@@ -72,9 +72,11 @@ class KwicLine:
     left: str
     match: str
     right: str
+    lemma: str | None = None  # with --lemma: the lexeme of the match (its words' lemmas)
+    language: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        out = {
             "id": self.id,
             "title": self.title,
             "source": self.source,
@@ -83,6 +85,9 @@ class KwicLine:
             "match": self.match,
             "right": self.right,
         }
+        if self.lemma is not None:
+            out["lemma"] = self.lemma
+        return out
 
 
 @dataclass
@@ -133,6 +138,7 @@ def kwic_lines(
                 left,
                 _flat(text[start:end]),
                 right,
+                language=record.get("language"),
             )
 
 
@@ -158,14 +164,18 @@ class Collocate:
     count: int  # co-occurrences within the window
     frequency: int  # occurrences in the whole index
     score: float
+    forms: list[str] | None = None  # with --lemma: the forms counted as this word
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        out = {
             "word": self.word,
             "count": self.count,
             "frequency": self.frequency,
             "score": round(self.score, 4),
         }
+        if self.forms is not None:
+            out["forms"] = self.forms
+        return out
 
 
 @dataclass

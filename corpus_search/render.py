@@ -475,7 +475,11 @@ def print_kwic(conc, console, open_mark: str = "[[", close_mark: str = "]]") -> 
     )
     console.print(head)
     width = conc.width
+    current = None
     for line in conc.lines:
+        if line.lemma is not None and line.lemma != current:  # kwic --lemma: a heading each
+            current = line.lemma
+            console.print(Text(visible(f"{current}:"), style="bold" if styled else ""))
         row = Text()
         row.append(visible(line.left).rjust(width), style="")
         row.append(" ")

@@ -24,7 +24,7 @@ from .records import Record
 from .schema import stored_to_record
 from .snippets import Snippet, find_matches, make_snippets, mark_text
 from .store import IndexFolder
-from .vocab import FACETS, PERIODS, SORTS, fold, words
+from .vocab import FACETS, PERIODS, SORTS, fold, fold_accents, words
 
 TYPE_CHECKING = False  # typing is not imported at run time: a search starts faster without it
 if TYPE_CHECKING:
@@ -563,11 +563,14 @@ class CorpusIndex:
         width: int = 40,
         sort: str = "date",
         limit: int | None = 100,
+        lemma: bool = False,
         timeout: float = 10.0,
     ) -> Concordance:
         """Every occurrence of every matched word or phrase in every matching article (title
         and body), ``width`` characters of context each side; ``lines`` holds the first
-        ``limit`` in the chosen order, ``total`` counts them all."""
+        ``limit`` in the chosen order, ``total`` counts them all. With ``lemma`` each line
+        names the lexeme of its match in its article's language (``lemma``), and the lines
+        are grouped by it (the lexeme most seen first), then in the chosen order."""
         from .concordance import KWIC_SORTS, Concordance, KwicLine, kwic_lines, sort_lines
 
         if sort not in KWIC_SORTS:
@@ -583,6 +586,15 @@ class CorpusIndex:
                 lines.extend(kwic_lines(record, matcher.title, matcher.body, width))
                 matcher.deadline.check()
             ordered = sort_lines(lines, sort)
+            if lemma:
+                finder = matcher._finder()
+                for line in lines:
+                    line.lemma = " ".join(
+                        finder.lemma(line.language, fold_accents(fold(w)))
+                        for w in words(line.match)
+                    )
+                seen = Counter(line.lemma for line in lines)
+                ordered.sort(key=lambda x: (-seen[x.lemma], x.lemma))  # stable: sort kept
             return Concordance(
                 text,
                 len(docs),
@@ -603,12 +615,17 @@ class CorpusIndex:
         top: int = 20,
         measure: str = "llr",
         stopwords: bool = True,
+        lemma: bool = False,
         timeout: float = 10.0,
     ) -> Collocates:
         """The words within ``window`` words of the query's matches (stemmed as in search),
         ranked by log-likelihood (``llr``), ``pmi`` or raw ``count``. Corpus frequencies are
-        those of the index's text field (a title counts twice there, as in ranking)."""
+        those of the index's text field (a title counts twice there, as in ranking). With
+        ``lemma`` the forms of one word in each article's language are counted as one (named
+        by its lemma, or its most seen form where the language has a stem, not a lemma), its
+        corpus frequency their frequencies added."""
         from .concordance import MEASURES, Collocates, rank_collocates, stopwords_for, window_words
+        from .wordforms import SNOWBALL, default_language, has_analyzer
 
         if measure not in MEASURES:
             raise CorpusSearchError(
@@ -620,6 +637,9 @@ class CorpusIndex:
         def run() -> Collocates:
             matcher, docs, _ = self._query(text, filters, timeout)
             counts: Counter = Counter()
+            by_lemma: dict[str, Counter] = {}  # lemma -> its forms seen (with --lemma)
+            languages: dict[str, str | None] = {}  # lemma -> a language it was read in
+            finder = matcher._finder() if lemma else None
             seen = 0
             for d in sorted(docs):
                 record = stored_to_record(self._snapshot.stored(d))
@@ -629,17 +649,39 @@ class CorpusIndex:
                 ):
                     n, near = window_words(part, spec, window)
                     seen += n
-                    counts.update(near)
+                    if finder is None:
+                        counts.update(near)
+                        continue
+                    for w, k in near.items():
+                        key = finder.lemma(record["language"], fold_accents(w))
+                        counts[key] += k
+                        by_lemma.setdefault(key, Counter())[w] += k
+                        languages.setdefault(key, record["language"])
                 matcher.deadline.check()
             snap = self._snapshot
+            hide: set[str] = set() if stopwords else set(stopwords_for(self._languages()))
+
+            def frequency(w: str) -> int:
+                if finder is None:
+                    return snap.frequency("text", w)
+                forms = set(by_lemma[w])
+                lang = languages[w]
+                if lang and has_analyzer(lang):
+                    forms.update(f for f in finder.forms(lang, w) if finder.lemma(lang, f) == w)
+                return sum(snap.frequency("text", f) for f in forms)
+
+            if finder is not None and hide:  # a lexeme is hidden when any of its forms is
+                hide |= {k for k, fs in by_lemma.items() if set(fs) & hide}
             ranked = rank_collocates(
-                counts,
-                lambda w: snap.frequency("text", w),
-                snap.field_length("text"),
-                measure,
-                top,
-                () if stopwords else stopwords_for(self._languages()),
+                counts, frequency, snap.field_length("text"), measure, top, hide
             )
+            if finder is not None:
+                for c in ranked:
+                    forms_seen = by_lemma[c.word]
+                    lang = languages[c.word] or default_language(c.word) or ""
+                    if lang in SNOWBALL:  # a stem is no word: name it by its most seen form
+                        c.word = forms_seen.most_common(1)[0][0]
+                    c.forms = sorted(forms_seen)
             return Collocates(text, window, measure, len(docs), seen, ranked)
 
         return self._call(run)

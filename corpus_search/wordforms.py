@@ -322,6 +322,19 @@ class FormFinder:
             found.update(self.table(i, language).keys_of(word))
         return found or set(keys_of(language, word))
 
+    def lemma(self, language: str | None, word: str) -> str:
+        """One name for the lexeme of ``word`` in an article of ``language`` (None: unknown,
+        the word's script decides), to group its forms: the lemma of a lemmatizing language
+        (the word itself when it is one of its lemmas); for a stemming language the key
+        (a stem), which :func:`display` turns into a form for people."""
+        lang = language if language and has_analyzer(language) else default_language(word)
+        if not lang or not applies(lang, word):
+            return word
+        keys = self.keys(lang, word)
+        if not keys:
+            return word
+        return word if word in keys else min(keys)
+
     def forms(self, language: str, word: str) -> list[str]:
         """The indexed words that are forms of ``word`` in ``language``, the word included."""
         if not applies(language, word):

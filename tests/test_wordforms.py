@@ -376,3 +376,22 @@ def test_lower_case_operators_and_language_names_get_a_hint(tmp_path):
     assert "--lang ru" in r.stderr
     r = run(cli, ["search", "lang:EN", "--count", "--index", str(tmp_path / "ix")])
     assert (r.exit_code, r.stdout) == (0, "20\n")
+
+
+def test_kwic_and_collocates_group_a_lexemes_forms(corpora):
+    """--lemma: the forms of a word count as one (oracle: the paradigm written above), in
+    each article's language."""
+    articles, base = corpora
+    with CorpusIndex(base / "ix-mixed") as ix:
+        conc = ix.kwic("санкция", lemma=True, limit=None)
+        assert conc.lines and {line.lemma for line in conc.lines} == {"санкция"}
+        forms = set(RU_LEXEMES["санкция"]) | {"санкциите"}  # Bulgarian: the definite form
+        assert {line.match.lower() for line in conc.lines} <= forms
+        # collocates of a name: the forms of another name nearby add up to one collocate
+        col = ix.collocates("лавров", lemma=True, top=200, measure="count", window=3)
+        by_word = {c.word: c for c in col.collocates}
+        assert "киев" in by_word and set(by_word["киев"].forms) <= set(RU_LEXEMES["киев"])
+        plain = ix.collocates("лавров", top=200, measure="count", window=3)
+        separate = sum(c.count for c in plain.collocates if c.word in RU_LEXEMES["киев"])
+        assert by_word["киев"].count == separate  # the same occurrences, counted as one word
+        assert len(by_word["киев"].forms) > 1

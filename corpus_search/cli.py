@@ -844,10 +844,18 @@ def timeline(state, query, index_dir, by, split, as_json, as_csv, **kw):
 @cli.command(cls=QueryCommand)
 @click.argument("query", nargs=-1, required=True)
 @index_option
+@click.option(
+    "-n",
+    "--hits",
+    type=click.IntRange(min=0),
+    default=3,
+    show_default=True,
+    help="Also show how the first N hits' scores were made, term by term (0: none).",
+)
 @click.option("--json", "as_json", is_flag=True, help="One JSON object (see README).")
 @timeout_option
 @click.pass_obj
-def explain(state, query, index_dir, as_json, timeout):
+def explain(state, query, index_dir, hits, as_json, timeout):
     """What each word of QUERY matches, per language: the forms it stands for and in how
     many articles of that language each occurs (what a count counted).
 
@@ -856,7 +864,7 @@ def explain(state, query, index_dir, as_json, timeout):
     with state.open_index(index_dir) as ix:
         if not hasattr(ix, "explain"):
             raise CorpusSearchError("explain works on a local index, not on a cluster")
-        result = ix.explain(" ".join(query), timeout=timeout or state.config.timeout)
+        result = ix.explain(" ".join(query), hits=hits, timeout=timeout or state.config.timeout)
     if as_json:
         from .render import write_json
 

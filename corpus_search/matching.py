@@ -57,12 +57,13 @@ class Deadline:
 
 
 class Part:
-    """One scored word: its field, idf and term frequency per document."""
+    """One scored term (a word with its forms, or a phrase): its field, idf and term
+    frequency per document, and what it stands for (``label``, for explanations)."""
 
-    __slots__ = ("field", "idf", "tfs")
+    __slots__ = ("field", "idf", "tfs", "label")
 
-    def __init__(self, field: str, idf: float, tfs: dict[int, float]):
-        self.field, self.idf, self.tfs = field, idf, tfs
+    def __init__(self, field: str, idf: float, tfs: dict[int, float], label: str = ""):
+        self.field, self.idf, self.tfs, self.label = field, idf, tfs, label
 
 
 Parts = list[Part] | None  # None: the clause does not score
@@ -220,6 +221,33 @@ class Matcher:
                 scores[d] = 0.0
         return scores
 
+    def explain_score(self, doc: int, parts: list[Part]) -> list[dict]:
+        """How ``doc``'s score was made: one entry per scored term, the same formula as
+        :meth:`score` (its entries add up to the score)."""
+        from .postings import length_table
+
+        table = length_table()
+        out = []
+        for part in parts:
+            tf = part.tfs.get(doc)
+            if not tf:
+                continue
+            avg = self.snap.avg_length(part.field)
+            length = table[self.snap.lengths(part.field)[doc]]
+            value = part.idf * (K1 + 1) * tf / (tf + K1 * (1 - B) + K1 * B * length / avg)
+            out.append(
+                {
+                    "term": part.label,
+                    "field": part.field,
+                    "tf": tf,
+                    "idf": round(part.idf, 6),
+                    "length": length,
+                    "average_length": round(avg, 3),
+                    "score": round(value, 6),
+                }
+            )
+        return out
+
     # -- the tree -------------------------------------------------------------------------
 
     def run(self, node: q.Node, positive: bool) -> tuple[Docs, Parts]:
@@ -369,6 +397,7 @@ class Matcher:
         field: str,
         allowed: dict[str, tuple[bool, Docs] | None],
         read: dict[str, tuple[list[int], list[float]]] | None = None,
+        label: str = "",
     ) -> tuple[Docs, Parts]:
         """The documents of one query word whose forms are ``allowed`` (see
         :meth:`_allowed`), scored as ONE term: one document frequency, the term frequencies
@@ -403,7 +432,8 @@ class Matcher:
         if not tf:
             return docs, []
         n_all = self.snap.doc_count_all
-        return docs, [Part(field, math.log(n_all / (len(tf) + 1)) + 1, tf)]  # Whoosh's idf
+        idf = math.log(n_all / (len(tf) + 1)) + 1  # Whoosh's idf
+        return docs, [Part(field, idf, tf, label or " | ".join(sorted(allowed)[:8]))]
 
     def term(self, node: q.Term, positive: bool) -> tuple[Docs, Parts]:
         f = node.field
@@ -448,7 +478,7 @@ class Matcher:
             for spec in self.specs_for(f):
                 for group in by_group.values():
                     spec.folded.update(group)
-        return self.word_of(fieldname, self._allowed(by_group))
+        return self.word_of(fieldname, self._allowed(by_group), label=word)
 
     def phrase(self, node: q.Phrase, positive: bool) -> tuple[Docs, Parts]:
         written = [fold(w) for part in node.words for w in words(part)]
@@ -486,7 +516,8 @@ class Matcher:
         for w in by_word:
             for part in self.word_of(fieldname, self._allowed(w), postings)[1] or []:
                 idf += part.idf
-        return docs, [Part(fieldname, idf, {d: float(counts[d]) for d in docs})]
+        label = f'"{" ".join(written)}"' + (f"~{node.slop}" if node.slop else "")
+        return docs, [Part(fieldname, idf, {d: float(counts[d]) for d in docs}, label)]
 
     def expand(
         self,

@@ -303,6 +303,22 @@ def print_explain(result: dict[str, Any], console) -> None:
             forms = ", ".join(f"{f['form']} {f['articles']}" for f in g["forms"]) or "-"
             line.append(visible(forms), style="dim" if styled else "")
             console.print(line)
+    for rank, hit in enumerate(result.get("hits") or (), start=1):
+        console.print(
+            Text(
+                visible(f"{rank}. {hit['id']}  score {hit['score']:.4f}"),
+                style="bold" if styled else "",
+            )
+        )
+        for t in hit["terms"]:
+            console.print(
+                Text(
+                    visible(
+                        f"  {t['score']:.4f} = BM25 of {t['term']} in {t['field']}: tf {t['tf']:g}, "
+                        f"idf {t['idf']:.4f}, length {t['length']} (average {t['average_length']:.1f})"
+                    )
+                )
+            )
 
 
 def print_article(

@@ -495,12 +495,15 @@ class CorpusIndex:
             )
         )
 
-    def explain(self, text: str, *, timeout: float = 10.0) -> dict[str, Any]:
+    def explain(self, text: str, *, hits: int = 0, timeout: float = 10.0) -> dict[str, Any]:
         """What each word of a query matched, per language: the forms it was expanded to
         (see :mod:`corpus_search.wordforms`) and in how many articles of that language each
         occurs, so a count can be cited with what was counted. ``{"query", "words": [{"word",
         "field", "languages": [{"language", "articles", "forms": [{"form", "articles"}]}]}]}``;
-        ``language`` is ``null`` for articles of unknown language."""
+        ``language`` is ``null`` for articles of unknown language. With ``hits``, the first
+        hits by relevance and how each score was made (``"hits": [{"id", "score", "terms":
+        [{"term", "field", "tf", "idf", "length", "average_length", "score"}]}]``: BM25 per
+        term, as Lucene's explain shows it; the terms' scores add up to the hit's)."""
         tree = q.parse_query(text)
 
         def run() -> dict[str, Any]:
@@ -533,7 +536,22 @@ class CorpusIndex:
                         }
                     )
                 out.append({"word": word, "field": fieldname, "languages": groups})
-            return {"query": text, "words": out}
+            result: dict[str, Any] = {"query": text, "words": out}
+            if hits:
+                docs, parts = matcher.matches(tree)
+                explained = []
+                if docs and parts:
+                    scores = matcher.score(docs, parts)
+                    for d in self._by_score(scores, hits):
+                        explained.append(
+                            {
+                                "id": stored_to_record(self._snapshot.stored(d))["id"],
+                                "score": round(scores[d], 6),
+                                "terms": matcher.explain_score(d, parts),
+                            }
+                        )
+                result["hits"] = explained
+            return result
 
         return self._call(run)
 

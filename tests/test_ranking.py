@@ -195,3 +195,26 @@ def test_ties_come_in_id_order_across_a_rebuild(ranked, tmp_path):
     with CorpusIndex(tmp_path / "ix") as ix:
         again = [h.record["id"] for h in ix.search("wheat OR corn", limit=24).hits]
     assert again == first + page2
+
+
+def test_explain_shows_how_each_score_was_made(ranked):
+    """explain: the hits of a search, each score taken apart term by term (the oracle's
+    numbers), the parts adding up to the score; the forms each word stood for."""
+    _, base, oracle = ranked
+    with CorpusIndex(base / "ix") as ix:
+        out = ix.explain('trading "trade deficit"', hits=5)
+        got, scores = top(ix, 'trading "trade deficit"', 5)
+    assert [h["id"].removesuffix(".md") for h in out["hits"]] == got
+    word = oracle.word("trade")
+    phrase = oracle.phrase("trade", "deficit")
+    for hit in out["hits"]:
+        doc = hit["id"].removesuffix(".md")
+        terms = {t["term"]: t for t in hit["terms"]}
+        assert set(terms) == {"trading", '"trade deficit"'}
+        assert terms["trading"]["score"] == pytest.approx(word[doc], rel=1e-4)
+        assert terms['"trade deficit"']["score"] == pytest.approx(phrase[doc], rel=1e-4)
+        assert sum(t["score"] for t in hit["terms"]) == pytest.approx(hit["score"], rel=1e-6)
+        assert hit["score"] == pytest.approx(scores[doc], rel=1e-6)
+    (trading,) = [w for w in out["words"] if w["word"] == "trading"]
+    (en,) = trading["languages"]
+    assert en["language"] == "en" and {f["form"] for f in en["forms"]} == set(FORMS["trade"])

@@ -1,17 +1,14 @@
-"""Languages: which stemmer a word gets. Stemming is done at query time (see
-:mod:`corpus_search.matching`): Porter for Latin-script words, Snowball for Cyrillic ones, the
-word itself otherwise. Whoosh's stemmers (pure functions, no index) are imported on first use.
+"""A word's stem by its script, for what must work without knowing the article's language:
+marking a phrase's words in snippets and the OpenSearch backend's highlighting (Porter for
+Latin script, Snowball for Cyrillic, the word itself otherwise; Whoosh's stemmers, imported
+on first use). Which words match is decided per language by :mod:`corpus_search.wordforms`.
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 
 from .vocab import CYRILLIC_RE
-
-LATIN_RE = re.compile(r"[a-z\u00c0-\u024f\u1e00-\u1eff]")
-ARABIC_RE = re.compile(r"[\u0600-\u06ff]")
 
 _stemmers: dict[str, Callable[[str], str]] = {}
 
@@ -43,36 +40,6 @@ def _stemmer(language: str) -> Callable[[str], str]:
         made = stemmer_for_language(language)
     _stemmers[language] = made
     return made
-
-
-#: Languages with a Snowball stemmer in Whoosh, by script (English uses Porter).
-LATIN_STEMMED = ("en", "da", "nl", "fi", "fr", "de", "hu", "it", "no", "pt", "ro", "es", "sv", "tr")
-STEMMED = LATIN_STEMMED + ("ru", "ar")
-_BY_LANGUAGE: dict[tuple[str, str], str] = {}
-
-
-def stem_in(language: str, word: str) -> str:
-    """The stem of a (lower-case) word by one language's stemmer, cached."""
-    key = (language, word)
-    found = _BY_LANGUAGE.get(key)
-    if found is None:
-        if len(_BY_LANGUAGE) > 500_000:
-            _BY_LANGUAGE.clear()
-        found = _BY_LANGUAGE[key] = _stemmer(language)(word)
-    return found
-
-
-def stemmers_for(word: str, languages: set[str] | frozenset[str]) -> list[str]:
-    """The languages whose stemmer applies to ``word``: by its script, the default one (Porter
-    for Latin script, Russian for Cyrillic) and those of ``languages`` (the index's) that have
-    a stemmer for that script. Words of other scripts get none: they match as written."""
-    if word.isascii() or LATIN_RE.match(word):
-        return ["en", *sorted(lang for lang in languages if lang in LATIN_STEMMED and lang != "en")]
-    if CYRILLIC_RE.match(word):
-        return ["ru"]
-    if ARABIC_RE.match(word) and "ar" in languages:
-        return ["ar"]
-    return []
 
 
 def _stem_word(word: str) -> str:

@@ -8,9 +8,12 @@ objects, about 6 us a posting, and a top-N search cannot give an exact total). S
 Whoosh's BM25F formula (its idf, k1=1.2, b=0.75, its one-byte field lengths), computed only for
 the documents kept, so rankings agree with Whoosh's (``tests/test_postings.py`` checks it).
 
-Stemming happens here, at query time: a word is expanded to the indexed words with its stem
-(``sanctions`` -> sanction, sanctions, sanctioned...), and so are wildcards and fuzzy words.
-Every step checks the query's :class:`Deadline`.
+Word forms are met here, at query time: in the articles of each language a word matches the
+indexed words that language's analyzer gives the same lemma or stem (``trade`` -> trade,
+trades, traded, trading in English articles; ``киев`` -> киев, киева, киеве... in Russian
+ones), found in per-segment tables (:mod:`corpus_search.wordforms`); a word and its forms are
+scored as one term, a phrase by its occurrences. Wildcards and fuzzy words expand to words as
+written. Every step checks the query's :class:`Deadline`.
 """
 
 from __future__ import annotations

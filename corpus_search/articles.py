@@ -546,7 +546,9 @@ def record_article(
     article.tags = _split_list(",".join(as_list(get("tags"))), ",", warn, "tags")
     if get("views") is not None:
         views = get("views")
-        article.views = _views(views if isinstance(views, (int, str)) else repr(views)[:80], warn)
+        article.views = _views(
+            views if isinstance(views, (int, float, str)) else repr(views)[:80], warn
+        )
     published = get("published")
     if published is not None:
         article.published = as_datetime(published)
@@ -751,9 +753,15 @@ def _views(raw: Any, warn) -> int | None:
         value = None
     elif isinstance(raw, int):
         value = raw
+    elif isinstance(raw, float):  # 3.7 views is no count (it was stored as 37 once)
+        value = int(raw) if raw == raw and abs(raw) < 2**63 and raw.is_integer() else None
     else:
-        digits = re.sub(r"[\s\u00a0\u202f,.']", "", str(raw))
-        value = int(digits) if digits.isdigit() and len(digits) < 40 else None
+        text = str(raw).strip()
+        # digits, or groups of three after a separator (1,234 / 1 234 / 1.234.567)
+        if len(text) < 60 and re.fullmatch(r"\d+|\d{1,3}(?:[\s\u00a0\u202f,.']\d{3})+", text):
+            value = int(re.sub(r"\D", "", text))
+        else:
+            value = None
     if value is None or value < 0:
         warn("views", f"not a number ({shorten(str(raw))!r}), left empty")
         return None
@@ -853,8 +861,20 @@ def _front_matter_loader(block: str = "&"):
             k: [(tag, rx) for tag, rx in resolvers if tag != "tag:yaml.org,2002:timestamp"]
             for k, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
         }
+        loader.add_constructor("tag:yaml.org,2002:int", _bounded_int)  # type: ignore[attr-defined]
         _LOADERS[key] = loader
     return _LOADERS[key]
+
+
+def _bounded_int(loader, node):
+    """YAML's int, but a number of thousands of digits stays text (Python refuses to read
+    one past 4,300 digits: the whole header failed; as text it becomes a warning)."""
+    value = loader.construct_scalar(node)
+    if len(value) > 60:
+        return value
+    import yaml
+
+    return yaml.SafeLoader.construct_yaml_int(loader, node)
 
 
 def _apply_front_matter(article: Article, meta: dict) -> None:
@@ -915,7 +935,9 @@ def _apply_front_matter(article: Article, meta: dict) -> None:
     views = meta.get("views")
     if views is not None:
         article.views = (
-            _views(views, warn) if isinstance(views, (int, str)) else _views(repr(views)[:80], warn)
+            _views(views, warn)
+            if isinstance(views, (int, float, str))
+            else _views(repr(views)[:80], warn)
         )
     published = meta.get("published", meta.get("date"))
     if published is not None:

@@ -7,6 +7,7 @@ file and the key.
 
 from __future__ import annotations
 
+import math
 import os
 from pathlib import Path
 
@@ -97,7 +98,7 @@ class Config(Record):
 
     @property
     def max_bytes(self) -> int:
-        return int(self.max_file_mb * 1024 * 1024)
+        return max(1, int(self.max_file_mb * 1024 * 1024))  # 0 would mean no limit at all
 
 
 _TYPES: dict[str, tuple[type, ...]] = {
@@ -154,6 +155,8 @@ def parse_config(text: str, path: Path) -> Config:
 
     try:
         data = yaml.safe_load(text)
+    except RecursionError:
+        raise ConfigError("nested too deeply to be a config", str(path)) from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}" if mark is not None else ""
@@ -185,8 +188,15 @@ def parse_config(text: str, path: Path) -> Config:
                 f"facets: unknown facet {f!r} (choose from {', '.join(FACETS)})", str(path)
             )
     for key in ("max_file_mb", "timeout"):
-        if key in values and values[key] <= 0:
-            raise ConfigError(f"key {key!r} must be greater than 0", str(path))
+        if key in values and not (math.isfinite(values[key]) and values[key] > 0):
+            # .nan compared false with everything and turned timeouts off; .inf overflowed
+            raise ConfigError(f"key {key!r} must be a number greater than 0", str(path))
+    if "max_file_mb" in values and values["max_file_mb"] * 1024 * 1024 < 1:
+        raise ConfigError("key 'max_file_mb' must be at least one byte (0.000001)", str(path))
+    if "max_file_mb" in values and values["max_file_mb"] > 1024 * 1024:
+        raise ConfigError("key 'max_file_mb' must be at most 1048576 (a terabyte)", str(path))
+    if "timeout" in values and values["timeout"] > 7 * 24 * 3600:
+        raise ConfigError("key 'timeout' must be at most a week (604800 seconds)", str(path))
     if "fields" in values:
         values["fields"] = _field_map(values["fields"], str(path))
     if "paths" in values:

@@ -102,7 +102,12 @@ class QueryError(CorpusSearchError):
         self.detail = message
         self.position = position
         where = f" at column {position + 1}" if position is not None else ""
-        super().__init__(f"bad query {shorten(query)!r}{where}: {message}")
+        shown = repr(shorten(query))
+        if "\\udc" in shown:  # an undecodable byte: shown as the byte it was, \xNN
+            import re
+
+            shown = re.sub(r"\\udc([89a-f][0-9a-f])", r"\\x\1", shown)
+        super().__init__(f"bad query {shown}{where}: {message}")
 
 
 class QueryTimeout(CorpusSearchError):

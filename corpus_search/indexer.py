@@ -305,6 +305,8 @@ class IndexRun:
         _scopes(paths or [], [])  # a path that does not exist: an error before anything is written
         with folder.lock(self.options.wait):
             meta = self._read_meta(rebuild, paths)
+            if meta is not None:  # what killed rebuilds left: generations nobody reads
+                _clean_generations(folder, keep={meta.get("generation"), meta.get("previous")})
             known = list(meta.get("roots", [])) if meta else []
             paths = list(paths or []) or known
             if not paths:

@@ -93,6 +93,9 @@ class Filters(Record):
     ):
         from .errors import CorpusSearchError
 
+        for values in (category, tag, author, place, source, site, lang):
+            for value in values or ():
+                q.check_text(value, "filter value")
         self.category: list[str] = [] if category is None else category
         self.tag: list[str] = [] if tag is None else tag
         self.author: list[str] = [] if author is None else author

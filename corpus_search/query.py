@@ -24,7 +24,7 @@ import calendar
 import re
 
 from . import vocab
-from .errors import CorpusSearchError, QueryError
+from .errors import CorpusSearchError, QueryError, shorten
 from .records import FrozenRecord, Record
 
 TYPE_CHECKING = False  # typing is not imported at run time: a search starts faster without it
@@ -269,9 +269,11 @@ def _read_phrase(q: str, i: int, toks: list[_Tok]) -> int:
             raise QueryError(
                 q, "'~' after a phrase takes a whole number of words, as in \"a b\"~3", j
             )
-        slop = int(digits) if digits else 1
-        if slop > 100:
-            raise QueryError(q, f"proximity ~{slop} is too large (at most 100 words)", j)
+        slop = int(digits) if digits and len(digits) <= 6 else (1 if not digits else 10**6)
+        if slop > 100:  # (a number of thousands of digits is not even read: Python refuses)
+            raise QueryError(
+                q, f"proximity ~{shorten(digits, 12)} is too large (at most 100 words)", j
+            )
         j = k
     toks.append(_Tok("PHRASE", text, i, slop))
     return j
@@ -525,9 +527,12 @@ class _Parser:
         m = re.fullmatch(r"(.+?)~(\d*)", text)
         if m:
             text = m.group(1)
-            fuzzy = int(m.group(2)) if m.group(2) else 1
+            digits = m.group(2)
+            fuzzy = (int(digits) if len(digits) <= 6 else MAX_FUZZY + 1) if digits else 1
             if fuzzy < 1 or fuzzy > MAX_FUZZY:
-                raise self.error(f"fuzzy '~{m.group(2)}' takes 1 or 2 (edits allowed)", tok.pos)
+                raise self.error(
+                    f"fuzzy '~{shorten(digits, 12)}' takes 1 or 2 (edits allowed)", tok.pos
+                )
             if "*" in text or "?" in text:
                 raise self.error(
                     f"'{tok.text}' mixes a wildcard and '~'; use one or the other", tok.pos
@@ -639,7 +644,28 @@ def parse_date_bounds(
 
 def parse_query(text: str) -> Node:
     """Parse a query string into a validated tree; raises :class:`QueryError`."""
+    check_text(text, "query")
     return _Parser(text).parse()
+
+
+_SURROGATE = re.compile(r"[\ud800-\udfff]")
+
+
+def check_text(text: str, what: str) -> None:
+    """A query or a value from a terminal or script in another encoding than UTF-8 arrives
+    with its bytes as lone surrogates (Python's way with undecodable arguments): no index
+    word can hold them, so it is an error naming the byte, not a search for nothing (nor, as
+    once, a 'damaged index' when the word was encoded)."""
+    m = _SURROGATE.search(text)
+    if m is None:
+        return
+    code = ord(m.group())
+    byte = f"\\x{code - 0xDC00:02x}" if 0xDC80 <= code <= 0xDCFF else f"U+{code:04X}"
+    raise QueryError(
+        text,
+        f"the {what} is not valid UTF-8 (byte {byte}); set the terminal or script to UTF-8",
+        m.start(),
+    )
 
 
 def positive_nodes(node: Node):

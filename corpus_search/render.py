@@ -26,15 +26,38 @@ JSON_INDENT = 2
 
 def write_json(obj: Any, stream: TextIO | None = None, *, indent: int | None = JSON_INDENT) -> None:
     stream = stream or sys.stdout
-    stream.write(json.dumps(obj, ensure_ascii=False, indent=indent))
+    stream.write(_for(stream, json.dumps(obj, ensure_ascii=False, indent=indent)))
     stream.write("\n")
 
 
 def write_jsonl(objs: Iterable[Any], stream: TextIO | None = None) -> None:
     stream = stream or sys.stdout
+    tty = _isatty(stream)
     for obj in objs:
-        stream.write(json.dumps(obj, ensure_ascii=False))
+        line = json.dumps(obj, ensure_ascii=False)
+        stream.write(_JSON_UNSAFE.sub(_json_escape, line) if tty else line)
         stream.write("\n")
+
+
+#: What JSON leaves unescaped but a terminal obeys: DEL, the C1 controls (U+009B is a CSI:
+#: an escape sequence in one character) and bidirectional overrides. In a pipe the text is
+#: kept as it is; on a terminal they are written as JSON escapes (the same JSON once read).
+_JSON_UNSAFE = re.compile(r"[\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+
+
+def _json_escape(m: re.Match) -> str:
+    return f"\\u{ord(m.group()):04x}"
+
+
+def _isatty(stream) -> bool:
+    try:
+        return bool(stream.isatty())
+    except (AttributeError, ValueError):
+        return False
+
+
+def _for(stream, text: str) -> str:
+    return _JSON_UNSAFE.sub(_json_escape, text) if _isatty(stream) else text
 
 
 def search_json(
@@ -82,8 +105,13 @@ def write_timeline_csv(timeline, stream: TextIO | None = None) -> None:
 def write_csv(rows: Iterable[list[Any]], header: list[str], stream: TextIO | None = None) -> None:
     import csv
 
-    writer = csv.writer(stream or sys.stdout, lineterminator="\n")
+    stream = stream or sys.stdout
+    writer = csv.writer(stream, lineterminator="\n")
     writer.writerow(header)
+    if _isatty(stream):  # an article's escape sequences shown, not obeyed, on a terminal
+        for row in rows:
+            writer.writerow([visible(c) if isinstance(c, str) else c for c in row])
+        return
     for row in rows:
         writer.writerow(row)
 
@@ -258,7 +286,13 @@ def print_timeline(timeline, console) -> None:
     console.print(
         Text(
             f"{timeline.total} articles by {timeline.by}"
-            + (f" ({timeline.undated} without a date)" if timeline.undated else ""),
+            + (f" ({timeline.undated} without a date)" if timeline.undated else "")
+            + (
+                f"; {timeline.omitted} empty periods not shown (the dates span too long for"
+                " every period: a sentinel date?)"
+                if getattr(timeline, "omitted", 0)
+                else ""
+            ),
             style="bold" if styled else "",
         )
     )

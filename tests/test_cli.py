@@ -211,7 +211,7 @@ def test_index_location_precedence(tmp_path, idx):
         ("colour: red\n", "unknown key 'colour'"),
         ("facets: [colour]\n", "unknown facet 'colour'"),
         ("index: [unclosed\n", "not valid YAML"),
-        ("max_file_mb: -1\n", "must be greater than 0"),
+        ("max_file_mb: -1\n", "must be a number greater than 0"),
     ],
 )
 def test_bad_config(tmp_path, text, message):

@@ -202,7 +202,8 @@ def decode_text(data: bytes, path: str | Path = "<bytes>") -> tuple[str, str]:
         if text.startswith("\ufeff"):
             text = text[1:]
     controls = len(_CONTROL.findall(text[:65536]))
-    if controls > max(8, len(text[:65536]) // 100):
+    # binary data is mostly control bytes; a short article with a dozen stray ones is text
+    if controls > max(32, len(text[:65536]) // 20):
         raise BinaryFileError(path, "is binary (control characters), not text")
     text = text.replace("\r\n", "\n").replace("\r", "\n")
     text = unicodedata.normalize("NFC", text)
@@ -881,9 +882,14 @@ def _apply_front_matter(article: Article, meta: dict) -> None:
     def warn(name: str, message: str) -> None:
         article.warnings.append(f"{article.path}: {name}: {message}")
 
-    for key in meta:
-        if str(key) not in _FRONT_KEYS:
-            warn(shorten(str(key)), "unknown front-matter key, ignored")
+    unknown = [str(k) for k in meta if str(k) not in _FRONT_KEYS]
+    if unknown:  # one line a file, however many (20,000 keys printed 20,000 lines)
+        names = ", ".join(shorten(k, 40) for k in unknown[:5])
+        more = f" and {len(unknown) - 5} more" if len(unknown) > 5 else ""
+        article.warnings.append(
+            f"{article.path}: unknown front-matter "
+            f"{'key' if len(unknown) == 1 else 'keys'} {names}{more}, ignored"
+        )
 
     def text(key: str) -> str | None:
         value = meta.get(key)
@@ -954,22 +960,26 @@ def _bad_list(warn, key: str) -> list[str]:
 
 def normalise_datetime(value: Any) -> str | None:
     """A date or datetime (object or text) as ISO 8601; offset kept if given, never invented."""
-    if isinstance(value, dt.datetime):
-        return value.isoformat()
-    if isinstance(value, dt.date):
-        return value.isoformat()
+    if isinstance(value, (dt.datetime, dt.date)):
+        return value.isoformat() if value.year >= MIN_YEAR else None
     text = str(value).strip()
     text = re.sub(r"\s*([+-]\d{2}:?\d{2}|Z)$", r"\1", text)
     try:
         parsed = dt.datetime.fromisoformat(text)
     except ValueError:
         try:
-            return dt.date.fromisoformat(text).isoformat()
+            day = dt.date.fromisoformat(text)
         except ValueError:
             return None
+        return day.isoformat() if MIN_YEAR <= day.year else None
+    if parsed.year < MIN_YEAR:  # 0001-01-01 was shown, yet undated in every count
+        return None
     if len(text) == 10:
         return parsed.date().isoformat()
     return parsed.isoformat()
+
+
+MIN_YEAR = 1000  # dates before are placeholders (0001-01-01), as the day column reads them
 
 
 # --------------------------------------------------------------------------------------------

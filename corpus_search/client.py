@@ -31,6 +31,8 @@ SERVED = frozenset(
     }
 )
 SOCKET_NAME = "serve.sock"
+ACCEPTED = b"+"  # the server's first byte: it has taken the request (then the JSON answer)
+ACCEPT_WAIT = 2.0  # seconds a command waits for that byte before it runs by itself
 PROTOCOL = 1
 #: Environment a command's output depends on, passed to the server.
 ENV_KEYS = (
@@ -124,11 +126,15 @@ def ask_server(argv: list[str]) -> int | None:
     }
     try:
         with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as conn:
-            conn.settimeout(600)
+            # a server that does not take the request at once (stopped with kill -STOP or
+            # Ctrl-Z: the kernel still accepts the connection) is not waited for
+            conn.settimeout(ACCEPT_WAIT)
             conn.connect(path)
             conn.sendall(json.dumps(request).encode("utf-8") + b"\n")
             conn.shutdown(socket.SHUT_WR)
-            chunks = []
+            first = conn.recv(1)
+            conn.settimeout(600)
+            chunks = [] if first == ACCEPTED else [first]
             while True:
                 chunk = conn.recv(1 << 16)
                 if not chunk:

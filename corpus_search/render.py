@@ -160,8 +160,16 @@ def make_console(stderr: bool = False):
 
     stream = sys.stderr if stderr else sys.stdout
     tty = stream.isatty()
+    width = None
+    columns = os.environ.get("COLUMNS", "")
+    if columns and not (columns.isascii() and columns.isdigit() and 20 <= int(columns) <= 10000):
+        # COLUMNS=0 made rich print nothing at all (exit 0, no output); a width it cannot
+        # use is ignored: the terminal's own, else 80
+        width = 80 if not tty else None
+        os.environ.pop("COLUMNS", None)
     return _Console(
         file=stream,
+        width=width,
         highlight=False,
         no_color=bool(os.environ.get("NO_COLOR")),
         soft_wrap=not tty,

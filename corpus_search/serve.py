@@ -34,7 +34,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
-from .client import SERVED, SOCKET_NAME, command_of, version
+from .client import ACCEPTED, SERVED, SOCKET_NAME, command_of, version
 from .errors import CorpusSearchError
 from .vocab import VALUE_FIELDS
 
@@ -136,6 +136,10 @@ class Server:
             def handle(self) -> None:
                 try:
                     request = json.loads(self.rfile.read())
+                    # taken: the client now waits for the answer, however long it takes (a
+                    # stopped server never says this, and the client runs the command itself)
+                    self.wfile.write(ACCEPTED)
+                    self.wfile.flush()
                     if command_of(list(request.get("argv") or [])) not in SERVED:
                         # only the reading commands: indexing or a nested serve runs elsewhere
                         answer = {"version": "refused", "code": 2, "stdout": "", "stderr": ""}
@@ -361,14 +365,14 @@ def _argv_for(parts: list[str], query: dict[str, list[str]]) -> list[str] | None
             argv.append("--collapse")
         return [*argv, "--", q] if q else argv
     if head == "facets" and len(rest) == 1:
-        return ["facets", rest[0], "--json", "--query", q, *filters]
+        return ["facets", "--json", "--query", q, *filters, "--", rest[0]]
     if head == "timeline" and not rest:
         argv = ["timeline", "--json", *filters]
         if first("by"):
             argv += ["--by", first("by")]
         return [*argv, "--", q] if q else argv
     if head == "show" and rest:
-        return ["show", "/".join(rest), "--json"]
+        return ["show", "--json", "--", "/".join(rest)]  # an id such as --help is an id
     if head in ("kwic", "collocates", "reprints") and not rest:
         argv = [head, "--json", *filters]
         return [*argv, "--", q] if q else argv

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from corpus_search.client import SOCKET_NAME, version
+from corpus_search.client import ACCEPTED, SOCKET_NAME, version
 from corpus_search.indexer import update_index
 
 from conftest import REPO, SAMPLE, run_cli, untimed
@@ -113,7 +113,8 @@ def _ask(index: Path, request: dict) -> dict:
         data = b""
         while chunk := conn.recv(65536):
             data += chunk
-    return json.loads(data)
+    assert data.startswith(ACCEPTED)  # taken at once, then answered
+    return json.loads(data.removeprefix(ACCEPTED))
 
 
 def test_the_server_answers_and_renders_for_the_clients_terminal(served):
@@ -259,3 +260,32 @@ def test_http_answers_the_clis_json(web):
     assert status == 200 and body["total"] == 5
     status, body = _get(port, f"/search?q=%28bad&token={token}")
     assert status == 400 and "unbalanced" in body["error"]
+
+
+def test_a_stopped_server_is_not_waited_for(tmp_path):
+    """A server stopped with kill -STOP (Ctrl-Z) still has its socket: the kernel takes the
+    connection, but nobody answers. A command waits a short while for the server to take the
+    request, then answers by itself: the same output as without a server."""
+    shutil.copytree(SAMPLE / "wire", tmp_path / "corpus")
+    update_index(tmp_path / "index", [tmp_path / "corpus"])
+    proc = start(tmp_path / "index")
+    try:
+        here = cli(["search", "grain", "--index", "index"], tmp_path, server=False)
+        proc.send_signal(signal.SIGSTOP)
+        there = cli(["search", "grain", "--index", "index"], tmp_path, server=True)
+        assert (there.returncode, untimed(there.stdout)) == (0, untimed(here.stdout))
+        assert "grain" in there.stdout.lower()
+    finally:
+        proc.send_signal(signal.SIGCONT)
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(30)
+
+
+def test_http_ids_and_fields_that_look_like_options(web):
+    """/show/--help and /facets/--help are an id and a field, not options: an answer with the
+    CLI's message, never a dropped connection."""
+    base, port, token = web
+    status, body = _get(port, f"/show/--help?token={token}")
+    assert status == 400 and "no article with id '--help'" in body["error"]  # 404: issue 24
+    status, body = _get(port, f"/facets/--help?token={token}")
+    assert status == 400 and "--help" in body["error"]

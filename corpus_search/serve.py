@@ -152,9 +152,21 @@ class Server:
                 self.wfile.write(json.dumps(answer).encode("utf-8"))
 
         self._replace_stale_socket()
+        where = str(self.socket_path)
+        if len(os.fsencode(where)) > 107:  # sun_path holds 108 bytes with its NUL
+            raise ServerError(
+                f"the index folder's path is too long for the server's socket "
+                f"({len(os.fsencode(where))} bytes, at most 107): serve the index from a "
+                "shorter path (a symbolic link will do)"
+            )
         old = os.umask(0o177)  # the socket is created 0600: only its owner can use it
         try:
-            unix = socketserver.ThreadingUnixStreamServer(str(self.socket_path), Handler)
+            unix = socketserver.ThreadingUnixStreamServer(where, Handler)
+        except OSError as exc:
+            raise ServerError(
+                f"cannot create the server's socket {where}: "
+                f"{exc.strerror or exc} (the index folder must be writable to serve it)"
+            ) from exc
         finally:
             os.umask(old)
         os.chmod(self.socket_path, 0o600)

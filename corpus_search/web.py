@@ -442,22 +442,40 @@ def diff_page(ix: Any, params: dict[str, list[str]]) -> tuple[int, str]:
             params,
             f'<p role="alert">no article with id {e(a_id if a is None else b_id)}</p>',
         )
-    wa, wb = (a["body"] or "").split(), (b["body"] or "").split()
-    out = []
-    for op, i1, i2, j1, j2 in difflib.SequenceMatcher(a=wa, b=wb, autojunk=False).get_opcodes():
+    pa = [p for p in (a["body"] or "").split("\n\n") if p]
+    pb = [p for p in (b["body"] or "").split("\n\n") if p]
+    paragraphs = []
+    # Paragraph by paragraph first, then word by word inside the paragraphs that changed:
+    # one word-level diff of two 60,000-word articles took 88 s (it is quadratic).
+    for op, i1, i2, j1, j2 in difflib.SequenceMatcher(a=pa, b=pb, autojunk=False).get_opcodes():
         if op == "equal":
-            out.append(e(" ".join(wa[i1:i2])))
-        if op in ("delete", "replace"):
-            out.append(f"<del>{e(' '.join(wa[i1:i2]))}</del>")
-        if op in ("insert", "replace"):
-            out.append(f"<ins>{e(' '.join(wb[j1:j2]))}</ins>")
+            paragraphs += [e(p) for p in pa[i1:i2]]
+            continue
+        wa, wb = " ".join(pa[i1:i2]).split(), " ".join(pb[j1:j2]).split()
+        if len(wa) * len(wb) > MAX_WORD_DIFF:  # too long to compare word by word
+            paragraphs += [f"<del>{e(p)}</del>" for p in pa[i1:i2]]
+            paragraphs += [f"<ins>{e(p)}</ins>" for p in pb[j1:j2]]
+            continue
+        out = []
+        words = difflib.SequenceMatcher(a=wa, b=wb, autojunk=False)
+        for wop, a1, a2, b1, b2 in words.get_opcodes():
+            if wop == "equal":
+                out.append(e(" ".join(wa[a1:a2])))
+            if wop in ("delete", "replace"):
+                out.append(f"<del>{e(' '.join(wa[a1:a2]))}</del>")
+            if wop in ("insert", "replace"):
+                out.append(f"<ins>{e(' '.join(wb[b1:b2]))}</ins>")
+        paragraphs.append(" ".join(out))
+    body = "".join(f'<p class="diff">{p}</p>' for p in paragraphs)
     return 200, _view(
         "diff",
         params,
         f"<p><del>{e(a['source'] or a_id)}: {e(a['title'])}</del><br>"
-        f"<ins>{e(b['source'] or b_id)}: {e(b['title'])}</ins></p>"
-        f'<p class="diff">{" ".join(out)}</p>',
+        f"<ins>{e(b['source'] or b_id)}: {e(b['title'])}</ins></p>{body}",
     )
+
+
+MAX_WORD_DIFF = 4_000_000  # words x words of a changed passage compared word by word
 
 
 def export_rows(ix: Any, params: dict[str, list[str]], fmt: str) -> tuple[int, str, bytes]:

@@ -223,6 +223,17 @@ FUZZ_PIECES = [
     "place:*",
     "id:wire/*",
     "\x1b[2J",
+    # found by the third round: stacked wildcards, huge numbers, bytes of other encodings
+    "*********z",
+    "*a*a*a*a*a*a*a*z",
+    "?*?*?*?*?*",
+    "oil~" + "9" * 5000,
+    '"a b"~' + "9" * 5000,
+    "views:>" + "9" * 5000,
+    "author:caf\udce9",
+    "sanctions\udcff*",
+    "-lang:\udcc3",
+    "\ud800",
 ]
 
 

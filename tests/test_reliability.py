@@ -177,34 +177,6 @@ def _small_corpus(root: Path, n: int) -> None:
         (root / f"a{i:04d}.txt").write_text(f"Article {i}\n\n{body}.\n", "utf-8")
 
 
-def slow_cli(sleep: float, batch_size: int | None = None) -> str:
-    """A ``python -c`` script running the CLI with each article's parsing slowed down (and
-    smaller batches), so that a test can act while indexing is under way."""
-    lines = [
-        "import sys, time",
-        "import corpus_search.indexer as i",
-        "real = i.parse_bytes",
-        "def slow(*a, **kw):",
-        f"    time.sleep({sleep})",
-        "    return real(*a, **kw)",
-        "i.parse_bytes = slow",
-    ]
-    if batch_size:
-        lines += [
-            "orig = i.update_index",
-            "def batches(*a, **kw):",
-            f"    kw['batch_size'] = {batch_size}",
-            "    return orig(*a, **kw)",
-            "i.update_index = batches",
-        ]
-    lines += [
-        "import corpus_search.cli as c",
-        "sys.argv = ['corpus-search'] + sys.argv[1:]",
-        "sys.exit(c.main())",
-    ]
-    return "\n".join(lines)
-
-
 def test_disk_full_keeps_the_last_commit(tmp_path, monkeypatch):
     corpus = tmp_path / "c"
     shutil.copytree(SAMPLE, corpus)
@@ -309,24 +281,54 @@ def test_damaged_index_is_reported_and_rebuild_repairs_it(tmp_path, how):
 # Concurrency
 
 
+def gated_cli(gate: Path) -> str:
+    """A ``python -c`` script running the CLI whose indexing stops at its first article, with
+    the lock held, until the file ``gate`` exists (it writes ``gate`` + ".held" on arrival):
+    a test acts at that point, whatever the machine's speed."""
+    return "\n".join(
+        [
+            "import os, sys, time",
+            "import corpus_search.indexer as i",
+            "real = i.parse_bytes",
+            "def gated(*a, **kw):",
+            f"    open({str(gate) + '.held'!r}, 'w').close()",
+            f"    while not os.path.exists({str(gate)!r}):",
+            "        time.sleep(0.01)",
+            "    return real(*a, **kw)",
+            "i.parse_bytes = gated",
+            "import corpus_search.cli as c",
+            "sys.argv = ['corpus-search'] + sys.argv[1:]",
+            "sys.exit(c.main())",
+        ]
+    )
+
+
+def wait_for(path: Path, proc: subprocess.Popen) -> None:
+    """Until ``path`` exists (a gated child reached its gate); the child dying is a failure."""
+    while not path.exists():
+        assert proc.poll() is None, proc.communicate()
+        time.sleep(0.01)
+
+
 def test_two_indexing_runs(tmp_path):
+    """A second run waits --wait seconds for the lock and says who holds it; one that waits
+    long enough gets it when the first is done. The first is held at a gate (not slowed down
+    against a clock), so the second always finds the lock taken."""
     corpus = tmp_path / "c"
     corpus.mkdir()
     _small_corpus(corpus, 300)
     index = tmp_path / "ix"
+    gate = tmp_path / "go"
     env = dict(os.environ, NO_COLOR="1", PYTHONPATH=str(REPO))
     args = ["index", str(corpus), "--index", str(index), "--json"]
     first = subprocess.Popen(
-        [sys.executable, "-c", slow_cli(sleep=0.02), *args],
+        [sys.executable, "-c", gated_cli(gate), *args],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
         env=env,
     )
-    deadline = time.monotonic() + 20
-    while not (index / "corpus-search.json").exists():  # the first run holds the lock now
-        assert time.monotonic() < deadline
-        time.sleep(0.05)
+    wait_for(Path(str(gate) + ".held"), first)  # the first run holds the lock, at its gate
     cmd = [sys.executable, "-m", "corpus_search", *args]
     second = subprocess.run(cmd + ["--wait", "0.5"], capture_output=True, text=True, env=env)
     assert second.returncode == 2, second.stdout
@@ -334,15 +336,23 @@ def test_two_indexing_runs(tmp_path):
         f"corpus-search: another indexing run holds the index at {index}; "
         "waited 0.5s (use --wait SECONDS to wait longer)\n"
     )
-    third = subprocess.run(cmd + ["--wait", "60"], capture_output=True, text=True, env=env)
-    out, err = first.communicate(timeout=120)
+    third = subprocess.Popen(
+        cmd + ["--wait", "600"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env
+    )
+    gate.touch()  # the first run goes on; the third gets the lock after it
+    out, err = first.communicate(timeout=300)
     assert first.returncode == 0, err
     assert json.loads(out)["added"] == 300
-    assert third.returncode == 0 and json.loads(third.stdout)["unchanged"] == 300  # it waited
+    out3, err3 = third.communicate(timeout=300)
+    assert third.returncode == 0, err3
+    assert json.loads(out3)["unchanged"] == 300  # it waited, then found everything done
     assert len(indexed_ids(index)) == 300
 
 
 def test_searches_during_indexing_and_rebuild(tmp_path):
+    """Searches answer from whole commits while an update and a rebuild run: each search
+    is taken at a gate the indexing child stops at (after each commit), so the loop runs a
+    known number of times, whatever the machine's speed."""
     corpus = tmp_path / "c"
     corpus.mkdir()
     _small_corpus(corpus, 300)
@@ -351,6 +361,8 @@ def test_searches_during_indexing_and_rebuild(tmp_path):
     for i in range(300, 600):
         (corpus / f"b{i}.txt").write_text(f"Later {i}\n\nsanctions grain.\n", "utf-8")
     env = dict(os.environ, PYTHONPATH=str(REPO))
+    steps = tmp_path / "steps"
+    steps.mkdir()
     held = CorpusIndex(index, follow=False)  # a fixed snapshot: keeps answering from its commit
     assert held.search("*").total == 300
     following = CorpusIndex(index)  # follows each commit
@@ -359,16 +371,33 @@ def test_searches_during_indexing_and_rebuild(tmp_path):
             sys.executable,
             "-c",
             textwrap.dedent(f"""
+        import os, time
+        from pathlib import Path
         from corpus_search.indexer import update_index
-        update_index({str(index)!r}, batch_size=25)
-        update_index({str(index)!r}, rebuild=True, batch_size=100)
+        steps = Path({str(steps)!r})
+        n = 0
+        def gate(_committed):  # after each commit: say so, wait for the test's go
+            global n
+            n += 1
+            (steps / f"{{n}}.held").touch()
+            while not (steps / f"{{n}}.go").exists():
+                time.sleep(0.01)
+        update_index({str(index)!r}, batch_size=25, on_commit=gate)
+        update_index({str(index)!r}, rebuild=True, batch_size=100, on_commit=gate)
+        (steps / "done").touch()
     """),
         ],
         env=env,
     )
     totals = []
+    step = 0
     with held, following:
-        while child.poll() is None:
+        while True:
+            step += 1
+            held_file, done = steps / f"{step}.held", steps / "done"
+            while not (held_file.exists() or done.exists()):
+                assert child.poll() is None or done.exists(), "the indexing child died"
+                time.sleep(0.01)
             with CorpusIndex(index) as ix:
                 r = ix.search("*", limit=1)
                 assert r.total == ix.doc_count  # a consistent snapshot
@@ -377,9 +406,15 @@ def test_searches_during_indexing_and_rebuild(tmp_path):
             r = following.search("*", limit=1)
             assert r.total == following.doc_count
             totals.append(r.total)
-            time.sleep(0.02)
-    assert child.returncode == 0
-    assert totals == sorted(totals) and totals[0] >= 300 and all(t % 25 == 0 for t in totals)
+            if done.exists():
+                break
+            (steps / f"{step}.go").touch()
+    assert child.wait(120) == 0
+    assert step == 12 + 6 + 1  # 300 new in commits of 25, a rebuild in 6 of 100, the end
+    # the update's commits are seen one by one; during the rebuild searches read the old
+    # generation (600) until the new one is swapped in whole
+    assert totals == sorted(totals) and totals[0] >= 325 and all(t % 25 == 0 for t in totals)
+    assert totals[-1] == 600
     with CorpusIndex(index) as ix:
         assert ix.search("*").total == 600
 

@@ -43,6 +43,12 @@ class ServerError(CorpusSearchError):
     pass
 
 
+def _same_token(given: str, token: str) -> bool:
+    """Whether a request's token is the server's, in constant time; a token of any text (a
+    non-ASCII one made compare_digest raise, and the connection drop) is just wrong."""
+    return secrets.compare_digest(given.encode("utf-8", "surrogateescape"), token.encode("utf-8"))
+
+
 class _Stream(io.StringIO):
     """A captured standard stream that says whether the client's one is a terminal."""
 
@@ -207,7 +213,7 @@ class Server:
         token = given or _cookie(headers.get("cookie", ""), "cs_token")
         if headers.get("host", "") not in _hosts(port):
             return 403, html_type, b"<!doctype html><p>the Host header must name this machine</p>"
-        if not secrets.compare_digest(token, self.token):
+        if not _same_token(token, self.token):
             return (
                 403,
                 html_type,
@@ -256,7 +262,7 @@ class Server:
             query.pop("token", [""])[0]
             or headers.get("authorization", "").removeprefix("Bearer ").strip()
         )
-        if not secrets.compare_digest(token, self.token):
+        if not _same_token(token, self.token):
             return 403, {"error": "a valid token is needed (?token=... or Authorization: Bearer)"}
         if method != "GET":
             return 405, {"error": "only GET"}
@@ -295,7 +301,15 @@ class Server:
 
                 headers = {k.lower(): v for k, v in self.headers.items()}
                 port = int(self.server.server_address[1])  # type: ignore[index]
-                status, extra, data = server.http_respond(method, self.path, headers, port)
+                try:
+                    status, extra, data = server.http_respond(method, self.path, headers, port)
+                except Exception:  # a bug: logged with its traceback here, one line there
+                    import traceback
+
+                    traceback.print_exc(file=sys.stderr)
+                    status, extra = 500, {"Content-Type": "application/json; charset=utf-8"}
+                    data = b'{"error": "internal error (the server logged it)"}'
+
                 self.send_response(status)
                 for key, value in extra.items():
                     self.send_header(key, value)

@@ -289,3 +289,18 @@ def test_http_ids_and_fields_that_look_like_options(web):
     assert status == 400 and "no article with id '--help'" in body["error"]  # 404: issue 24
     status, body = _get(port, f"/facets/--help?token={token}")
     assert status == 400 and "--help" in body["error"]
+
+
+def test_http_a_token_of_any_text_is_just_wrong(web):
+    base, port, token = web
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+    conn.putrequest("GET", "/search?q=grain&token=%D1%82%D0%B5%D1%81%D1%82")  # тест
+    conn.putheader("Host", f"127.0.0.1:{port}")
+    conn.endheaders()
+    assert conn.getresponse().status == 403
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+    conn.putrequest("GET", "/search?q=grain")
+    conn.putheader("Host", f"127.0.0.1:{port}")
+    conn.putheader("Authorization", "Bearer \u00e9\u00e9".encode("latin-1"))
+    conn.endheaders()
+    assert conn.getresponse().status == 403

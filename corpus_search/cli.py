@@ -255,7 +255,10 @@ class CorpusGroup(click.Group):
 
     def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):
         argv = list(args) if args is not None else sys.argv[1:]
-        debug = "--debug" in argv
+        cut = argv.index("--") if "--" in argv else len(argv)
+        debug = "--debug" in argv[:cut]
+        if debug:  # --debug anywhere before --: after the command too (search x --debug)
+            argv = ["--debug", *(a for a in argv[:cut] if a != "--debug"), *argv[cut:]]
         code = _run_mapped(
             lambda: super(CorpusGroup, self).main(
                 args=argv,
@@ -1265,7 +1268,9 @@ def serve(state, index_dir, http_port, host):
     from .serve import Server
 
     server = Server(state.index_path(index_dir))
-    server.serve(http_port, host, announce=lambda line: click.echo(line, err=True))
+    if server.serve(http_port, host, announce=lambda line: click.echo(line, err=True)):
+        _err("interrupted; the server stopped")
+        return Exit.INTERRUPTED  # Ctrl-C: 130, as the README says of every command
     return Exit.OK
 
 

@@ -15,6 +15,15 @@ def shorten(text: str, limit: int = 80) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
+def shorten_words(text: str, limit: int = 160) -> str:
+    """Text cut to at most ``limit`` characters at a word's end, the cut marked with …."""
+    if len(text) <= limit:
+        return text
+    cut = text[: limit - 1]
+    space = cut.rfind(" ")
+    return (cut[:space] if space > limit // 2 else cut).rstrip(" ,;:") + "…"
+
+
 class CorpusSearchError(Exception):
     """Base class: ``str(err)`` is a one-line message naming what is wrong."""
 

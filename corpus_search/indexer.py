@@ -30,7 +30,7 @@ from .articles import (
     read_bytes,
     text_path,
 )
-from .errors import ArticleError, ConfigError, IndexDamagedError
+from .errors import ArticleError, ConfigError, CorpusSearchError, IndexDamagedError
 from .postings import WriterChildError
 from .profiles import ProfileSet, load_profiles
 from .store import (
@@ -139,10 +139,12 @@ def _scopes(paths: Iterable[str | Path], known_roots: list[str]) -> list[_Scope]
     for p in paths:
         given = Path(os.path.abspath(p))
         if not given.exists():
-            raise ConfigError(
-                f"{text_path(p)} does not exist; to stop indexing a remembered "
-                "folder, run 'corpus-search roots --forget PATH'"
+            hint = (  # the hint only for a folder the index remembers
+                f"; to stop indexing it, run 'corpus-search roots --forget {text_path(p)}'"
+                if str(given) in known_roots
+                else ""
             )
+            raise ConfigError(f"{text_path(p)} does not exist{hint}")
         root = None
         for r in folder_roots:
             try:
@@ -302,7 +304,11 @@ class IndexRun:
         started = time.monotonic()
         folder = self.folder
         folder.check_usable_folder()
-        _scopes(paths or [], [])  # a path that does not exist: an error before anything is written
+        try:  # the roots the index remembers, for the message about a path that has gone
+            remembered = list((folder.read_meta() or {}).get("roots", []))
+        except CorpusSearchError:
+            remembered = []
+        _scopes(paths or [], remembered)  # a missing path: an error before anything is written
         with folder.lock(self.options.wait):
             meta = self._read_meta(rebuild, paths)
             if meta is not None:  # what killed rebuilds left: generations nobody reads

@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from . import query as q
-from .errors import CorpusSearchError
+from .errors import CorpusSearchError, shorten_words
 from .vocab import MULTI_VALUED, QUERY_VALUE_FIELDS, VALUE_FIELDS
 
 INDEX_NAME = "corpus-search"
@@ -406,9 +406,11 @@ class ClusterIndex:
         elif status == 404:
             why = f"has no index {self.index!r} (load one with 'corpus-search opensearch push')"
         elif name in ("ConnectionError", "ConnectionTimeout") or status in (None, "N/A"):
-            why = f"cannot be reached ({str(exc).splitlines()[0][:160] if str(exc) else name})"
+            first = str(exc).splitlines()[0] if str(exc) else name
+            why = f"cannot be reached ({shorten_words(first, 160)})"
         else:
-            why = f"answered {status}: {str(exc).splitlines()[0][:200]}"
+            first = str(exc).splitlines()[0] if str(exc) else name
+            why = f"answered {status}: {shorten_words(first, 200)}"
         return ClusterError(f"the OpenSearch cluster at {self.url} {why}")
 
     @property

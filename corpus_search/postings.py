@@ -705,6 +705,16 @@ def unpack_values(packed: bytes, count: int) -> tuple[bytes, ...]:
 class _PackedLeafMatcher(W3LeafMatcher):
     """Whoosh's block matcher, reading values packed by :class:`_PackedPostingsWriter`."""
 
+    def _read_header(self):
+        """Whoosh raises a bare ``Exception("Block tag error ...")`` for a garbled posting
+        list: that is damage (a :class:`FileFormatError`), not an internal error."""
+        try:
+            super()._read_header()
+        except Exception as exc:
+            if type(exc) is Exception and str(exc).startswith("Block tag error"):
+                raise FileFormatError(str(exc)) from exc
+            raise
+
     def _read_values(self):
         if self._data is None:
             self._read_data()

@@ -13,6 +13,8 @@ import re
 import sys
 from collections.abc import Iterable
 
+from .vocab import counted
+
 TYPE_CHECKING = False  # typing is not imported at run time: a search starts faster without it
 if TYPE_CHECKING:
     from typing import Any, TextIO
@@ -608,8 +610,8 @@ def print_reprints(result, console) -> None:
     styled = uses_style(console)
     console.print(
         Text(
-            f"{len(result.clusters)} clusters of reprints among {result.articles} "
-            f"articles (similarity at least {result.threshold:g})",
+            f"{counted(len(result.clusters), 'cluster')} of reprints among "
+            f"{counted(result.articles, 'article')} (similarity at least {result.threshold:g})",
             style="bold" if styled else "",
         )
     )
@@ -619,7 +621,10 @@ def print_reprints(result, console) -> None:
         head.append(
             visible(cluster.first.title or "(no title)"), style="bold cyan" if styled else ""
         )
-        head.append(f"  ({len(cluster.members)} articles, {len(cluster.sources)} sources)")
+        head.append(
+            f"  ({counted(len(cluster.members), 'article')}, "
+            f"{counted(len(cluster.sources), 'source')})"
+        )
         console.print(head)
         for i, m in enumerate(cluster.members):
             when = (m.published or "undated")[:16].replace("T", " ")

@@ -327,13 +327,15 @@ class Server:
 
     # -- life -------------------------------------------------------------------------------
 
-    def serve(self, http_port: int | None = None, host: str = "127.0.0.1", announce=print) -> None:
+    def serve(self, http_port: int | None = None, host: str = "127.0.0.1", announce=print) -> bool:
+        """Answer until stopped; True when stopped by Ctrl-C (SIGINT: the command exits 130,
+        as any interrupted one does), False by SIGTERM (a clean stop asked for: exit 0)."""
         from .store import IndexFolder
 
         IndexFolder(self.index).require_meta()  # a clear error when there is no index
 
         def stop(signum: int, frame: Any) -> None:
-            raise KeyboardInterrupt
+            raise _Stopped
 
         signal.signal(signal.SIGTERM, stop)  # before the socket exists: stop cleanly from then on
         unix = None
@@ -349,13 +351,16 @@ class Server:
             announce(f"serving {self.index} on {self.socket_path}; Ctrl-C to stop")
             unix.serve_forever(poll_interval=0.5)
         except KeyboardInterrupt:
-            pass
+            return True
+        except _Stopped:
+            return False
         finally:
             if unix is not None:  # ours: removed, and a second Ctrl-C must not cut that short
                 previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
                 signal.signal(signal.SIGTERM, signal.SIG_IGN)
                 self.close()
                 signal.signal(signal.SIGINT, previous)
+        return False
 
     def close(self) -> None:
         for s in self._servers:
@@ -364,6 +369,11 @@ class Server:
         self._servers.clear()
         self.socket_path.unlink(missing_ok=True)
         self.indexes.close()
+
+
+class _Stopped(BaseException):
+    """SIGTERM: stop serving (raised by the signal handler inside the serving loop; not an
+    Exception, which socketserver would catch and log while it starts a request)."""
 
 
 def _argv_for(parts: list[str], query: dict[str, list[str]]) -> list[str] | None:

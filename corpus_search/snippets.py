@@ -15,7 +15,7 @@ from functools import lru_cache
 
 from .languages import stem as _stem
 from .records import Record
-from .vocab import WORD_RE, fold, fold_accents
+from .vocab import MARKS, WORD_RE, fold, fold_accents
 
 _WORD = WORD_RE
 
@@ -145,7 +145,9 @@ def _heads_pattern(heads: frozenset) -> re.Pattern:
         return "".join(_variants().get(c, re.escape(c)) for c in head)
 
     alternatives = "|".join(sorted((loose(h) for h in heads), key=len, reverse=True))
-    return re.compile(rf"(?<!\w)(?:{alternatives})", re.IGNORECASE)
+    # not after a letter, digit or combining mark: in बेलारूस the vowel sign before रूस is part
+    # of the word (Python's \w leaves marks out, so रूस was marked inside Belarus)
+    return re.compile(rf"(?<![\w{MARKS}])(?:{alternatives})", re.IGNORECASE)
 
 
 #: Letter -> a regex character class of it and its accented forms (е: [её], a: [aàáâ...]):

@@ -100,6 +100,11 @@ WORD_RE: Any = _LazyPattern(WORD_PATTERN)
 CYRILLIC_RE = re.compile(r"[\u0400-\u04ff]")
 
 
+def counted(n: int, noun: str) -> str:
+    """``1 cluster``, ``2 clusters``: a count with its noun (a regular English plural)."""
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
+
+
 def fold(text: str) -> str:
     """How words and values are compared: lower case, Russian ``ё`` as ``е``."""
     return text.lower().replace("ё", "е")

@@ -15,7 +15,7 @@ from typing import Any
 from urllib.parse import quote, urlencode
 
 from .errors import CorpusSearchError, QueryError
-from .vocab import SORTS, VALUE_FIELDS
+from .vocab import SORTS, VALUE_FIELDS, counted
 
 CSP = (
     "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
@@ -424,8 +424,8 @@ def reprints_page(ix: Any, params: dict[str, list[str]]) -> tuple[int, str]:
     return 200, _view(
         "reprints",
         params,
-        f"<p>{len(result.clusters)} clusters among {result.articles} articles</p>"
-        + "".join(blocks),
+        f"<p>{counted(len(result.clusters), 'cluster')} among "
+        f"{counted(result.articles, 'article')}</p>" + "".join(blocks),
     )
 
 

@@ -144,7 +144,7 @@ def test_analysis_views(browser):
     assert marks and all(m.startswith("sanction") for m in marks)
     driver.save_screenshot(str(shots / "kwic.png"))
     driver.get(url.split("?")[0] + "view/reprints")
-    wait_text(driver, r"1 clusters among")
+    wait_text(driver, r"1 cluster among")
     driver.find_element(By.PARTIAL_LINK_TEXT, "diff with the first").click()
     wait_text(driver, r"Aral|pike-perch")
     assert driver.find_elements(By.TAG_NAME, "ins") and driver.find_elements(By.TAG_NAME, "del")

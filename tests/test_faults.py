@@ -263,8 +263,8 @@ def test_a_missing_root_is_an_error_and_can_be_forgotten(tmp_path):
     r = run("index", "--index", index)
     assert r.exit_code == 2
     assert r.stderr == (
-        f"corpus-search: {other} does not exist; to stop indexing a remembered "
-        "folder, run 'corpus-search roots --forget PATH'\n"
+        f"corpus-search: {other} does not exist; to stop indexing it, run "
+        f"'corpus-search roots --forget {other}'\n"
     )
     assert len(indexed_ids(index)) == 10  # nothing removed in silence
     r = run("roots", "--forget", other, "--index", index)

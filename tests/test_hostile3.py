@@ -333,3 +333,54 @@ def test_library_errors_are_ours(sample_index):
                 ix.search(q)
             except CorpusSearchError:
                 pass
+
+
+def test_a_garbled_posting_block_is_damage(tmp_path):
+    """Whoosh's 'Block tag error' (a bare Exception) is named damage, with its cause, not an
+    internal error: a posting list's header bytes garbled in every segment."""
+    shutil.copytree(SAMPLE / "wire", tmp_path / "c")
+    update_index(tmp_path / "ix", [tmp_path / "c"])
+    for pst in (tmp_path / "ix").rglob("*.pst"):
+        pst.write_bytes(pst.read_bytes().replace(b"W3Bl", b"XXXX"))
+    r = run(cli, ["search", "grain", "--index", str(tmp_path / "ix")])
+    assert r.exit_code == 2
+    assert "is damaged (FileFormatError: Block tag error" in r.stderr
+    assert "run 'corpus-search index --rebuild'" in r.stderr
+
+
+def test_small_fixes_from_the_request_model_issue(tmp_path, sample_index):
+    from corpus_search.errors import shorten_words
+    from corpus_search.snippets import MatchSpec, find_matches
+
+    spec = MatchSpec()
+    spec.folded.add("रूस")  # Russia, not the end of बेलारूस (Belarus)
+    assert find_matches("बेलारूस और रूस ने", spec) == [(11, 14, "रूस")]
+    message = "Connection refused by the remote host while opening a socket " * 5
+    cut = shorten_words(message, 160)
+    assert len(cut) <= 160 and cut.endswith("…") and message.startswith(cut[:-1])
+    assert message[len(cut) - 1] == " "  # cut at a word's end
+    r = run(cli, ["search", "(bad", "--debug", "--index", str(sample_index)])  # after the command
+    assert r.exit_code == 2 and "Traceback" in r.stderr
+    r = run(cli, ["index", str(tmp_path / "no-such"), "--index", str(tmp_path / "ix")])
+    assert r.exit_code == 2 and r.stderr.strip().endswith("no-such does not exist")
+    assert not (tmp_path / "ix").exists()  # no index folder, no .lock
+    r = run(cli, ["reprints", "aral", "--index", str(sample_index)])
+    assert "1 cluster of reprints among" in r.stdout and "(3 articles, 3 sources)" in r.stdout
+
+
+def test_ctrl_c_on_serve_exits_130_and_sigterm_0(tmp_path):
+    shutil.copytree(SAMPLE / "wire", tmp_path / "c")
+    update_index(tmp_path / "ix", [tmp_path / "c"])
+    env = dict(os.environ, PYTHONPATH=str(REPO))
+    for sig, code in ((signal.SIGINT, 130), (signal.SIGTERM, 0)):
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "corpus_search", "serve", "--index", str(tmp_path / "ix")],
+            stderr=subprocess.PIPE,
+            text=True,
+            env=env,
+        )
+        while not proc.stderr.readline().startswith("serving "):
+            assert proc.poll() is None
+        proc.send_signal(sig)
+        assert proc.wait(30) == code
+        assert not (tmp_path / "ix" / "serve.sock").exists()

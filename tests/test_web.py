@@ -166,7 +166,7 @@ def test_collocates_and_reprints_views(site):
     status, _, html = get(port, f"/view/collocates?token={token}&q=grain")
     assert status == 200 and "<th>together</th>" in html and "<td>terminal</td>" in html
     status, _, html = get(port, f"/view/reprints?token={token}")
-    assert status == 200 and "1 clusters among 43 articles" in html
+    assert status == 200 and "1 cluster among 43 articles" in html
     diff = re.search(r'href="(/view/diff\?[^"]+)"', html).group(1).replace("&amp;", "&")
     status, _, html = get(port, f"{diff}&token={token}")
     assert status == 200 and "<ins>" in html and "<del>" in html  # a cut paragraph, a footer

@@ -1107,6 +1107,166 @@ def collocates(
     return Exit.OK if result.occurrences else Exit.NO_HITS
 
 
+def _sizes(value: str) -> tuple[int, int]:
+    """``-n 2`` or ``-n 2..4``."""
+    low, _, high = value.partition("..")
+    if not (low.isdigit() and (not high or high.isdigit())):
+        raise CorpusSearchError(f"-n takes a size or a range of sizes (2, 2..4), not {value!r}")
+    return int(low), int(high or low)
+
+
+@cli.command(cls=QueryCommand)
+@click.argument("query", nargs=-1)
+@index_option
+@filter_options
+@click.option(
+    "-n",
+    "--size",
+    "size",
+    default="2",
+    show_default=True,
+    metavar="N[..M]",
+    help="Words in a sequence: 2, or a range such as 2..4.",
+)
+@click.option("--around", metavar="WORD", help="Only the sequences that hold this word.")
+@click.option("--min-freq", type=click.IntRange(min=1), default=2, show_default=True)
+@click.option(
+    "--by",
+    type=click.Choice(("source", "site", "author", "lang", "year", "month")),
+    help="Count each sequence per source, site, author, language, year or month too.",
+)
+@click.option("--top", type=click.IntRange(min=0), default=50, show_default=True, help="0: all.")
+@click.option(
+    "--no-stopwords",
+    is_flag=True,
+    help="Leave out sequences that begin or end with a common word (of the, и в).",
+)
+@click.option("--json", "as_json", is_flag=True, help="One JSON object (see README).")
+@click.option("--csv", "as_csv", is_flag=True, help="CSV: ngram,count,documents.")
+@timeout_option
+@click.pass_obj
+def ngrams(
+    state, query, index_dir, size, around, min_freq, by, top, no_stopwords, as_json, as_csv,
+    timeout, **kw,
+):  # fmt: skip
+    """The most frequent word sequences in the matching articles (all, without QUERY), with
+    the articles that have them (AntConc's clusters / n-grams). Exit 1 if none is found."""
+    with state.open_index(index_dir) as ix:
+        if not hasattr(ix, "ngrams"):
+            raise CorpusSearchError("ngrams works on a local index, not on a cluster")
+        result = ix.ngrams(
+            " ".join(query),
+            _filters(kw),
+            sizes=_sizes(size),
+            around=around,
+            min_freq=min_freq,
+            by=by,
+            top=top or None,
+            stopwords=not no_stopwords,
+            timeout=timeout or state.config.timeout,
+        )
+    if as_json:
+        from .render import write_json
+
+        write_json(result)
+    elif as_csv:
+        from .render import write_csv
+
+        write_csv(
+            ([g["ngram"], g["count"], g["documents"]] for g in result["ngrams"]),
+            ["ngram", "count", "documents"],
+        )
+    else:
+        from .render import make_console, print_ngrams
+
+        print_ngrams(result, make_console())
+    return Exit.OK if result["ngrams"] else Exit.NO_HITS
+
+
+@cli.command(cls=QueryCommand)
+@click.argument("target", nargs=-1, required=True)
+@index_option
+@filter_options
+@click.option(
+    "--reference",
+    metavar="QUERY",
+    help="The articles to compare with (default: the rest of the index).",
+)
+@click.option(
+    "--reference-index",
+    metavar="DIR",
+    type=click.Path(file_okay=False),
+    help="Compare with the articles of another index (those matching --reference, or all).",
+)
+@click.option("--min-freq", type=click.IntRange(min=1), default=3, show_default=True)
+@click.option("--top", type=click.IntRange(min=0), default=50, show_default=True, help="0: all.")
+@click.option("--negative", is_flag=True, help="The words unusually rare in the target.")
+@click.option("--keep-stopwords", is_flag=True, help="Keep common words (left out by default).")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object (see README).")
+@click.option(
+    "--csv",
+    "as_csv",
+    is_flag=True,
+    help="CSV: word,ll,log_ratio,target,target_docs,reference,reference_docs.",
+)
+@timeout_option
+@click.pass_obj
+def keywords(
+    state, target, index_dir, reference, reference_index, min_freq, top, negative,
+    keep_stopwords, as_json, as_csv, timeout, **kw,
+):  # fmt: skip
+    """Keyness: the words unusually frequent in the articles matching TARGET against a
+    reference, by log-likelihood, with Log Ratio as the effect size. Exit 1 if none."""
+    from .search import CorpusIndex
+
+    other = CorpusIndex(reference_index) if reference_index else None
+    try:
+        with state.open_index(index_dir) as ix:
+            if not hasattr(ix, "keywords"):
+                raise CorpusSearchError("keywords works on a local index, not on a cluster")
+            result = ix.keywords(
+                " ".join(target),
+                _filters(kw),
+                reference=reference,
+                reference_index=other,
+                min_freq=min_freq,
+                top=top or None,
+                negative=negative,
+                stopwords=keep_stopwords,
+                timeout=timeout or state.config.timeout,
+            )
+    finally:
+        if other is not None:
+            other.close()
+    if as_json:
+        from .render import write_json
+
+        write_json(result)
+    elif as_csv:
+        from .render import write_csv
+
+        write_csv(
+            (
+                [
+                    k["word"],
+                    k["ll"],
+                    k["log_ratio"],
+                    k["target"]["count"],
+                    k["target"]["documents"],
+                    k["reference"]["count"],
+                    k["reference"]["documents"],
+                ]
+                for k in result["keywords"]
+            ),  # fmt: skip
+            ["word", "ll", "log_ratio", "target", "target_docs", "reference", "reference_docs"],
+        )
+    else:
+        from .render import make_console, print_keywords
+
+        print_keywords(result, make_console())
+    return Exit.OK if result["keywords"] else Exit.NO_HITS
+
+
 def read_queries(path: str) -> list[str]:
     """Queries one a line; blank lines and lines starting with # left out."""
     try:

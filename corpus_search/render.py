@@ -365,6 +365,53 @@ def print_explain(result: dict[str, Any], console) -> None:
             )
 
 
+def print_ngrams(result: dict[str, Any], console) -> None:
+    from rich.text import Text
+
+    styled = uses_style(console)
+    low, high = result["sizes"]
+    size = f"{low}" if low == high else f"{low} to {high}"
+    console.print(
+        Text(
+            f"word sequences of {size} in {counted(result['articles'], 'article')}"
+            + (f", around {result['around']!r}" if result["around"] else ""),
+            style="bold" if styled else "",
+        )
+    )
+    for g in result["ngrams"]:
+        line = Text(f"{g['count']:>7}  {g['documents']:>6} art.  ")
+        line.append(visible(g["ngram"]), style="bold" if styled else "")
+        if g.get("groups"):
+            line.append(
+                "  " + visible(", ".join(f"{k} {v}" for k, v in list(g["groups"].items())[:4])),
+                style="dim" if styled else "",
+            )
+        console.print(line)
+
+
+def print_keywords(result: dict[str, Any], console) -> None:
+    from rich.text import Text
+
+    styled = uses_style(console)
+    what = "rare" if result["negative"] else "frequent"
+    console.print(
+        Text(
+            f"words unusually {what} in {counted(result['target_articles'], 'article')} "
+            f"({result['target_words']} words) against {counted(result['reference_articles'], 'article')} "
+            f"({result['reference_words']} words)",
+            style="bold" if styled else "",
+        )
+    )
+    console.print(Text(f"{'LL':>9} {'log ratio':>9} {'target':>8} {'reference':>10}  word"))
+    for k in result["keywords"]:
+        line = Text(
+            f"{k['ll']:>9.2f} {k['log_ratio']:>9.2f} {k['target']['count']:>8} "
+            f"{k['reference']['count']:>10}  "
+        )
+        line.append(visible(k["word"]), style="bold" if styled else "")
+        console.print(line)
+
+
 def print_article(
     record: dict[str, Any], console, *, removed=None, warnings=None, from_path=None, read_as=None
 ) -> None:

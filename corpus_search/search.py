@@ -704,6 +704,134 @@ class CorpusIndex:
 
         return self._call(run)
 
+    NGRAM_GROUPS = ("source", "site", "author", "lang", "year", "month")
+
+    def ngrams(
+        self,
+        text: str = "",
+        filters: Filters | None = None,
+        *,
+        sizes: tuple[int, int] = (2, 2),
+        around: str | None = None,
+        min_freq: int = 2,
+        by: str | None = None,
+        top: int | None = 50,
+        stopwords: bool = True,
+        timeout: float = 10.0,
+    ) -> dict[str, Any]:
+        """The most frequent sequences of ``sizes`` words in the matching articles (titles and
+        bodies, never across a paragraph), with the articles that have them; ``around``: only
+        those holding that word; ``by``: counted per source, site, author, language, year or
+        month as well; without ``stopwords``, sequences that begin or end with a common word
+        of the index's languages are left out."""
+        from .concordance import stopwords_for
+        from .wordcounts import count_ngrams, rank_ngrams
+
+        low, high = sizes
+        if not 1 <= low <= high <= 8:
+            raise CorpusSearchError("-n takes sizes from 1 to 8 words, as in 2 or 2..4")
+        if by is not None and by not in self.NGRAM_GROUPS:
+            raise CorpusSearchError(f"--by takes one of {', '.join(self.NGRAM_GROUPS)}, not {by!r}")
+        if min_freq < 1:
+            raise CorpusSearchError("--min-freq must be 1 or more")
+
+        def group_of(record: dict[str, Any]) -> str | None:
+            if by is None:
+                return None
+            if by in ("year", "month"):
+                day = record.get("published") or ""
+                return (day[:4] if by == "year" else day[:7]) or "(undated)"
+            value = record.get({"lang": "language"}.get(by, by))
+            return value or "(none)"
+
+        def run() -> dict[str, Any]:
+            matcher, docs, _ = self._query(text, filters, timeout)
+            deadline = matcher.deadline
+
+            def articles():
+                for n, d in enumerate(sorted(docs)):
+                    if n % 200 == 0:
+                        deadline.check()
+                    record = stored_to_record(self._snapshot.stored(d))
+                    yield record, group_of(record)
+
+            skip = frozenset() if stopwords else stopwords_for(self._languages())
+            counts, having, groups = count_ngrams(articles(), sizes, around, skip)
+            ranked = rank_ngrams(counts, having, groups, min_freq, top)
+            return {
+                "query": text,
+                "sizes": [low, high],
+                "around": around,
+                "by": by,
+                "articles": len(docs),
+                "ngrams": [g.to_dict() for g in ranked],
+            }
+
+        return self._call(run)
+
+    def keywords(
+        self,
+        target: str,
+        filters: Filters | None = None,
+        *,
+        reference: str | None = None,
+        reference_index: CorpusIndex | None = None,
+        min_freq: int = 3,
+        top: int | None = 50,
+        negative: bool = False,
+        stopwords: bool = False,
+        timeout: float = 10.0,
+    ) -> dict[str, Any]:
+        """Keyness: the words unusually frequent in the articles matching ``target`` (and the
+        filters) against a reference: the articles matching ``reference`` (the filters do not
+        apply to it), in ``reference_index`` when given, else the rest of this index. Ranked by
+        log-likelihood (Dunning, as Rayson computes keyness), with Hardie's Log Ratio as the
+        effect size; ``negative``: the words unusually rare. Common words of the index's
+        languages are left out unless ``stopwords``."""
+        from .concordance import stopwords_for
+        from .wordcounts import rank_keywords, word_counts
+
+        if min_freq < 1:
+            raise CorpusSearchError("--min-freq must be 1 or more")
+        q.parse_query(target)
+        if reference is not None:
+            q.parse_query(reference)
+
+        def records_of(index: CorpusIndex, docs, deadline):
+            for n, d in enumerate(sorted(docs)):
+                if n % 200 == 0:
+                    deadline.check()
+                yield stored_to_record(index._snapshot.stored(d))
+
+        def run() -> dict[str, Any]:
+            matcher, docs, _ = self._query(target, filters, timeout)
+            deadline = matcher.deadline
+            if reference_index is not None:
+                _, ref_docs, _ = reference_index._query(reference or "", None, timeout)
+                ref_from = reference_index
+            elif reference is not None:
+                _, ref_docs, _ = self._query(reference, None, timeout)
+                ref_from = self
+            else:
+                ref_docs = self._snapshot.live() - docs
+                ref_from = self
+            t = word_counts(records_of(self, docs, deadline))
+            r = word_counts(records_of(ref_from, ref_docs, deadline))
+            skip = frozenset() if stopwords else stopwords_for(self._languages())
+            ranked = rank_keywords(t, r, min_freq=min_freq, top=top, negative=negative, skip=skip)
+            return {
+                "target": target,
+                "reference": reference,
+                "negative": negative,
+                "target_articles": t[3],
+                "reference_articles": r[3],
+                "target_words": t[2],
+                "reference_words": r[2],
+                "keywords": [k.to_dict() for k in ranked],
+            }
+
+        return self._call(run)
+
     def count_queries(
         self,
         queries: list[str],

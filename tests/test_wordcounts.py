@@ -1,0 +1,209 @@
+"""N-grams and keyness against oracles written out here from the texts the test makes: word
+sequences counted with a plain loop, log-likelihood and Log Ratio from their formulas. The
+corpus has the real shape: 2,400 articles of two sources, several segments."""
+
+from __future__ import annotations
+
+import json
+import math
+import random
+import re
+from collections import Counter
+
+import pytest
+from click.testing import CliRunner
+
+from corpus_search.cli import cli
+from corpus_search.indexer import update_index
+from corpus_search.search import CorpusIndex
+
+COMMON = "the a of to in and on for with said that was by from at".split()
+CONTENT = (
+    "sanctions grain harbour tariff pipeline border election minister wheat ferry drought "
+    "refinery customs cotton bridge"
+).split()
+WORD = re.compile(r"\w+")
+
+
+def make(n: int, seed: int = 26) -> list[dict]:
+    rng = random.Random(seed)
+    out = []
+    for i in range(n):
+        source = "RT" if i % 3 == 0 else "Reuters"
+        paras = []
+        for _ in range(rng.randint(1, 4)):
+            words = [rng.choice(COMMON + CONTENT) for _ in range(rng.randint(8, 30))]
+            if source == "RT" and rng.random() < 0.5:
+                words.insert(rng.randrange(len(words)), rng.choice(["nato", "aggression"]))
+            if source == "Reuters" and rng.random() < 0.3:
+                k = rng.randrange(len(words))
+                words[k:k] = ["wheat", "futures"]
+            paras.append(" ".join(words).capitalize() + ".")
+        title = " ".join(rng.choice(CONTENT) for _ in range(rng.randint(3, 6))).capitalize()
+        year = 2021 + i % 2
+        out.append(
+            {"id": f"a{i:05d}", "title": title, "body": "\n\n".join(paras), "source": source,
+             "published": f"{year}-0{1 + i % 9}-1{i % 9}"}
+        )  # fmt: skip
+    return out
+
+
+@pytest.fixture(scope="module")
+def corpus(tmp_path_factory):
+    base = tmp_path_factory.mktemp("wc")
+    arts = make(2400)
+    (base / "c").mkdir()
+    for a in arts:
+        (base / "c" / f"{a['id']}.md").write_text(
+            f"---\ntitle: {a['title']}\nsource: {a['source']}\npublished: {a['published']}\n"
+            f"language: en\n---\n\n{a['body']}\n",
+            "utf-8",
+        )
+    update_index(base / "ix", [base / "c"])
+    return arts, base
+
+
+def stretches(a: dict) -> list[list[str]]:
+    return [WORD.findall(p.lower()) for p in [a["title"], *a["body"].split("\n\n")] if p]
+
+
+def oracle_ngrams(arts, n, around=None):
+    counts, docs = Counter(), Counter()
+    for a in arts:
+        seen = set()
+        for ws in stretches(a):
+            for i in range(len(ws) - n + 1):
+                gram = ws[i : i + n]
+                if around and around not in gram:
+                    continue
+                counts[" ".join(gram)] += 1
+                seen.add(" ".join(gram))
+        docs.update(seen)
+    return counts, docs
+
+
+def test_ngrams_as_a_plain_loop_counts_them(corpus):
+    arts, base = corpus
+    counts, docs = oracle_ngrams(arts, 2)
+    want = sorted((g for g in counts if counts[g] >= 2), key=lambda g: (-counts[g], -docs[g], g))
+    with CorpusIndex(base / "ix") as ix:
+        got = ix.ngrams("", sizes=(2, 2), top=None, timeout=60)["ngrams"]
+    assert [g["ngram"] for g in got] == want
+    assert all((g["count"], g["documents"]) == (counts[g["ngram"]], docs[g["ngram"]]) for g in got)
+
+
+def test_ngrams_of_a_query_around_a_word_by_source(corpus):
+    arts, base = corpus
+    matching = [a for a in arts if "wheat" in WORD.findall(f"{a['title']} {a['body']}".lower())]
+    counts, docs = oracle_ngrams(matching, 3, around="futures")
+    by = {}
+    for a in matching:
+        for ws in stretches(a):
+            for i in range(len(ws) - 2):
+                if "futures" in ws[i : i + 3]:
+                    by.setdefault(" ".join(ws[i : i + 3]), Counter())[a["source"]] += 1
+    with CorpusIndex(base / "ix") as ix:
+        got = ix.ngrams('"wheat"', sizes=(3, 3), around="futures", by="source", top=20, timeout=60)
+    assert got["articles"] == len(matching)
+    for g in got["ngrams"]:
+        assert (g["count"], g["documents"]) == (counts[g["ngram"]], docs[g["ngram"]])
+        assert g["groups"] == dict(by[g["ngram"]])
+    top = max(counts.values())
+    assert got["ngrams"][0]["count"] == top
+
+
+def oracle_keyness(target, reference):
+    def count(arts):
+        c = Counter()
+        for a in arts:
+            c.update(WORD.findall(f"{a['title']}\n{a['body']}".lower()))
+        return c
+
+    t, r = count(target), count(reference)
+    c, d = sum(t.values()), sum(r.values())
+    out = {}
+    for w in set(t) | set(r):
+        a, b = t[w], r[w]
+        e1, e2 = c * (a + b) / (c + d), d * (a + b) / (c + d)
+        ll = 2 * ((a * math.log(a / e1) if a else 0) + (b * math.log(b / e2) if b else 0))
+        lr = math.log2(((a or 0.5) / c) / ((b or 0.5) / d))
+        out[w] = (ll, lr, a, b)
+    return out
+
+
+def test_keywords_of_one_source_against_the_other(corpus):
+    arts, base = corpus
+    rt = [a for a in arts if a["source"] == "RT"]
+    reuters = [a for a in arts if a["source"] == "Reuters"]
+    want = oracle_keyness(rt, reuters)
+    with CorpusIndex(base / "ix") as ix:
+        got = ix.keywords("source:RT", reference="source:Reuters", top=None, timeout=60)
+        neg = ix.keywords("source:RT", reference="source:Reuters", negative=True, timeout=60)
+        rest = ix.keywords("source:RT", top=None, timeout=60)  # the rest of the index
+    words = [k["word"] for k in got["keywords"]]
+    assert words[:2] == sorted(["nato", "aggression"], key=lambda w: -want[w][0])
+    for k in got["keywords"]:
+        ll, lr, a, b = want[k["word"]]
+        assert k["ll"] == pytest.approx(ll, abs=1e-3) and k["log_ratio"] == pytest.approx(
+            lr, abs=1e-3
+        )
+        assert (k["target"]["count"], k["reference"]["count"]) == (a, b)
+        assert a >= 3  # --min-freq, on the target side
+    assert not set(words) & {"the", "of", "and", "said"}  # stopwords out
+    assert neg["keywords"][0]["word"] in ("wheat", "futures")
+    assert rest["keywords"] == got["keywords"]  # the rest of the index is Reuters here
+
+
+def test_the_cli_keywords_and_ngrams(corpus, tmp_path):
+    arts, base = corpus
+    r = CliRunner().invoke(
+        cli,
+        [
+            "keywords",
+            "source:RT",
+            "--reference",
+            "source:Reuters",
+            "--json",
+            "--index",
+            str(base / "ix"),
+        ],
+    )
+    assert r.exit_code == 0 and json.loads(r.stdout)["keywords"][0]["word"] in (
+        "nato",
+        "aggression",
+    )
+    r = CliRunner().invoke(
+        cli, ["ngrams", "-n", "2..3", "--no-stopwords", "--csv", "--index", str(base / "ix")]
+    )
+    assert r.exit_code == 0 and r.stdout.startswith("ngram,count,documents\n")
+    rows = r.stdout.splitlines()[1:]
+    common = set("the a of to in and on for with said that was by from at".split())
+    assert rows and all(
+        row.split(",")[0].split()[0] not in common and row.split(",")[0].split()[-1] not in common
+        for row in rows
+    )
+    r = CliRunner().invoke(cli, ["ngrams", "-n", "9", "--index", str(base / "ix")])
+    assert r.exit_code == 2 and "-n takes sizes from 1 to 8" in r.stderr
+    # another index as the reference: the Reuters stories alone
+    (tmp_path / "ref").mkdir()
+    for a in arts:
+        if a["source"] == "Reuters":
+            (tmp_path / "ref" / f"{a['id']}.md").write_text(
+                f"---\ntitle: {a['title']}\nlanguage: en\n---\n\n{a['body']}\n", "utf-8"
+            )
+    update_index(tmp_path / "refix", [tmp_path / "ref"])
+    r = CliRunner().invoke(
+        cli,
+        [
+            "keywords",
+            "source:RT",
+            "--reference-index",
+            str(tmp_path / "refix"),
+            "--json",
+            "--index",
+            str(base / "ix"),
+        ],  # fmt: skip
+    )
+    with CorpusIndex(base / "ix") as ix:
+        same = ix.keywords("source:RT", reference="source:Reuters")
+    assert json.loads(r.stdout)["keywords"] == same["keywords"]

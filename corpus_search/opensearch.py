@@ -6,12 +6,14 @@ Pure functions, no client and no network: ``corpus-search opensearch mapping`` a
 tools. The query tree is translated, never re-parsed, so the query language means the same on
 a cluster (see the README's "Scaling out" for what differs: scores and stemming details).
 
-Fields (``text`` analysers need the ICU plugin, ``analysis-icu``, bundled with OpenSearch):
+Fields (analysers of OpenSearch's analysis-common only: no ICU plugin is needed):
 
-* ``title``, ``body``: ICU words, lower case, accents folded (``ucrania`` finds ``Ucrânia``);
-  subfields ``.exact`` (lower case, accents kept: a quoted word), ``.en`` (English stemming),
-  ``.ru`` (Russian stemming): an unquoted word is matched on the field and its stemmed
-  subfields, a title match counting twice, as locally.
+* ``title``, ``body`` and ``text`` (the title twice and the body, as the local index's text
+  field): Unicode words, lower case, accents folded (``ucrania`` finds ``Ucrânia``); subfield
+  ``.exact`` (lower case, accents kept: a quoted word); and ``title_LANG``, ``text_LANG``: a
+  copy for the article's own language, stemmed by that language's stemmer (see
+  :data:`CLUSTER_STEMMERS`): an unquoted word is matched as written and in its article's
+  language's copy, as locally.
 * facets as ``keyword`` fields normalised to lower case without accents, with a ``.raw``
   subfield as written, for display: ``category``, ``tag``, ``author``, ``place``, ``source``,
   ``lang``.
@@ -31,46 +33,89 @@ from .errors import CorpusSearchError, shorten_words
 from .vocab import MULTI_VALUED, QUERY_VALUE_FIELDS, VALUE_FIELDS
 
 INDEX_NAME = "corpus-search"
-TEXT_FIELDS = ("title", "body")
-TITLE_BOOST = 2.0  # a title occurrence counts twice, as the local index weighs it
+
+
+#: The languages whose articles the cluster reads with a stemmer, and the stemmer (the
+#: ``stemmer`` filter of OpenSearch's analysis-common): Snowball's where it has one, as the
+#: local index uses (see :mod:`corpus_search.wordforms`). An article's title and body are
+#: copied into ``title_LANG`` and ``body_LANG`` for its own language only (an article of
+#: unknown language into English's and Russian's, the rules of its words' scripts), so a word
+#: meets its forms by its article's language, as locally. Ukrainian has no stemmer there:
+#: its articles match words as written on a cluster (locally, pymorphy3's lemmas).
+CLUSTER_STEMMERS = {
+    "en": "porter2",
+    "ru": "russian",
+    "pt": "portuguese",
+    "es": "spanish",
+    "fr": "french",
+    "de": "german",
+    "it": "italian",
+    "nl": "dutch",
+    "da": "danish",
+    "no": "norwegian",
+    "sv": "swedish",
+    "fi": "finnish",
+    "hu": "hungarian",
+    "ro": "romanian",
+    "tr": "turkish",
+    "bg": "bulgarian",
+    "el": "greek",
+    "ar": "arabic",
+    "hi": "hindi",
+    "cs": "czech",
+    "ca": "catalan",
+    "lt": "lithuanian",
+    "lv": "latvian",
+    "id": "indonesian",
+    "hy": "armenian",
+    "eu": "basque",
+    "ga": "irish",
+    "gl": "galician",
+}
+UNKNOWN_LANGUAGES = ("en", "ru")  # the stemmed copies an article of unknown language gets
 
 
 def settings_and_mapping() -> dict[str, Any]:
-    """The body of ``PUT /INDEX``: analysers and the mapping of every record field."""
+    """The body of ``PUT /INDEX``: analysers and the mapping of every record field. Words are
+    Unicode words (the standard tokenizer, UAX #29), lower case, ``ё`` as ``е``, accents of
+    Latin letters folded (``ucrania`` finds ``Ucrânia``): no plugin beyond analysis-common."""
     text = {
         "type": "text",
         "analyzer": "cs_folded",
-        "fields": {
-            "exact": {"type": "text", "analyzer": "cs_exact"},
-            "en": {"type": "text", "analyzer": "cs_english"},
-            "ru": {"type": "text", "analyzer": "cs_russian"},
-        },
+        "fields": {"exact": {"type": "text", "analyzer": "cs_exact"}},
+    }
+    stemmed = {
+        lang: {
+            "tokenizer": "standard",
+            "char_filter": ["cs_yo"],
+            "filter": ["lowercase", "asciifolding", f"cs_stem_{lang}"],
+        }
+        for lang in CLUSTER_STEMMERS
     }
     value = {"type": "keyword", "normalizer": "cs_value", "fields": {"raw": {"type": "keyword"}}}
     return {
         "settings": {
             "analysis": {
+                "char_filter": {"cs_yo": {"type": "mapping", "mappings": ["ё => е", "Ё => Е"]}},
                 "filter": {
-                    "cs_en_stem": {"type": "stemmer", "language": "english"},
-                    "cs_ru_stem": {"type": "stemmer", "language": "russian"},
+                    f"cs_stem_{lang}": {"type": "stemmer", "language": name}
+                    for lang, name in CLUSTER_STEMMERS.items()
                 },
                 "normalizer": {
                     "cs_value": {"type": "custom", "filter": ["lowercase", "asciifolding"]},
                 },
                 "analyzer": {
                     "cs_folded": {
-                        "tokenizer": "icu_tokenizer",
-                        "filter": ["lowercase", "icu_folding"],
+                        "tokenizer": "standard",
+                        "char_filter": ["cs_yo"],
+                        "filter": ["lowercase", "asciifolding"],
                     },
-                    "cs_exact": {"tokenizer": "icu_tokenizer", "filter": ["lowercase"]},
-                    "cs_english": {
-                        "tokenizer": "icu_tokenizer",
-                        "filter": ["lowercase", "icu_folding", "cs_en_stem"],
+                    "cs_exact": {
+                        "tokenizer": "standard",
+                        "char_filter": ["cs_yo"],
+                        "filter": ["lowercase"],
                     },
-                    "cs_russian": {
-                        "tokenizer": "icu_tokenizer",
-                        "filter": ["lowercase", "cs_ru_stem"],
-                    },
+                    **{f"cs_{lang}": a for lang, a in stemmed.items()},
                 },
             }
         },
@@ -81,7 +126,14 @@ def settings_and_mapping() -> dict[str, Any]:
                 "path": {"type": "keyword"},
                 "title": text,
                 "body": text,
+                "text": text,
+                **{
+                    f"{base}_{lang}": {"type": "text", "analyzer": f"cs_{lang}"}
+                    for base in ("title", "text")
+                    for lang in CLUSTER_STEMMERS
+                },
                 **{name: value for name in QUERY_VALUE_FIELDS},
+                "stem": {"type": "keyword"},
                 "categories": {"type": "keyword", "index": False},
                 "tags": {"type": "keyword", "index": False},
                 "language": {"type": "keyword", "index": False},
@@ -106,6 +158,22 @@ def document(record: dict[str, Any]) -> dict[str, Any]:
     doc["tag"] = list(record.get("tags") or [])
     doc["lang"] = record.get("language")
     doc["local_date"] = record["published"][:10] if record.get("published") else None
+    # title twice and the body, one field, as the local index's text field (BM25F's weighting
+    # before saturation); the parts are values of an array, so a phrase cannot run across
+    # them (OpenSearch leaves a gap of 100 positions between values)
+    title = record.get("title") or ""
+    doc["text"] = [title, title, record.get("body") or ""]
+    language = record.get("language")
+    stems = [
+        lang
+        for lang in ((language,) if language else UNKNOWN_LANGUAGES)
+        if lang in CLUSTER_STEMMERS
+    ]
+    for lang in stems:
+        doc[f"title_{lang}"] = title
+        doc[f"text_{lang}"] = doc["text"]
+    if stems:
+        doc["stem"] = stems  # which stemmed copies it has (none: words match as written)
     return doc
 
 
@@ -122,11 +190,8 @@ def bulk_lines(records: Iterable[dict[str, Any]], index: str = INDEX_NAME) -> It
 
 
 def _fields(field: str | None) -> tuple[str, ...]:
-    return ("title",) if field == "title" else TEXT_FIELDS
-
-
-def _boosted(name: str, base: str) -> str:
-    return f"{name}^{TITLE_BOOST:g}" if base == "title" else name
+    """The field a text clause searches: the title, or ``text`` (title twice and body)."""
+    return ("title",) if field == "title" else ("text",)
 
 
 def translate(node: q.Node) -> dict[str, Any]:
@@ -158,10 +223,22 @@ def translate(node: q.Node) -> dict[str, Any]:
         return {"range": {field: bounds}}
     if isinstance(node, q.Phrase):
         text = " ".join(node.words)
-        return _any_field(
-            node.field, lambda f: {"match_phrase": {f: {"query": text, "slop": node.slop}}}
+        return _by_language(
+            node.field,
+            lambda f: {"match_phrase": {f: {"query": text, "slop": node.slop}}},
         )
     return _term(node)
+
+
+def _by_language(field: str | None, make) -> dict[str, Any]:
+    """A word or phrase in ``text`` (title twice and body, as locally) or in the title: in
+    the stemmed copy of its article's language (whose term is the word's stem: a word and its
+    forms are one term of the score, as locally), or as written in an article with no
+    stemmed copy (a language the cluster cannot stem)."""
+    base = "title" if field == "title" else "text"
+    stemmed = {"dis_max": {"queries": [make(f"{base}_{lang}") for lang in CLUSTER_STEMMERS]}}
+    written = {"bool": {"must": [make(base)], "must_not": [{"exists": {"field": "stem"}}]}}
+    return {"bool": {"should": [stemmed, written], "minimum_should_match": 1}}
 
 
 def _day(day: int) -> str:
@@ -169,20 +246,8 @@ def _day(day: int) -> str:
 
 
 def _any_field(field: str | None, make) -> dict[str, Any]:
-    clauses = []
-    for base in _fields(field):
-        clause = make(base)
-        if base == "title":
-            (kind,) = clause
-            (name,) = clause[kind]
-            body = clause[kind][name]
-            clause = {kind: {name: {**body, "boost": TITLE_BOOST}}}
-        clauses.append(clause)
-    return (
-        clauses[0]
-        if len(clauses) == 1
-        else {"bool": {"should": clauses, "minimum_should_match": 1}}
-    )
+    (base,) = _fields(field)
+    return make(base)
 
 
 def _term(node: q.Term) -> dict[str, Any]:
@@ -218,10 +283,7 @@ def _term(node: q.Term) -> dict[str, Any]:
         )
     if node.exact:
         return _any_field(node.field, lambda f: {"match": {f"{f}.exact": {"query": node.text}}})
-    fields = [
-        _boosted(f"{base}{sub}", base) for base in _fields(node.field) for sub in ("", ".en", ".ru")
-    ]
-    return {"multi_match": {"query": node.text, "fields": fields, "type": "most_fields"}}
+    return _by_language(node.field, lambda f: {"match": {f: {"query": node.text}}})
 
 
 def filter_clauses(filters: Any) -> list[dict[str, Any]]:

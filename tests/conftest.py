@@ -110,3 +110,43 @@ def corpus_copy(tmp_path):
     dest = tmp_path / "corpus"
     shutil.copytree(SAMPLE, dest)
     return dest
+
+
+def _free_port_pair() -> int:
+    """A port P with P and P + 100 free (a node's HTTP and transport ports)."""
+    import random
+    import socket
+
+    rng = random.Random()
+    for _ in range(200):
+        port = rng.randint(20000, 40000)
+        try:
+            for p in (port, port + 100):
+                with socket.socket() as s:
+                    s.bind(("127.0.0.1", p))
+        except OSError:
+            continue
+        return port
+    raise RuntimeError("no two free ports")
+
+
+@pytest.fixture(scope="session")
+def opensearch_url(tmp_path_factory):
+    """A real OpenSearch node (integration/opensearch-node.sh: the jars from Maven Central,
+    one JVM on 127.0.0.1), started once for the whole run."""
+    import subprocess
+
+    script = REPO / "integration" / "opensearch-node.sh"
+    port = _free_port_pair()
+    data = tmp_path_factory.mktemp("opensearch")
+    started = subprocess.run(
+        [str(script), "start", "--port", str(port), "--data", str(data)],
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
+    assert started.returncode == 0, started.stderr[-3000:]
+    yield started.stdout.strip()
+    subprocess.run(
+        [str(script), "stop", "--port", str(port), "--data", str(data)], timeout=120, check=False
+    )

@@ -12,6 +12,7 @@ from click.testing import CliRunner
 from corpus_search.cli import cli
 from corpus_search.matching import Filters
 from corpus_search.opensearch import (
+    CLUSTER_STEMMERS,
     composite_facet_body,
     search_body,
     settings_and_mapping,
@@ -20,14 +21,27 @@ from corpus_search.opensearch import (
 )
 from corpus_search.query import parse_query
 
-TITLE_AND_BODY_WORD = {  # most_fields: the scores of the folded and stemmed fields add up;
-    # ^2: a title match counts twice, as locally
-    "multi_match": {
-        "query": "sanctions",
-        "type": "most_fields",
-        "fields": ["title^2", "title.en^2", "title.ru^2", "body", "body.en", "body.ru"],
+
+def by_language(base: str, make) -> dict:
+    """A word or phrase on the cluster: in the stemmed copy of the article's language (one
+    per article: text_en, text_ru... whose term is the stem; the best of them, dis_max) or,
+    in an article the cluster cannot stem (no ``stem`` field), as written."""
+    return {
+        "bool": {
+            "should": [
+                {"dis_max": {"queries": [make(f"{base}_{lang}") for lang in CLUSTER_STEMMERS]}},
+                {"bool": {"must": [make(base)], "must_not": [{"exists": {"field": "stem"}}]}},
+            ],
+            "minimum_should_match": 1,
+        }
     }
-}
+
+
+def word(w: str, base: str = "text") -> dict:
+    return by_language(base, lambda f: {"match": {f: {"query": w}}})
+
+
+TITLE_AND_BODY_WORD = word("sanctions")  # text: the title twice and the body, as locally
 
 
 def dsl(text: str):
@@ -36,6 +50,7 @@ def dsl(text: str):
 
 def test_a_word_matches_folded_and_stemmed_fields():
     assert dsl("sanctions") == TITLE_AND_BODY_WORD
+    assert dsl("title:sanctions") == word("sanctions", "title")
 
 
 @pytest.mark.parametrize(
@@ -44,92 +59,31 @@ def test_a_word_matches_folded_and_stemmed_fields():
         # AND: every clause must match (bool.must); NOT inside: must_not
         (
             "sanctions -russia",
-            {
-                "bool": {
-                    "must": [TITLE_AND_BODY_WORD],
-                    "must_not": [
-                        {"multi_match": {**TITLE_AND_BODY_WORD["multi_match"], "query": "russia"}}
-                    ],
-                }
-            },
+            {"bool": {"must": [TITLE_AND_BODY_WORD], "must_not": [word("russia")]}},
         ),
         # OR: bool.should with at least one
         (
             "gas OR oil",
-            {
-                "bool": {
-                    "minimum_should_match": 1,
-                    "should": [
-                        {"multi_match": {**TITLE_AND_BODY_WORD["multi_match"], "query": "gas"}},
-                        {"multi_match": {**TITLE_AND_BODY_WORD["multi_match"], "query": "oil"}},
-                    ],
-                }
-            },
+            {"bool": {"minimum_should_match": 1, "should": [word("gas"), word("oil")]}},
         ),
-        # a phrase with words between: match_phrase with slop, in the title (boosted) or the body
+        # a phrase with words between: match_phrase with slop, by the article's language
         (
             '"open skies"~3',
-            {
-                "bool": {
-                    "minimum_should_match": 1,
-                    "should": [
-                        {
-                            "match_phrase": {
-                                "title": {"query": "open skies", "slop": 3, "boost": 2.0}
-                            }
-                        },
-                        {"match_phrase": {"body": {"query": "open skies", "slop": 3}}},
-                    ],
-                }
-            },
+            by_language(
+                "text", lambda f: {"match_phrase": {f: {"query": "open skies", "slop": 3}}}
+            ),
         ),
-        # a quoted word: as written, on the .exact subfields (no stemming, accents kept)
-        (
-            '"ucrânia"',
-            {
-                "bool": {
-                    "minimum_should_match": 1,
-                    "should": [
-                        {"match": {"title.exact": {"query": "ucrânia", "boost": 2.0}}},
-                        {"match": {"body.exact": {"query": "ucrânia"}}},
-                    ],
-                }
-            },
-        ),
+        # a quoted word: as written, on the .exact subfield (no stemming, accents kept)
+        ('"ucrânia"', {"match": {"text.exact": {"query": "ucrânia"}}}),
         # wildcards on the words as written
         (
             "title:governm*",
-            {
-                "wildcard": {
-                    "title.exact": {"value": "governm*", "case_insensitive": True, "boost": 2.0}
-                }
-            },
+            {"wildcard": {"title.exact": {"value": "governm*", "case_insensitive": True}}},
         ),
         # fuzzy: edit distance, the first letter fixed for words over 3 letters
         (
             "kaliningrad~2",
-            {
-                "bool": {
-                    "minimum_should_match": 1,
-                    "should": [
-                        {
-                            "fuzzy": {
-                                "title": {
-                                    "value": "kaliningrad",
-                                    "fuzziness": 2,
-                                    "prefix_length": 1,
-                                    "boost": 2.0,
-                                }
-                            }
-                        },
-                        {
-                            "fuzzy": {
-                                "body": {"value": "kaliningrad", "fuzziness": 2, "prefix_length": 1}
-                            }
-                        },
-                    ],
-                }
-            },
+            {"fuzzy": {"text": {"value": "kaliningrad", "fuzziness": 2, "prefix_length": 1}}},
         ),
         # a metadata value: term on the keyword field (its normalizer folds case and accents)
         ('author:"Ainur Kurmanov"', {"term": {"author": "Ainur Kurmanov"}}),
@@ -143,14 +97,7 @@ def test_a_word_matches_folded_and_stemmed_fields():
         ("*", {"match_all": {}}),
         (
             "NOT gas",
-            {
-                "bool": {
-                    "must": [{"match_all": {}}],
-                    "must_not": [
-                        {"multi_match": {**TITLE_AND_BODY_WORD["multi_match"], "query": "gas"}}
-                    ],
-                }
-            },
+            {"bool": {"must": [{"match_all": {}}], "must_not": [word("gas")]}},
         ),
     ],
 )

@@ -78,9 +78,34 @@ def engine(root: Path, corpus: Path, index: Path) -> dict[str, list[str]]:
     return json.loads(res.stdout.strip().splitlines()[-1])
 
 
+def cluster(url: str, corpus: Path) -> dict[str, list[str]]:
+    """The same stories pushed to an OpenSearch node (integration/opensearch-node.sh), the
+    words' top 10 there."""
+    sys.path.insert(0, str(HERE.parent))
+    from corpus_search.articles import iter_files, read_articles
+    from corpus_search.opensearch import ClusterIndex, push
+
+    records = [
+        a.to_dict()
+        for p, root in iter_files([corpus])
+        for a in read_articles(p, root=root)
+        if not isinstance(a, Exception)
+    ]
+    name = "ranking-agreement"
+    node = ClusterIndex(url, name)
+    try:
+        push(node, records)
+        node.client.indices.refresh(index=name)
+        return {w: [h.record["id"] for h in node.search(w, limit=10).hits] for w in WORDS}
+    finally:
+        node.client.indices.delete(index=name)
+        node.close()
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--before", type=Path)
+    ap.add_argument("--opensearch", metavar="URL", help="also compare with a node's top 10")
     args = ap.parse_args()
     work = Path(tempfile.mkdtemp())
     corpus = work / "bbc"
@@ -97,6 +122,19 @@ def main() -> None:
         print(
             f"{label}: mean top-10 overlap {mean:.2f} over {len(WORDS)} words; "
             f"identical order for {exact}; lowest: {low}"
+        )
+    if args.opensearch:
+        sys.path.insert(0, str(HERE.parent))
+        from corpus_search.search import CorpusIndex
+
+        there = cluster(args.opensearch, corpus)
+        with CorpusIndex(work / "ix-now") as ix:
+            here = {w: [h.record["id"] for h in ix.search(w, limit=10).hits] for w in WORDS}
+        node_vs_local = [len(set(there[w]) & set(here[w])) / max(1, len(here[w])) for w in WORDS]
+        node_vs_oracle = [len(set(there[w]) & set(want[w])) / max(1, len(want[w])) for w in WORDS]
+        print(
+            f"node: mean top-10 overlap with corpus-search {sum(node_vs_local) / len(WORDS):.2f}"
+            f", with the independent BM25 {sum(node_vs_oracle) / len(WORDS):.2f}"
         )
     shutil.rmtree(work)
 

@@ -422,6 +422,8 @@ def _finish(
     article.site = site_of(article.url)
     if article.language is None:
         article.language = detect_language(f"{article.title or ''}\n{article.body}")
+    if article.language is None and getattr(profiles, "default_language", None):
+        article.language = profiles.default_language  # the config's rule for the unknown
     return article
 
 

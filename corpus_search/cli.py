@@ -91,6 +91,7 @@ class _State:
         profiles = load_profiles(self.config.resolved_profiles())
         profiles.path_rules = list(self.config.paths)
         profiles.field_map = dict(self.config.fields)
+        profiles.default_language = self.config.default_language
         return profiles
 
 

@@ -36,6 +36,7 @@ class Config(Record):
         "include",
         "paths",
         "fields",
+        "default_language",
         "opensearch_url",
         "opensearch_index",
         "max_file_mb",
@@ -53,6 +54,7 @@ class Config(Record):
         include: list[str] | None = None,
         paths: list | None = None,
         fields: dict[str, list[str]] | None = None,
+        default_language: str | None = None,
         opensearch_url: str | None = None,
         opensearch_index: str = "corpus-search",
         max_file_mb: float = 10.0,
@@ -68,6 +70,8 @@ class Config(Record):
         self.paths: list = [] if paths is None else paths  # path rules (corpus_search.paths)
         #: record field -> the keys of a record file that fill it (before the common names)
         self.fields: dict[str, list[str]] = {} if fields is None else fields
+        #: the language of articles that declare none and whose language cannot be detected
+        self.default_language = default_language
         self.opensearch_url = opensearch_url  # search this cluster instead of the local index
         self.opensearch_index = opensearch_index
         self.max_file_mb = max_file_mb
@@ -111,6 +115,7 @@ _TYPES: dict[str, tuple[type, ...]] = {
     "include": (list,),
     "paths": (list,),
     "fields": (dict,),
+    "default_language": (str,),
     "opensearch_url": (str,),
     "opensearch_index": (str,),
     "max_file_mb": (int, float),
@@ -199,6 +204,12 @@ def parse_config(text: str, path: Path) -> Config:
         raise ConfigError("key 'timeout' must be at most a week (604800 seconds)", str(path))
     if "fields" in values:
         values["fields"] = _field_map(values["fields"], str(path))
+    if "default_language" in values:
+        from .query import check_language_code
+
+        code = values["default_language"].strip().lower()
+        check_language_code(code, lambda m: ConfigError(f"default_language: {m}", str(path)), "")
+        values["default_language"] = code
     if "paths" in values:
         from .paths import compile_rule
 

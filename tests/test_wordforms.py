@@ -395,3 +395,29 @@ def test_kwic_and_collocates_group_a_lexemes_forms(corpora):
         separate = sum(c.count for c in plain.collocates if c.word in RU_LEXEMES["киев"])
         assert by_word["киев"].count == separate  # the same occurrences, counted as one word
         assert len(by_word["киев"].forms) > 1
+
+
+def test_a_default_language_in_the_config_for_articles_of_unknown_language(tmp_path):
+    """default_language: the rule a user sets for articles whose language is neither given
+    nor detected (short items): here Portuguese, so barbados meets barbara in them."""
+    from click.testing import CliRunner
+
+    from corpus_search.cli import cli
+
+    corpus = tmp_path / "c"
+    corpus.mkdir()
+    (corpus / "a.txt").write_text("Barbara\n\n12 34 56\n", "utf-8")
+    (corpus / "b.txt").write_text("Barbados\n\n78 90\n", "utf-8")
+    cfg = tmp_path / "corpus-search.yaml"
+    cfg.write_text("default_language: PT\n", "utf-8")
+    run = CliRunner().invoke
+    r = run(cli, ["--config", str(cfg), "index", str(corpus), "--index", str(tmp_path / "ix")])
+    assert r.exit_code == 0, r.stderr
+    r = run(cli, ["search", "barbados", "-l", "--index", str(tmp_path / "ix")])
+    assert sorted(p.rsplit("/", 1)[-1] for p in r.stdout.split()) == ["a.txt", "b.txt"]
+    r = run(cli, ["facets", "lang", "--json", "--index", str(tmp_path / "ix")])
+    assert json.loads(r.stdout)["values"] == [{"value": "pt", "count": 2}]
+    cfg.write_text("default_language: portuguese\n", "utf-8")
+    r = run(cli, ["--config", str(cfg), "index", str(corpus), "--index", str(tmp_path / "ix2")])
+    assert r.exit_code == 2 and "default_language: languages are ISO 639-1 codes" in r.stderr
+    assert "('portuguese' is none): pt" in r.stderr

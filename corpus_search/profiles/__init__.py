@@ -95,6 +95,8 @@ class ProfileSet:
         self.path_rules: list = []  # corpus_search.paths.PathRule, from the config's paths:
         #: field -> record keys that fill it, from the config's fields: (records, see formats)
         self.field_map: dict[str, list[str]] = {}
+        #: the config's default_language: for articles whose language is neither given nor found
+        self.default_language: str | None = None
 
     def candidates(self, text: str) -> list[Profile]:
         return [p for p in self.profiles if p.detects(text)]

@@ -330,6 +330,8 @@ def search_body(
             {field: {"order": order, "missing": "_first" if order == "asc" else "_last"}},
             {"id": "asc"},
         ]
+    else:  # equal scores in the order of their ids, as locally (not the shards' order)
+        body["sort"] = [{"_score": {"order": "desc"}}, {"id": "asc"}]
     aggs = {}
     for facet in facets:
         if facet in ("year", "month"):

@@ -125,3 +125,27 @@ def test_top_ten_agreement_with_the_node(both):
             b = [h.record["id"] for h in cluster.search(form, limit=10).hits]
             overlaps.append(len(set(a) & set(b)) / max(1, len(a)))
     assert sum(overlaps) / len(overlaps) >= 0.8, overlaps
+
+
+def test_ties_come_in_id_order_on_the_node(opensearch_url):
+    """Equal scores in the order of the ids on the node too (not the shards' order)."""
+    name = f"cs-ties-{uuid.uuid4().hex[:8]}"
+    records = [
+        {
+            "id": f"flash-{i:02d}.txt", "path": f"/x/flash-{i:02d}.txt", "source": None,
+            "url": None, "site": None, "title": "Wheat corn flash", "author": None,
+            "published": None, "place": None, "views": None, "categories": [], "tags": [],
+            "language": "en", "body": "", "words": 0, "sha256": str(i),
+        }
+        for i in reversed(range(15))
+    ]  # fmt: skip
+    cluster = ClusterIndex(opensearch_url, name)
+    try:
+        push(cluster, records, chunk=4)  # several bulk requests, written in reverse order
+        cluster.client.indices.refresh(index=name)
+        first = [h.record["id"] for h in cluster.search("wheat OR corn", limit=6).hits]
+        second = [h.record["id"] for h in cluster.search("wheat OR corn", limit=6, page=2).hits]
+        assert first + second == [f"flash-{i:02d}.txt" for i in range(12)]
+    finally:
+        cluster.client.indices.delete(index=name)
+        cluster.close()

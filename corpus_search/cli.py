@@ -1268,6 +1268,35 @@ def keywords(
     return Exit.OK if result["keywords"] else Exit.NO_HITS
 
 
+@cli.command(cls=QueryCommand)
+@click.argument("word")
+@click.argument("query", nargs=-1)
+@index_option
+@filter_options
+@click.option("--json", "as_json", is_flag=True, help="One JSON object (see README).")
+@timeout_option
+@click.pass_obj
+def dispersion(state, word, query, index_dir, as_json, timeout, **kw):
+    """Where WORD occurs across the articles matching QUERY (all, without it), in time
+    order: a strip plot, Gries' DP, and its rate per source and per year. Exit 1 if WORD
+    occurs nowhere there."""
+    with state.open_index(index_dir) as ix:
+        if not hasattr(ix, "dispersion"):
+            raise CorpusSearchError("dispersion works on a local index, not on a cluster")
+        result = ix.dispersion(
+            word, " ".join(query), _filters(kw), timeout=timeout or state.config.timeout
+        )
+    if as_json:
+        from .render import write_json
+
+        write_json(result)
+    else:
+        from .render import make_console, print_dispersion
+
+        print_dispersion(result, make_console())
+    return Exit.OK if result["occurrences"] else Exit.NO_HITS
+
+
 def read_queries(path: str) -> list[str]:
     """Queries one a line; blank lines and lines starting with # left out."""
     try:

@@ -412,6 +412,43 @@ def print_keywords(result: dict[str, Any], console) -> None:
         console.print(line)
 
 
+def print_dispersion(result: dict[str, Any], console) -> None:
+    """A strip plot over the articles in time order, DP, and rates per source and year."""
+    from rich.text import Text
+
+    from .wordcounts import strip_plot
+
+    styled = uses_style(console)
+    console.print(
+        Text(
+            visible(
+                f"{result['word']}: {counted(result['occurrences'], 'occurrence')} in "
+                f"{result['with_word']} of {counted(result['articles'], 'article')}; "
+                f"Gries' DP {result['dp']:.3f} (normalised {result['dp_norm']:.3f}; "
+                "0 = even, 1 = in one place)"
+            ),
+            style="bold" if styled else "",
+        )
+    )
+    width = max(14, min(console.width - 2, 100))
+    plot = strip_plot(result["positions"], result["articles"], width)
+    console.print(Text(plot))
+    if len(plot) >= 14:
+        gap = " " * (len(plot) - 12)
+        console.print(Text(f"oldest{gap}newest", style="dim" if styled else ""))
+    for title, rows in (("by source", result["by_source"]), ("by year", result["by_year"])):
+        console.print(Text(title, style="bold" if styled else ""))
+        for r in rows:
+            console.print(
+                Text(
+                    visible(
+                        f"  {r['value'][:30]:<30} {r['occurrences']:>6} in {r['articles']:>5} "
+                        f"articles  {r['per_10k']:>8.2f} per 10,000 words"
+                    )
+                )
+            )
+
+
 def print_article(
     record: dict[str, Any], console, *, removed=None, warnings=None, from_path=None, read_as=None
 ) -> None:

@@ -769,6 +769,85 @@ class CorpusIndex:
 
         return self._call(run)
 
+    def dispersion(
+        self,
+        word: str,
+        text: str = "",
+        filters: Filters | None = None,
+        *,
+        timeout: float = 10.0,
+    ) -> dict[str, Any]:
+        """Where ``word`` (with its forms in each article's language) occurs across the
+        articles matching ``text`` (all, without it), in time order: its occurrences per
+        article (titles and bodies), Gries' DP over the articles as parts, and the counts per
+        source and per year with a rate per 10,000 words."""
+        from .wordcounts import gries_dp, words_of
+
+        tree = q.parse_query(text)
+        found = words(word)
+        if len(found) != 1:
+            raise CorpusSearchError(f"dispersion takes one word, not {word!r}")
+        target = fold_accents(fold(found[0]))
+
+        def run() -> dict[str, Any]:
+            matcher, docs, _ = self._run_query(
+                text, tree, filters or Filters(), Deadline(text, timeout)
+            )
+            forms = matcher.forms(target)
+            days = self._cache.values("ts")
+            order = sorted(docs, key=lambda d: (days[d] or 0, d))
+            rows = []
+            for n, d in enumerate(order):
+                if n % 200 == 0:
+                    matcher.deadline.check()
+                record = stored_to_record(self._snapshot.stored(d))
+                group = record["language"] if record["language"] in forms else ""
+                mine = set(forms.get(group, [target]))
+                ws = [
+                    fold_accents(w) for w in words_of(f"{record['title'] or ''}\n{record['body']}")
+                ]
+                hits = sum(1 for w in ws if w in mine)
+                rows.append((record, len(ws), hits))
+            occurrences = [h for _, _, h in rows]
+            sizes = [n for _, n, _ in rows]
+            dp, dp_norm = gries_dp(occurrences, sizes)
+
+            def by(key) -> list[dict[str, Any]]:
+                acc: dict[str, list[int]] = {}
+                for record, n, h in rows:
+                    k = key(record)
+                    a = acc.setdefault(k, [0, 0, 0])
+                    a[0] += 1
+                    a[1] += h
+                    a[2] += n
+                out = [
+                    {
+                        "value": k,
+                        "articles": a[0],
+                        "occurrences": a[1],
+                        "words": a[2],
+                        "per_10k": round(10_000 * a[1] / a[2], 3) if a[2] else 0.0,
+                    }
+                    for k, a in acc.items()
+                ]
+                return sorted(out, key=lambda x: x["value"])
+
+            return {
+                "word": word,
+                "query": text,
+                "articles": len(rows),
+                "with_word": sum(1 for h in occurrences if h),
+                "occurrences": sum(occurrences),
+                "words": sum(sizes),
+                "dp": round(dp, 6),
+                "dp_norm": round(dp_norm, 6),
+                "positions": [i for i, h in enumerate(occurrences) if h],
+                "by_source": by(lambda r: r["source"] or "(none)"),
+                "by_year": by(lambda r: (r["published"] or "")[:4] or "(undated)"),
+            }
+
+        return self._call(run)
+
     def keywords(
         self,
         target: str,

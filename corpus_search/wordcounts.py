@@ -204,3 +204,32 @@ def rank_keywords(
         )
     out.sort(key=lambda k: (-k.ll, k.word))
     return out[:top] if top else out
+
+
+# --------------------------------------------------------------------------------------------
+# Dispersion
+
+
+def gries_dp(occurrences: list[int], sizes: list[int]) -> tuple[float, float]:
+    """Gries' DP (deviation of proportions) of a word over parts (here: articles): half the
+    sum of |share of the word's occurrences in a part - share of the words in it|; 0 is
+    spread as evenly as the parts' sizes, near 1 all in one small part. Also DP normalised
+    (Lijffijt and Gries 2012): DP / (1 - the smallest part's share)."""
+    total_occ, total_words = sum(occurrences), sum(sizes)
+    if not total_occ or not total_words:
+        return 0.0, 0.0
+    dp = 0.5 * sum(abs(o / total_occ - s / total_words) for o, s in zip(occurrences, sizes))
+    smallest = min(sizes) / total_words
+    return dp, (dp / (1 - smallest) if smallest < 1 else 0.0)
+
+
+def strip_plot(positions: list[int], parts: int, width: int) -> str:
+    """A line of ``width`` characters over ``parts`` parts in order: ``|`` where a part in
+    that stretch holds the word, ``·`` elsewhere (AntConc's concordance plot)."""
+    if parts <= 0 or width <= 0:
+        return ""
+    cells = ["·"] * min(width, parts)
+    n = len(cells)
+    for p in positions:
+        cells[min(n - 1, p * n // parts)] = "|"
+    return "".join(cells)

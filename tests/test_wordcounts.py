@@ -207,3 +207,32 @@ def test_the_cli_keywords_and_ngrams(corpus, tmp_path):
     with CorpusIndex(base / "ix") as ix:
         same = ix.keywords("source:RT", reference="source:Reuters")
     assert json.loads(r.stdout)["keywords"] == same["keywords"]
+
+
+def test_dispersion_against_gries_formula(corpus):
+    """DP written out from its definition over the articles in time order (ties by id),
+    counts per source and year from the raw texts."""
+    arts, base = corpus
+    ordered = sorted(arts, key=lambda a: (a["published"], "a" + a["id"]))
+    sizes, occ = [], []
+    for a in ordered:
+        ws = WORD.findall(f"{a['title']}\n{a['body']}".lower())
+        sizes.append(len(ws))
+        occ.append(sum(1 for w in ws if w in ("aggression",)))
+    total_o, total_w = sum(occ), sum(sizes)
+    dp = 0.5 * sum(abs(o / total_o - s / total_w) for o, s in zip(occ, sizes))
+    with CorpusIndex(base / "ix") as ix:
+        got = ix.dispersion("aggression", timeout=60)
+    assert got["occurrences"] == total_o and got["words"] == total_w
+    assert got["dp"] == pytest.approx(dp, abs=1e-6)
+    assert got["dp_norm"] == pytest.approx(dp / (1 - min(sizes) / total_w), abs=1e-6)
+    rt = next(r for r in got["by_source"] if r["value"] == "RT")
+    assert rt["occurrences"] == total_o  # only RT says it
+    assert next(r for r in got["by_source"] if r["value"] == "Reuters")["occurrences"] == 0
+    years = {r["value"]: r["occurrences"] for r in got["by_year"]}
+    assert sum(years.values()) == total_o and set(years) == {"2021", "2022"}
+    assert len(got["positions"]) == sum(1 for o in occ if o)
+    r = CliRunner().invoke(cli, ["dispersion", "aggression", "--index", str(base / "ix")])
+    assert r.exit_code == 0 and "Gries' DP" in r.stdout and "|" in r.stdout.splitlines()[1]
+    r = CliRunner().invoke(cli, ["dispersion", "zzzzq", "--index", str(base / "ix")])
+    assert r.exit_code == 1

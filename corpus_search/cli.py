@@ -1297,6 +1297,119 @@ def dispersion(state, word, query, index_dir, as_json, timeout, **kw):
     return Exit.OK if result["occurrences"] else Exit.NO_HITS
 
 
+@cli.group()
+def watch():
+    """Saved queries whose new matches each indexing run names (following a narrative as
+    files arrive).
+
+    \b
+      corpus-search watch add grain-deal '"grain deal" OR "black sea" grain'
+      corpus-search index                  # ... watched: grain-deal 3 new
+      corpus-search watch show grain-deal --new
+    """
+
+
+@watch.command("add")
+@click.argument("name")
+@click.argument("query", nargs=-1, required=True)
+@index_option
+@click.pass_obj
+def watch_add(state, name, query, index_dir):
+    """Save QUERY as NAME: later indexing runs count its new matches."""
+    from . import watch as watching
+    from .store import IndexFolder
+
+    folder = IndexFolder(state.index_path(index_dir))
+    folder.require_meta()
+    watching.add(folder.path, name, " ".join(query))
+    _err(f"watching {name!r}: each indexing run will name its new matches")
+    return Exit.OK
+
+
+@watch.command("remove")
+@click.argument("name")
+@index_option
+@click.pass_obj
+def watch_remove(state, name, index_dir):
+    """Stop watching NAME."""
+    from . import watch as watching
+
+    watching.remove(state.index_path(index_dir), name)
+    return Exit.OK
+
+
+@watch.command("list")
+@index_option
+@click.option("--json", "as_json", is_flag=True, help="{NAME: {query, created, seen_run}}.")
+@click.pass_obj
+def watch_list(state, index_dir, as_json):
+    """The watched queries."""
+    from . import watch as watching
+
+    watches = watching.load(state.index_path(index_dir))["watches"]
+    if as_json:
+        from .render import write_json
+
+        write_json(watches)
+    else:
+        from .render import visible
+
+        for name, w in sorted(watches.items()):
+            click.echo(visible(f"{name}\t{w['query']}"))
+    return Exit.OK
+
+
+@watch.command("show")
+@click.argument("name")
+@index_option
+@click.option("--new", "only_new", is_flag=True, help="Only the matches since the last look.")
+@click.option("-n", "--limit", type=click.IntRange(min=0), default=20, show_default=True)
+@click.option("--json", "as_json", is_flag=True, help="As search --json (with 'watch' and 'new').")
+@click.pass_obj
+def watch_show(state, name, index_dir, only_new, limit, as_json):
+    """The matches of watched query NAME, newest first; with --new, only those added or
+    changed since the last look (which this marks as seen)."""
+    from . import watch as watching
+
+    path = state.index_path(index_dir)
+    query = watching.load(path)["watches"].get(name, {}).get("query")
+    fresh, run = watching.new_ids(path, name)  # an unknown name is an error here
+    with state.open_index(index_dir) as ix:
+        result = ix.search(query, sort="-date", limit=max(limit, 1) if not only_new else 10**9)
+        hits = [h for h in result.hits if not only_new or h.record["id"] in fresh]
+    hits = hits[:limit] if limit else hits
+    if only_new:
+        watching.mark_seen(path, name, run)
+    if as_json:
+        from .render import write_json
+
+        write_json(
+            {
+                "watch": name,
+                "query": query,
+                "new": only_new,
+                "total": len(hits) if only_new else result.total,
+                "hits": [h.to_dict() for h in hits],
+            }
+        )
+    else:
+        from .render import visible
+
+        click.echo(
+            f"{len(hits)} new matches of {name!r}"
+            if only_new
+            else f"{result.total} matches of {name!r} (newest first)"
+        )
+        for h in hits:
+            r = h.record
+            click.echo(
+                visible(
+                    f"  {(r['published'] or 'undated')[:10]}  {r['title'] or '(no title)'}  {r['id']}"
+                )
+            )
+    return Exit.OK if hits else Exit.NO_HITS
+
+
 def read_queries(path: str) -> list[str]:
     """Queries one a line; blank lines and lines starting with # left out."""
     try:

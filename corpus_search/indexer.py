@@ -59,6 +59,7 @@ class IndexReport:
     bytes_indexed: int = 0
     elapsed: float = 0.0
     rebuilt: bool = False
+    watch: dict[str, int] = field(default_factory=dict)  # watched query -> new matches
     committed: int = 0  # documents written by the commits of this run (for interrupt messages)
 
     @property
@@ -89,6 +90,7 @@ class IndexReport:
             "warnings": self.warnings,
             "documents": self.documents,
             "rebuilt": self.rebuilt,
+            "watch": self.watch,
             "elapsed_s": round(self.elapsed, 3),
             "docs_per_s": round(self.docs_per_second, 1),
             "mb_per_s": round(self.bytes_indexed / 1e6 / self.elapsed, 3)
@@ -297,6 +299,7 @@ class IndexRun:
         #: killed run leaves the old entries, so its files are read again)
         self.files_before: dict[str, list] = {}
         self.files_after: dict[str, list] = {}
+        self.touched: set[str] = set()  # ids added or changed by this run (watched queries)
 
     # -- the run --------------------------------------------------------------------------
 
@@ -405,8 +408,24 @@ class IndexRun:
                     record_files=record_files,
                 )
                 folder.write_meta(meta)
+            self.report.watch = self._watch()
         self.report.elapsed = time.monotonic() - started
         return self.report
+
+    def _watch(self) -> dict[str, int]:
+        """The new matches of each watched query among what this run added or changed."""
+        from . import watch
+
+        if not (self.folder.path / watch.WATCHES).exists():
+            return {}
+
+        def matching(query: str) -> set[str]:
+            from .search import CorpusIndex
+
+            with CorpusIndex(self.folder.path) as ix:
+                return ix.matching_ids(query)
+
+        return watch.record_run(self.folder.path, self.touched, matching)
 
     def _read_meta(self, rebuild: bool, paths) -> dict[str, Any] | None:
         folder = self.folder
@@ -606,6 +625,7 @@ class IndexRun:
                 else:
                     report.added += 1
                 writer.add_document(**doc)
+                self.touched.add(item.doc_id)
                 size = len(article.body.encode("utf-8"))
                 report.bytes_indexed += size
                 batch.added_one(size)
@@ -668,6 +688,7 @@ class IndexRun:
                 else:
                     report.added += 1
                 writer.add_document(**doc)
+                self.touched.add(doc_id)
                 count += 1
                 size = len(article.body.encode("utf-8"))
                 report.bytes_indexed += size

@@ -542,6 +542,10 @@ def _print_skips(report, console) -> None:
     """What was not indexed, by reason (each file was named on stderr as it was skipped)."""
     from rich.text import Text
 
+    if getattr(report, "watch", None):
+        console.print(
+            Text(visible("watched: " + ", ".join(f"{n} {c} new" for n, c in report.watch.items())))
+        )
     reasons = report.skipped_by_reason()
     if reasons:
         parts = ", ".join(f"{n} {why}" for why, n in reasons.items())

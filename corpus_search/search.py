@@ -495,6 +495,16 @@ class CorpusIndex:
             )
         )
 
+    def matching_ids(self, text: str, *, timeout: float = 60.0) -> set[str]:
+        """The ids of every article matching a query (for watched queries)."""
+
+        def run() -> set[str]:
+            _, docs, _ = self._query(text, None, timeout)
+            ids = self._cache.values("id")
+            return {ids[d] for d in docs}
+
+        return self._call(run)
+
     def explain(self, text: str, *, hits: int = 0, timeout: float = 10.0) -> dict[str, Any]:
         """What each word of a query matched, per language: the forms it was expanded to
         (see :mod:`corpus_search.wordforms`) and in how many articles of that language each

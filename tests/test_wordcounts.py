@@ -236,3 +236,50 @@ def test_dispersion_against_gries_formula(corpus):
     assert r.exit_code == 0 and "Gries' DP" in r.stdout and "|" in r.stdout.splitlines()[1]
     r = CliRunner().invoke(cli, ["dispersion", "zzzzq", "--index", str(base / "ix")])
     assert r.exit_code == 1
+
+
+def test_watched_queries_name_their_new_matches(tmp_path):
+    """A saved query's new matches over three indexing runs (files and records added,
+    changed), counted against the texts; --new lists them once."""
+    run = CliRunner().invoke
+    corpus = tmp_path / "c"
+    corpus.mkdir()
+    arts = make(300, seed=7)
+
+    def put(batch):
+        for a in batch:
+            (corpus / f"{a['id']}.md").write_text(
+                f"---\ntitle: {a['title']}\nsource: {a['source']}\nlanguage: en\n---\n\n"
+                f"{a['body']}\n",
+                "utf-8",
+            )
+
+    def says(a, word):
+        return word in WORD.findall(f"{a['title']} {a['body']}".lower())
+
+    put(arts[:100])
+    ix = str(tmp_path / "ix")
+    assert run(cli, ["index", str(corpus), "--index", ix]).exit_code == 0
+    r = run(cli, ["watch", "add", "nato", "nato", "--index", ix])
+    assert r.exit_code == 0
+    assert run(cli, ["watch", "add", "bad", "(nato", "--index", ix]).exit_code == 2
+    put(arts[100:200])
+    out = json.loads(run(cli, ["index", "--index", ix, "--json"]).stdout)
+    first = {a["id"] for a in arts[100:200] if says(a, "nato")}
+    assert out["watch"] == {"nato": len(first)} and first
+    changed = dict(arts[0], body=arts[0]["body"] + "\n\nNato again.")  # an old one changes
+    put([changed, *arts[200:300]])
+    out = json.loads(run(cli, ["index", "--index", ix, "--json"]).stdout)
+    second = {a["id"] for a in arts[200:300] if says(a, "nato")} | {arts[0]["id"]}
+    assert out["watch"] == {"nato": len(second)}
+    r = run(cli, ["watch", "show", "nato", "--new", "-n", "0", "--json", "--index", ix])
+    shown = {h["id"].removesuffix(".md") for h in json.loads(r.stdout)["hits"]}
+    assert shown == first | second
+    r = run(cli, ["watch", "show", "nato", "--new", "--index", ix])
+    assert r.exit_code == 1 and r.stdout.startswith("0 new matches")
+    r = run(cli, ["watch", "show", "nope", "--index", ix])
+    assert r.exit_code == 2 and "no watch named 'nope' (watches: nato)" in r.stderr
+    assert run(cli, ["watch", "remove", "nato", "--index", ix]).exit_code == 0
+    assert json.loads(run(cli, ["watch", "list", "--json", "--index", ix]).stdout) == {}
+    out = json.loads(run(cli, ["index", "--index", ix, "--json"]).stdout)
+    assert out["watch"] == {}

@@ -1410,6 +1410,46 @@ def watch_show(state, name, index_dir, only_new, limit, as_json):
     return Exit.OK if hits else Exit.NO_HITS
 
 
+@cli.command(cls=QueryCommand)
+@click.argument("query", nargs=-1)
+@index_option
+@filter_options
+@click.option(
+    "-n",
+    "--limit",
+    type=click.IntRange(min=0),
+    default=20,
+    show_default=True,
+    help="Passages shown on the terminal (0: all); JSON has them all.",
+)
+@click.option("--json", "as_json", is_flag=True, help="One JSON object (see README).")
+@timeout_option
+@click.pass_obj
+def reuse(state, query, index_dir, limit, as_json, timeout, **kw):
+    """Passages lifted from one article into another (with light edits) among the articles
+    matching QUERY (all, without it): where, in both, and which came first. Exit 1 if none."""
+    with state.open_index(index_dir) as ix:
+        if not hasattr(ix, "reuse"):
+            raise CorpusSearchError("reuse works on a local index, not on a cluster")
+        result = ix.reuse(" ".join(query), _filters(kw), timeout=timeout or 600.0)
+        if not as_json:
+            bodies = {}
+            for p in result["passages"][: limit or None]:
+                for side in ("earlier", "later"):
+                    doc = p[side]["id"]
+                    if doc not in bodies:
+                        bodies[doc] = (ix.get(doc) or {}).get("body") or ""
+    if as_json:
+        from .render import write_json
+
+        write_json(result)
+    else:
+        from .render import make_console, print_reuse
+
+        print_reuse(result, bodies, make_console(), limit)
+    return Exit.OK if result["passages"] else Exit.NO_HITS
+
+
 def read_queries(path: str) -> list[str]:
     """Queries one a line; blank lines and lines starting with # left out."""
     try:

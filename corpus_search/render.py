@@ -449,6 +449,36 @@ def print_dispersion(result: dict[str, Any], console) -> None:
             )
 
 
+def print_reuse(result: dict[str, Any], bodies: dict[str, str], console, limit: int) -> None:
+    """Each passage: the earlier article, the later one, and the passage as the later has it."""
+    from rich.text import Text
+
+    styled = uses_style(console)
+    passages = result["passages"]
+    console.print(
+        Text(
+            f"{counted(len(passages), 'passage')} reused among "
+            f"{counted(result['articles'], 'article')}",
+            style="bold" if styled else "",
+        )
+    )
+    for n, p in enumerate(passages[: limit or None], 1):
+        e, lt = p["earlier"], p["later"]
+        console.print()
+        console.print(
+            Text(
+                visible(
+                    f"{n:>3}. {p['words']} words, similarity {p['similarity']:.2f}: "
+                    f"{(e['published'] or 'undated')[:10]} {e['source'] or ''} {e['id']} -> "
+                    f"{(lt['published'] or 'undated')[:10]} {lt['source'] or ''} {lt['id']}"
+                ),
+                style="bold" if styled else "",
+            )
+        )
+        text = bodies.get(lt["id"], "")[lt["start"] : lt["end"]]
+        console.print(Text("     " + visible(text if len(text) < 400 else text[:397] + "...")))
+
+
 def print_article(
     record: dict[str, Any], console, *, removed=None, warnings=None, from_path=None, read_as=None
 ) -> None:

@@ -858,6 +858,28 @@ class CorpusIndex:
 
         return self._call(run)
 
+    def reuse(
+        self, text: str = "", filters: Filters | None = None, *, timeout: float = 60.0
+    ) -> dict[str, Any]:
+        """Passages shared between the articles matching ``text`` (all, without it): for
+        each, where it is in the earlier article and in the later one (character offsets
+        into their bodies), its similarity and its length in words
+        (:mod:`corpus_search.reuse`)."""
+        from .reuse import find_reuse
+
+        def run() -> dict[str, Any]:
+            matcher, docs, _ = self._query(text, filters, timeout)
+            deadline = matcher.deadline
+            records = {}
+            for n, d in enumerate(sorted(docs)):
+                if n % 200 == 0:
+                    deadline.check()
+                records[d] = stored_to_record(self._snapshot.stored(d))
+            found = find_reuse(records, deadline.check)
+            return {"query": text, "articles": len(docs), "passages": found}
+
+        return self._call(run)
+
     def keywords(
         self,
         target: str,

@@ -1706,7 +1706,7 @@ def opensearch_push(state, paths, chunk, prune, as_json):
     hash). Refused requests (429, 5xx) are retried with backoff; other failures are counted by
     reason. Exit 2 if any document failed.
     """
-    from .articles import iter_files, read_articles
+    from .articles import article_id, iter_files, read_articles
     from .opensearch import ClusterIndex, push
 
     url = (
@@ -1735,6 +1735,8 @@ def opensearch_push(state, paths, chunk, prune, as_json):
 
         files = progress_bar(make_console(stderr=True))(files, len(files))
 
+    unread: set[str] = set()  # the ids of files not read this run: --prune keeps them
+
     def records():
         nonlocal skipped
         for path, root in files:
@@ -1743,12 +1745,13 @@ def opensearch_push(state, paths, chunk, prune, as_json):
             ):
                 if isinstance(article, CorpusSearchError):
                     skipped += 1
+                    unread.add(article_id(path, root))
                     _err(f"skipped {article}")
                 else:
                     yield article.to_dict()
 
     with ClusterIndex(url, state.config.opensearch_index) as cluster:
-        report = push(cluster, records(), chunk=chunk, prune=prune)
+        report = push(cluster, records(), chunk=chunk, prune=prune, keep=unread)
     for problem in walk_errors:
         skipped += 1
         _err(f"skipped {problem}")

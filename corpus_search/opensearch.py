@@ -72,7 +72,9 @@ CLUSTER_STEMMERS = {
     "ga": "irish",
     "gl": "galician",
 }
-UNKNOWN_LANGUAGES = ("en", "ru")  # the stemmed copies an article of unknown language gets
+UNKNOWN_LANGUAGES = ("en", "ru")
+RESULT_WINDOW = 10_000  # OpenSearch's index.max_result_window: from + size beyond is refused
+MAX_FUZZY_EXPANSIONS = 2000  # words a fuzzy word may stand for, as locally (50 by default)  # the stemmed copies an article of unknown language gets
 
 
 def settings_and_mapping() -> dict[str, Any]:
@@ -277,12 +279,20 @@ def _term(node: q.Term) -> dict[str, Any]:
                         "value": node.text.lower(),
                         "fuzziness": node.fuzzy,
                         "prefix_length": 1 if len(node.text) > 3 else 0,
+                        "max_expansions": MAX_FUZZY_EXPANSIONS,
                     }
                 }
             },
         )
     if node.exact:
         return _any_field(node.field, lambda f: {"match": {f"{f}.exact": {"query": node.text}}})
+    from .vocab import words
+
+    parts = words(node.text)
+    if len(parts) > 1:  # covid-19, U.S.-led: the words in a row, as locally (not an OR)
+        return _by_language(
+            node.field, lambda f: {"match_phrase": {f: {"query": " ".join(parts), "slop": 0}}}
+        )
     return _by_language(node.field, lambda f: {"match": {f: {"query": node.text}}})
 
 
@@ -375,7 +385,9 @@ def composite_facet_body(
 def timeline_body(tree: q.Node, filters: Any, by: str) -> dict[str, Any]:
     """Counts per period of the article's local day (``date_histogram``)."""
     body = search_body(tree, filters, size=0)
-    fmt = {"year": "yyyy", "month": "yyyy-MM", "week": "YYYY-'W'ww", "day": "yyyy-MM-dd"}[by]
+    # a week's key is its first day (OpenSearch's weeks start on Monday, as ISO's): its ISO
+    # label is made here (Java's week pattern depends on the JVM's locale)
+    fmt = {"year": "yyyy", "month": "yyyy-MM", "week": "yyyy-MM-dd", "day": "yyyy-MM-dd"}[by]
     body["aggs"] = {
         "timeline": {
             "date_histogram": {
@@ -388,6 +400,16 @@ def timeline_body(tree: q.Node, filters: Any, by: str) -> dict[str, Any]:
         "undated": {"missing": {"field": "local_date"}},
     }
     return body
+
+
+def _period(key: str, by: str) -> str:
+    """A bucket's label as the local index writes it (ISO weeks: 2021-W27)."""
+    if by != "week":
+        return key
+    import datetime as dt
+
+    year, week, _ = dt.date.fromisoformat(key).isocalendar()
+    return f"{year}-W{week:02d}"
 
 
 # --------------------------------------------------------------------------------------------
@@ -462,6 +484,59 @@ class ClusterIndex:
         except Exception as exc:  # noqa: BLE001 - the client's errors, reported in one line
             raise self.error(exc) from exc
 
+    def _deep_page(self, body: dict[str, Any], offset: int, size: int) -> dict[str, Any]:
+        """Hits past the cluster's result window (10,000: ``from`` + ``size`` beyond it is
+        refused, as ``search -l`` over many hits asked): read in pages of 1,000 with
+        ``search_after`` on the sort (which ends with the id, so it is total), in a point in
+        time so that the pages come from one view of the index."""
+        pit = self._call(self.client.create_pit, index=self.index, params={"keep_alive": "2m"})[
+            "pit_id"
+        ]
+        try:
+            hits: list[dict[str, Any]] = []
+            first = None
+            after = None
+            while len(hits) < offset + size:
+                page = dict(body, size=min(1000, offset + size - len(hits)))
+                page.pop("from", None)
+                page["pit"] = {"id": pit, "keep_alive": "2m"}
+                if after is not None:
+                    page["search_after"] = after
+                answer = self._call(self.client.search, body=page)
+                if answer.get("timed_out"):
+                    raise ClusterError(
+                        f"the OpenSearch cluster at {self.url} timed out on this query and "
+                        "would have answered in part; raise --timeout or narrow the query"
+                    )
+                first = first or answer
+                got = answer["hits"]["hits"]
+                if not got:
+                    break
+                hits.extend(got)
+                after = got[-1]["sort"]
+            assert first is not None
+            first["hits"]["hits"] = hits[offset : offset + size]
+            return first
+        finally:
+            self._call(self.client.delete_pit, body={"pit_id": [pit]})
+
+    def _search(self, body: dict[str, Any]) -> dict[str, Any]:
+        """One search; an answer the cluster says is partial (it timed out, or shards
+        failed) is an error, never results that look whole."""
+        answer = self._call(self.client.search, index=self.index, body=body)
+        shards = answer.get("_shards") or {}
+        if answer.get("timed_out"):
+            raise ClusterError(
+                f"the OpenSearch cluster at {self.url} timed out on this query and would "
+                "have answered in part; raise --timeout or narrow the query"
+            )
+        if shards.get("failed"):
+            raise ClusterError(
+                f"the OpenSearch cluster at {self.url} answered from {shards.get('successful')} "
+                f"of {shards.get('total')} shards; the rest failed: not a whole answer"
+            )
+        return answer
+
     def error(self, exc: BaseException) -> ClusterError:
         status = getattr(exc, "status_code", None)
         name = type(exc).__name__
@@ -521,7 +596,10 @@ class ClusterIndex:
             facets=[f for f in facets if f in ("year", "month")],
         )
         body["timeout"] = f"{int(timeout * 1000)}ms"
-        answer = self._call(self.client.search, index=self.index, body=body)
+        if size and (page - 1) * limit + size > RESULT_WINDOW:
+            answer = self._deep_page(body, (page - 1) * limit, size)
+        else:
+            answer = self._search(body)
         total = int(answer["hits"]["total"]["value"])
         result = SearchResult(
             query=text,
@@ -566,7 +644,7 @@ class ClusterIndex:
         if name in ("year", "month"):
             if answer is None or name not in answer.get("aggregations", {}):
                 body = search_body(tree, filters, size=0, facets=[name])
-                answer = self._call(self.client.search, index=self.index, body=body)
+                answer = self._search(body)
             aggs = answer["aggregations"]
             periods = {
                 b["key_as_string"]: b["doc_count"] for b in aggs[name]["buckets"] if b["doc_count"]
@@ -577,7 +655,7 @@ class ClusterIndex:
         while True:  # composite pages: every value counted exactly
             body = composite_facet_body(tree, filters, f"{name}.raw", after)
             body["aggs"]["missing"] = {"missing": {"field": name}}
-            page = self._call(self.client.search, index=self.index, body=body)
+            page = self._search(body)
             agg = page["aggregations"][f"{name}.raw"]
             for bucket in agg["buckets"]:
                 value = bucket["key"][f"{name}.raw"]
@@ -616,11 +694,24 @@ class ClusterIndex:
 
         if split:
             raise ClusterError("--split is not available with the OpenSearch backend yet")
-        by = by or "month"
-        body = timeline_body(q.parse_query(text), filters or Filters(), by)
-        answer = self._call(self.client.search, index=self.index, body=body)
+        tree = q.parse_query(text)
+        filters = filters or Filters()
+        if by is None:  # chosen from the span of the results, as locally
+            from .facets import choose_period
+
+            span = search_body(tree, filters, size=0)
+            span["aggs"] = {
+                "first": {"min": {"field": "local_date", "format": "yyyyMMdd"}},
+                "last": {"max": {"field": "local_date", "format": "yyyyMMdd"}},
+            }
+            edges = self._search(span)["aggregations"]
+            first = edges["first"].get("value_as_string")
+            last = edges["last"].get("value_as_string")
+            by = choose_period(int(first), int(last)) if first and last else "month"
+        body = timeline_body(tree, filters, by)
+        answer = self._search(body)
         buckets = [
-            {"period": b["key_as_string"], "count": b["doc_count"]}
+            {"period": _period(b["key_as_string"], by), "count": b["doc_count"]}
             for b in answer["aggregations"]["timeline"]["buckets"]
         ]
         total = int(answer["hits"]["total"]["value"])
@@ -765,11 +856,16 @@ def push(
     backoff: float = 0.5,
     sleep: Callable[[float], None] | None = None,
     progress: Callable[[int], None] | None = None,
+    keep: set[str] | None = None,
 ) -> PushReport:
     """Send the records that are new or changed (by content hash) in bulk requests of ``chunk``
     documents; retry what the cluster refuses for now (429, 502-504) with exponential
-    backoff; count the rest of the failures by reason. With ``prune``, documents of the cluster
-    that are not among the records are deleted. Creates the index with our mapping if needed."""
+    backoff; count the rest of the failures by reason. A document counts as added or updated
+    once the cluster has taken it. With ``prune``, documents of the cluster that are not among
+    the records are deleted, except those of ``keep``: the ids of files this run could not
+    read (filled while the records are read; an id there keeps its records ``ID#...`` too),
+    which must not vanish from the cluster because a file failed once. Creates the index with
+    our mapping if needed."""
     import time
 
     sleep = sleep or time.sleep
@@ -779,15 +875,18 @@ def push(
         cluster._call(
             cluster.client.indices.create, index=cluster.index, body=settings_and_mapping()
         )
+    if exists:  # what the last push sent may not be searchable yet: it must be seen
+        cluster._call(cluster.client.indices.refresh, index=cluster.index)
     known = existing_hashes(cluster) if exists else {}
     seen: set[str] = set()
-    batch: list[tuple[dict[str, Any], dict[str, Any]]] = []
+    batch: list[tuple[dict[str, Any], dict[str, Any] | None, str]] = []
 
-    def send(actions: list[tuple[dict[str, Any], dict[str, Any] | None]]) -> None:
+    def send(actions: list[tuple[dict[str, Any], dict[str, Any] | None, str]]) -> None:
+        """Bulk requests of (action, document or None, what it counts as once taken)."""
         pending = actions
         for attempt in range(max_retries + 1):
             lines = []
-            for action, doc in pending:
+            for action, doc, _ in pending:
                 lines.append(json.dumps(action, ensure_ascii=False))
                 if doc is not None:
                     lines.append(json.dumps(doc, ensure_ascii=False))
@@ -800,13 +899,14 @@ def push(
                     continue
                 raise cluster.error(exc) from exc
             again = []
-            for (action, doc), item in zip(pending, answer.get("items", [])):
+            for (action, doc, counted), item in zip(pending, answer.get("items", [])):
                 ((kind, result),) = item.items()
                 status = result.get("status", 200)
-                if status < 300:
+                if status < 300 or (kind == "delete" and status == 404):
+                    setattr(report, counted, getattr(report, counted) + 1)
                     continue
                 if status in RETRIED and attempt < max_retries:
-                    again.append((action, doc))
+                    again.append((action, doc, counted))
                 else:
                     reason = (result.get("error") or {}).get("type") or f"status {status}"
                     report.failed[reason] = report.failed.get(reason, 0) + 1
@@ -820,7 +920,7 @@ def push(
 
     def flush() -> None:
         if batch:
-            send([(a, d) for a, d in batch])
+            send(list(batch))
             if progress:
                 progress(len(batch))
             batch.clear()
@@ -832,22 +932,24 @@ def push(
         if old is not None and old == record.get("sha256"):
             report.unchanged += 1
             continue
-        if old is None:
-            report.added += 1
-        else:
-            report.updated += 1
-        batch.append(({"index": {"_index": cluster.index, "_id": doc_id}}, document(record)))
+        counted = "added" if old is None else "updated"
+        action = {"index": {"_index": cluster.index, "_id": doc_id}}
+        batch.append((action, document(record), counted))
         if len(batch) >= chunk:
             flush()
     flush()
     if prune:
-        gone = [i for i in known if i not in seen]
+        kept = keep or set()
+
+        def unread(doc_id: str) -> bool:
+            return doc_id in kept or doc_id.rsplit("#", 1)[0] in kept
+
+        gone = [i for i in known if i not in seen and not unread(i)]
         for start in range(0, len(gone), chunk):
             send(
                 [
-                    ({"delete": {"_index": cluster.index, "_id": i}}, None)
+                    ({"delete": {"_index": cluster.index, "_id": i}}, None, "deleted")
                     for i in gone[start : start + chunk]
                 ]
             )
-        report.deleted = len(gone)
     return report

@@ -149,3 +149,130 @@ def test_ties_come_in_id_order_on_the_node(opensearch_url):
     finally:
         cluster.client.indices.delete(index=name)
         cluster.close()
+
+
+def test_constructs_that_differed_now_agree(both):
+    """Read from OpenSearch's documented semantics in the issue: a hyphenated word was an OR
+    of its parts there (a phrase locally), fuzzy expanded to 50 words (2,000 locally), the
+    default timeline was monthly (chosen from the span locally), week labels came from
+    Java's locale; each now agrees with the local index on the real node."""
+    articles, local, cluster = both
+    for query in ("trade-ship", "ships-trading", "tradin~1", "shipp~2", "barbados~1"):
+        assert ids(cluster, query) == ids(local, query), query
+    for by in (None, "week", "day", "year"):
+        here = local.timeline("trade", by=by).to_dict()
+        there = cluster.timeline("trade", by=by).to_dict()
+        assert there == here, by
+
+
+def test_a_partial_answer_is_an_error(both):
+    """A search the cluster could not finish in time, or finished on some shards only, is
+    one line, not results that look whole. A node cannot be made to time out on demand:
+    this one fault is a stand-in client giving the cluster's documented partial answer."""
+    from corpus_search.errors import CorpusSearchError
+
+    _, _, cluster = both
+    answer = {"timed_out": True, "_shards": {"total": 1, "successful": 1, "failed": 0}}
+
+    class Partial:
+        def search(self, **kw):
+            return answer
+
+    real = cluster.client
+    cluster.client = Partial()  # the one fault the real node does not make on demand
+    try:
+        with pytest.raises(CorpusSearchError, match="timed out on this query"):
+            cluster.search("trade")
+        answer.update(timed_out=False, _shards={"total": 3, "successful": 2, "failed": 1})
+        with pytest.raises(CorpusSearchError, match="answered from 2 of 3 shards"):
+            cluster.search("trade")
+    finally:
+        cluster.client = real
+
+
+def test_prune_keeps_what_this_run_could_not_read(opensearch_url, tmp_path):
+    """push --prune deletes the cluster's copies of files that are gone, never of files that
+    merely failed to read this time; documents count as added once the cluster took them."""
+    import json
+
+    from click.testing import CliRunner
+
+    from corpus_search.cli import cli
+
+    name = f"cs-prune-{uuid.uuid4().hex[:8]}"
+    corpus = tmp_path / "c"
+    corpus.mkdir()
+    for i in range(6):
+        (corpus / f"a{i}.txt").write_text(f"Story {i}\n\nWheat and corn {i}.\n", "utf-8")
+    (corpus / "feed.jsonl").write_text(
+        "".join(
+            json.dumps({"id": f"r{i}", "title": f"R {i}", "text": "Grain."}) + "\n"
+            for i in range(3)
+        ),
+        "utf-8",
+    )
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text(f"opensearch_url: {opensearch_url}\nopensearch_index: {name}\n", "utf-8")
+
+    def push(*extra):
+        r = CliRunner().invoke(
+            cli, ["--config", str(cfg), "opensearch", "push", str(corpus), "--json", *extra]
+        )
+        return r, json.loads(r.stdout)
+
+    r, out = push()
+    assert (out["added"], out["failed"]) == (9, {})
+    (corpus / "a0.txt").unlink()  # gone
+    (corpus / "a1.txt").write_bytes(b"\x00\x01binary now")  # unreadable this run
+    (corpus / "feed.jsonl").write_text("{broken\n", "utf-8")  # a record file that fails
+    r, out = push("--prune")
+    assert out["deleted"] == 1 and out["skipped"] == 2
+    from corpus_search.opensearch import ClusterIndex
+
+    with ClusterIndex(opensearch_url, name) as cluster:
+        cluster.client.indices.refresh(index=name)
+        ids = {h.record["id"] for h in cluster.search("*", limit=100).hits}
+        assert ids == {
+            "a1.txt",
+            "a2.txt",
+            "a3.txt",
+            "a4.txt",
+            "a5.txt",
+            "feed.jsonl#r0",
+            "feed.jsonl#r1",
+            "feed.jsonl#r2",
+        }
+        cluster.client.indices.delete(index=name)
+
+
+def test_more_hits_than_the_result_window(opensearch_url):
+    """search -l over more than 10,000 hits (the cluster refuses from + size past that):
+    read with search_after in a point in time, every id once, in the search order."""
+    name = f"cs-deep-{uuid.uuid4().hex[:8]}"
+    n = 10_450
+    records = [
+        {
+            "id": f"d{i:05d}.txt", "path": f"/x/d{i:05d}.txt", "source": None, "url": None,
+            "site": None, "title": f"Wheat {i}", "author": None,
+            "published": f"2021-{1 + i % 12:02d}-{1 + i % 28:02d}", "place": None,
+            "views": None, "categories": [], "tags": [], "language": "en", "body": "",
+            "words": 0, "sha256": str(i),
+        }
+        for i in range(n)
+    ]  # fmt: skip
+    cluster = ClusterIndex(opensearch_url, name)
+    try:
+        report = push(cluster, records, chunk=2000)
+        assert report.added == n
+        cluster.client.indices.refresh(index=name)
+        everything = cluster.search("wheat", limit=n, snippets=False)
+        got = [h.record["id"] for h in everything.hits]
+        assert everything.total == n and len(got) == len(set(got)) == n
+        newest = cluster.search("wheat", limit=10_005, sort="-date", snippets=False)
+        dates = [h.record["published"] for h in newest.hits]
+        assert len(dates) == 10_005 and dates == sorted(dates, reverse=True)
+        page = cluster.search("wheat", limit=100, page=101, sort="date", snippets=False)
+        assert len(page.hits) == 100 and page.hits[0].rank == 10_001
+    finally:
+        cluster.client.indices.delete(index=name)
+        cluster.close()

@@ -276,4 +276,5 @@ def build_timeline(
                 for k, c in sorted(per.items(), key=lambda kv: (-kv[1], shown[kv[0]]))
             ]
         buckets.append(bucket)
-    return Timeline(by, len(docs), undated, buckets, split, max(0, span - len(keys)))
+    omitted = max(0, span - len(keys)) if span > MAX_PERIODS else 0  # span is an estimate
+    return Timeline(by, len(docs), undated, buckets, split, omitted)

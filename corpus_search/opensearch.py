@@ -225,9 +225,19 @@ def translate(node: q.Node) -> dict[str, Any]:
         return {"range": {field: bounds}}
     if isinstance(node, q.Phrase):
         text = " ".join(node.words)
+        if node.slop:  # in order, at most slop words between: intervals (match_phrase's slop
+            # would let the words swap places); with three or more words the gaps are
+            # counted together there, each pair apart locally
+            gaps = node.slop * (len(node.words) - 1)
+            return _by_language(
+                node.field,
+                lambda f: {
+                    "intervals": {f: {"match": {"query": text, "max_gaps": gaps, "ordered": True}}}
+                },
+            )
         return _by_language(
             node.field,
-            lambda f: {"match_phrase": {f: {"query": text, "slop": node.slop}}},
+            lambda f: {"match_phrase": {f: {"query": text, "slop": 0}}},
         )
     return _term(node)
 
@@ -280,6 +290,7 @@ def _term(node: q.Term) -> dict[str, Any]:
                         "fuzziness": node.fuzzy,
                         "prefix_length": 1 if len(node.text) > 3 else 0,
                         "max_expansions": MAX_FUZZY_EXPANSIONS,
+                        "transpositions": False,  # Levenshtein, as locally: a swap is 2 edits
                     }
                 }
             },

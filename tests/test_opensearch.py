@@ -66,11 +66,17 @@ def test_a_word_matches_folded_and_stemmed_fields():
             "gas OR oil",
             {"bool": {"minimum_should_match": 1, "should": [word("gas"), word("oil")]}},
         ),
-        # a phrase with words between: match_phrase with slop, by the article's language
+        # a phrase with words between: in order, at most 3 words apart (intervals; a
+        # match_phrase slop would let the words swap), by the article's language
         (
             '"open skies"~3',
             by_language(
-                "text", lambda f: {"match_phrase": {f: {"query": "open skies", "slop": 3}}}
+                "text",
+                lambda f: {
+                    "intervals": {
+                        f: {"match": {"query": "open skies", "max_gaps": 3, "ordered": True}}
+                    }
+                },
             ),
         ),
         # a quoted word: as written, on the .exact subfield (no stemming, accents kept)
@@ -90,6 +96,7 @@ def test_a_word_matches_folded_and_stemmed_fields():
                         "fuzziness": 2,
                         "prefix_length": 1,
                         "max_expansions": 2000,  # as locally (50 by default there)
+                        "transpositions": False,  # Levenshtein distance, as locally
                     }
                 }
             },

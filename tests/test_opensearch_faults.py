@@ -58,9 +58,7 @@ def test_a_node_killed_during_a_push_loses_nothing(three_nodes):
     body["settings"]["number_of_shards"] = 3
     body["settings"]["number_of_replicas"] = 1
     cluster.client.indices.create(index=name, body=body)
-    cluster.client.cluster.health(
-        index=name, params={"wait_for_status": "green"}
-    )
+    cluster.client.cluster.health(index=name, params={"wait_for_status": "green"})
     sent = {"chunks": 0}
 
     def kill_after_the_first_chunk(n: int) -> None:  # the fault at a fixed point

@@ -37,6 +37,7 @@ def main() -> None:
     ap.add_argument("--url")
     ap.add_argument("--heap", default="256m")
     ap.add_argument("--repeats", type=int, default=20)
+    ap.add_argument("--nodes", type=int, default=1, help="nodes to start (3 shards, a replica)")
     args = ap.parse_args()
     from corpus_search.articles import iter_files, read_articles
     from corpus_search.indexer import update_index
@@ -49,7 +50,8 @@ def main() -> None:
     if url is None:
         port = 29200
         url = subprocess.run(
-            [str(script), "start", "--port", str(port), "--data", str(work / "node"), "--heap", args.heap],
+            [str(script), "start", "--port", str(port), "--data", str(work / "node"),
+             "--heap", args.heap, "--nodes", str(args.nodes)],
             capture_output=True, text=True, check=True,
         ).stdout.strip()  # fmt: skip
     try:
@@ -66,13 +68,19 @@ def main() -> None:
         update_index(work / "ix", [corpus])
         local_build = time.perf_counter() - t
         node = ClusterIndex(url, "bench")
+        if args.nodes > 1:  # three shards with a replica each, spread over the nodes
+            from corpus_search.opensearch import settings_and_mapping
+
+            body = settings_and_mapping()
+            body["settings"].update(number_of_shards=3, number_of_replicas=1)
+            node.client.indices.create(index="bench", body=body)
         t = time.perf_counter()
         report = push(node, records, chunk=500)
         node.client.indices.refresh(index="bench")
         push_s = time.perf_counter() - t
         print(
             f"{len(records)} articles: push {push_s:.1f} s ({report.added / push_s:.0f} docs/s, "
-            f"heap {args.heap}); local build {local_build:.1f} s"
+            f"{args.nodes} node(s), heap {args.heap} each); local build {local_build:.1f} s"
         )
         with CorpusIndex(work / "ix") as local:
             for label, ix in (("local", local), ("node", node)):

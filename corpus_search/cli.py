@@ -566,11 +566,10 @@ def stats(state, index_dir, as_json):
         or os.environ.get("CORPUS_SEARCH_OPENSEARCH_URL")
         or state.config.opensearch_url
     ):
-        raise CorpusSearchError(
-            "stats is not available with the OpenSearch backend yet; "
-            "ask the cluster: GET /corpus-search/_stats"
-        )
-    figures = index_stats(state.index_path(index_dir))
+        with state.open_index(index_dir) as cluster:
+            figures = cluster.stats()
+    else:
+        figures = index_stats(state.index_path(index_dir))
     if as_json:
         from .render import write_json
 

@@ -754,8 +754,92 @@ class ClusterIndex:
     def reprints(self, *a: Any, **kw: Any) -> Any:
         raise self._not_yet("reprints")
 
-    def records(self, *a: Any, **kw: Any) -> Any:
-        raise self._not_yet("export")
+    def records(
+        self,
+        text: str = "",
+        filters: Any = None,
+        *,
+        sort: str = "relevance",
+        timeout: float = 10.0,
+    ) -> Iterator[dict[str, Any]]:
+        """Every matching record, body included, in the search order (export): read with
+        search_after in a point in time, a thousand at a time (memory stays flat)."""
+        from .matching import Filters
+
+        body = search_body(q.parse_query(text), filters or Filters(), size=1000, sort=sort)
+        body["timeout"] = f"{int(timeout * 1000)}ms"
+        body.pop("from", None)
+        for hit in self._scan(body):
+            yield _record(hit["_source"])
+
+    def _scan(self, body: dict[str, Any]) -> Iterator[dict[str, Any]]:
+        """Every hit of a search body, in its order, page after page (search_after on the
+        sort, which ends with the id; a point in time: one view of the index)."""
+        pit = self._call(self.client.create_pit, index=self.index, params={"keep_alive": "2m"})[
+            "pit_id"
+        ]
+        try:
+            after = None
+            while True:
+                page = dict(body)
+                page["pit"] = {"id": pit, "keep_alive": "2m"}
+                if after is not None:
+                    page["search_after"] = after
+                answer = self._call(self.client.search, body=page)
+                if answer.get("timed_out"):
+                    raise ClusterError(
+                        f"the OpenSearch cluster at {self.url} timed out on this query and "
+                        "would have answered in part; raise --timeout or narrow the query"
+                    )
+                hits = answer["hits"]["hits"]
+                if not hits:
+                    return
+                yield from hits
+                after = hits[-1]["sort"]
+        finally:
+            self._call(self.client.delete_pit, body={"pit_id": [pit]})
+
+    def stats(self) -> dict[str, Any]:
+        """What the index on the cluster holds, in the shape of the local ``stats``."""
+        body: dict[str, Any] = {
+            "size": 0,
+            "track_total_hits": True,
+            "aggs": {
+                "sources": {"terms": {"field": "source.raw", "size": 10_000}},
+                "no_source": {"missing": {"field": "source"}},
+                "languages": {"terms": {"field": "lang.raw", "size": 1000}},
+                "no_language": {"missing": {"field": "lang"}},
+                "first": {"min": {"field": "local_date", "format": "yyyy-MM-dd"}},
+                "last": {"max": {"field": "local_date", "format": "yyyy-MM-dd"}},
+            },
+        }
+        answer = self._search(body)
+        aggs = answer["aggregations"]
+        size = self._call(self.client.indices.stats, index=self.index, metric="store")
+        store = size["indices"][self.index]["primaries"]["store"]["size_in_bytes"]
+
+        def counted(name: str, missing: str) -> dict[str, int]:
+            out = {b["key"]: b["doc_count"] for b in aggs[name]["buckets"]}
+            if aggs[missing]["doc_count"]:
+                out["(none)"] = aggs[missing]["doc_count"]
+            return dict(sorted(out.items(), key=lambda kv: (-kv[1], kv[0])))
+
+        return {
+            "index": f"{self.url}/{self.index}",
+            "documents": int(answer["hits"]["total"]["value"]),
+            "size_bytes": int(store),
+            "schema_version": None,
+            "generation": None,
+            "created": None,
+            "updated": None,
+            "roots": [],
+            "sources": counted("sources", "no_source"),
+            "languages": counted("languages", "no_language"),
+            "date_range": {
+                "first": aggs["first"].get("value_as_string"),
+                "last": aggs["last"].get("value_as_string"),
+            },
+        }
 
     def count_queries(
         self, queries: list[str], filters: Any = None, *, by: str = "month", timeout: float = 10.0

@@ -333,9 +333,10 @@ class CorpusIndex:
             f"sort:{name}", lambda: [-1 if v is None else v for v in values]
         )
         sign = -1 if sort.startswith("-") else 1
+        ids = self._cache.values("id")  # equal dates in id order: no merge changes it
 
-        def key(d: int) -> tuple[int, int]:
-            return (sign * column[d], d)
+        def key(d: int) -> tuple[int, str]:
+            return (sign * column[d], ids[d])
 
         return (sorted(docs, key=key) if n is None else heapq.nsmallest(n, docs, key=key)), None
 

@@ -324,51 +324,6 @@ def _no_time(obj):
     return {**obj, "took_ms": 0, "hits": [{**h, "score": None} for h in obj.get("hits", [])]}
 
 
-@pytest.mark.parametrize("query", ["sanctions", '"open skies"', "grain OR gas", "*"])
-def test_search_through_the_cluster_prints_what_the_local_index_prints(fake, sample_index, query):
-    fake.text = query
-    args = [
-        "search",
-        query,
-        "--json",
-        "--facet",
-        "author",
-        "--facet",
-        "month",
-        "--facet",
-        "category",
-    ]
-    there = _run("--opensearch", fake.url, *args)
-    here = _run("--index", sample_index, *args)
-    assert there.exit_code == here.exit_code == 0, there.stderr
-    assert _no_time(json.loads(there.stdout)) == _no_time(json.loads(here.stdout))
-    searched = [b for m, p, b in fake.requests if p.startswith("/corpus-search/_search")]
-    assert searched[0]["query"] == search_body(parse_query(query))["query"]
-    composite = [b for b in searched if "composite" in json.dumps(b)]
-    afters = [
-        b["aggs"]["category.raw"]["composite"].get("after")
-        for b in composite
-        if "category.raw" in b["aggs"]
-    ]
-    assert afters[0] is None and all(afters[1:])  # paged with after_key until the last page
-
-
-def test_facets_timeline_show_count_through_the_cluster(fake, sample_index, tmp_path):
-    for args in (
-        ["facets", "author", "--json"],
-        ["timeline", "--by", "year", "--json"],
-        ["show", "wire/2023-grain-deal.txt", "--json"],
-    ):
-        fake.text = "*"
-        there, here = _run("--opensearch", fake.url, *args), _run("--index", sample_index, *args)
-        assert (there.exit_code, json.loads(there.stdout)) == (
-            here.exit_code,
-            json.loads(here.stdout),
-        )
-    r = _run("--opensearch", fake.url, "show", "no/such.txt")
-    assert r.exit_code == 2 and "no article with id" in r.stderr
-
-
 def test_a_refusing_cluster_is_one_line(ix):
     cluster = FakeCluster(ix, status=401)
     try:
@@ -389,9 +344,7 @@ def test_an_unreachable_cluster_is_one_line():
     assert r.exit_code == 2 and r.stderr.count("\n") == 1 and "cannot be reached" in r.stderr
 
 
-@pytest.mark.parametrize(
-    "args", [["kwic", "gas"], ["collocates", "gas"], ["reprints"], ["export", "gas"], ["stats"]]
-)
+@pytest.mark.parametrize("args", [["kwic", "gas"], ["collocates", "gas"], ["reprints"]])
 def test_commands_the_cluster_cannot_serve_yet_say_so(fake, args):
     r = _run("--opensearch", fake.url, *args)
     assert r.exit_code == 2 and r.stderr.count("\n") == 1
@@ -438,6 +391,8 @@ class BulkCluster:
             def do_POST(self):  # noqa: N802
                 raw = self._read()
                 cluster.requests.append(("POST", self.path, raw))
+                if "/_refresh" in self.path:
+                    return self._send(200, {"_shards": {"total": 1, "successful": 1, "failed": 0}})
                 if "/_refresh" in self.path:
                     return self._send(200, {"_shards": {"total": 1, "successful": 1, "failed": 0}})
                 if "/_search" in self.path:  # existing hashes, one page

@@ -176,3 +176,74 @@ def test_russian_forms_differ_as_documented(pair):
     local, cluster = pair
     for word in RU:
         assert ids(cluster, word) <= ids(local, word), word
+
+
+def test_export_and_stats_on_the_node(pair, tmp_path):
+    """export streams every matching record from the node (search_after in a point in time)
+    as locally, in the same order by date; stats has the local figures' shape and counts."""
+    import json
+
+    from click.testing import CliRunner
+
+    from corpus_search.cli import cli
+
+    local, cluster = pair
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text(f"opensearch_url: {cluster.url}\nopensearch_index: {cluster.index}\n", "utf-8")
+    run = CliRunner().invoke
+    args = ["export", "trade OR grain", "--sort", "date", "--format", "jsonl"]
+    there = run(cli, ["--config", str(cfg), *args])
+    here = run(cli, [*args, "--index", str(local.path)])
+    assert there.exit_code == here.exit_code == 0, there.stderr
+    a = [json.loads(line) for line in here.stdout.splitlines()]
+    b = [json.loads(line) for line in there.stdout.splitlines()]
+    assert len(a) > 100 and a == b
+    s_there = json.loads(run(cli, ["--config", str(cfg), "stats", "--json"]).stdout)
+    s_here = json.loads(run(cli, ["stats", "--json", "--index", str(local.path)]).stdout)
+    for key in ("documents", "sources", "languages", "date_range"):
+        assert s_there[key] == s_here[key], key
+
+
+def _no_time(obj):
+    if isinstance(obj, dict):
+        # scores: another BM25 there; snippets: marked there by the script's stemmer, which
+        # may pick another passage of the same article (the README's "What differs")
+        return {k: _no_time(v) for k, v in obj.items() if k not in ("took_ms", "score", "snippets")}
+    if isinstance(obj, list):
+        return [_no_time(v) for v in obj]
+    return obj
+
+
+@pytest.mark.parametrize("query", ["trade", '"grain wheat"~2 OR tariff*', "ships -covid-19", "*"])
+def test_the_cli_prints_the_same_through_the_node(pair, tmp_path, query):
+    """search, facets, timeline, show and count --queries through --opensearch print what
+    they print on the local index (scores and snippets aside; the order by date)."""
+    import json
+
+    from click.testing import CliRunner
+
+    from corpus_search.cli import cli
+
+    local, cluster = pair
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text(f"opensearch_url: {cluster.url}\nopensearch_index: {cluster.index}\n", "utf-8")
+    queries = tmp_path / "q.txt"
+    queries.write_text(f"{query}\ngrain\n", "utf-8")
+    for args in (
+        ["search", query, "--json", "--sort", "-date", "-n", "30", "--facet", "author",
+         "--facet", "month", "--facet", "category"],
+        ["search", query, "--count"],
+        ["facets", "source", "--query", query, "--json"],
+        ["timeline", query, "--json"],
+        ["show", "a0010.md", "--json"],
+        ["count", "--queries", str(queries), "--by", "year", "--json"],
+    ):  # fmt: skip
+        there = CliRunner().invoke(cli, ["--config", str(cfg), *args])
+        here = CliRunner().invoke(cli, [*args, "--index", str(local.path)])
+        assert there.exit_code == here.exit_code, (args, there.stderr, here.stderr)
+        if "--json" in args:
+            assert _no_time(json.loads(there.stdout)) == _no_time(json.loads(here.stdout)), args
+        else:
+            assert there.stdout == here.stdout, args
+    r = CliRunner().invoke(cli, ["--config", str(cfg), "show", "no/such.txt"])
+    assert r.exit_code == 2 and "no article with id" in r.stderr

@@ -716,8 +716,13 @@ def search(
 @click.option(
     "--json", "as_json", is_flag=True, help="Print the record as JSON (several: a JSON array)."
 )
+@click.option(
+    "--reuse",
+    is_flag=True,
+    help="Also the passages found in earlier articles, with their sources (reads the index).",
+)
 @click.pass_obj
-def show(state, doc_ids, index_dir, as_json):
+def show(state, doc_ids, index_dir, as_json, reuse):
     """Print articles from the index: metadata and clean body.
 
     Each ID is as in search results, or the article's file path as 'search -l' prints it, so
@@ -733,6 +738,10 @@ def show(state, doc_ids, index_dir, as_json):
                     f"no article with id {doc_id!r} in the index "
                     "(ids are paths relative to the corpus folder, as search prints them)"
                 )
+            if reuse:
+                if not hasattr(ix, "reused_from"):
+                    raise CorpusSearchError("show --reuse works on a local index")
+                record = dict(record, reused_from=ix.reused_from(record["id"]))
             records.append(record)
     if as_json:
         from .render import write_json

@@ -507,10 +507,45 @@ def print_article(
         line.append(visible(value) if value is not None else "-")
         console.print(line)
     console.print()
-    for para in (record.get("body") or "").split("\n\n"):
-        if para:
-            console.print(Text(visible(para)))
-            console.print()
+    body = record.get("body") or ""
+    reused = record.get("reused_from")
+    if reused is None:
+        for para in body.split("\n\n"):
+            if para:
+                console.print(Text(visible(para)))
+                console.print()
+    else:  # show --reuse: the passages found in earlier articles are marked
+        text = Text()
+        pos = 0
+        for p in sorted(reused, key=lambda p: p["later"]["start"]):
+            start, end = max(pos, p["later"]["start"]), p["later"]["end"]
+            if start >= end:
+                continue
+            text.append(visible(body[pos:start]))
+            if styled:
+                text.append(visible(body[start:end]), style="black on cyan")
+            else:
+                text.append(f"[[{visible(body[start:end])}]]")
+            pos = end
+        text.append(visible(body[pos:]))
+        console.print(text)
+        console.print()
+        console.print(
+            Text(
+                f"{counted(len(reused), 'passage')} found in earlier articles",
+                style="bold" if styled else "",
+            )
+        )
+        for p in reused:
+            e = p["earlier"]
+            console.print(
+                Text(
+                    visible(
+                        f"  {p['words']} words from {(e['published'] or 'undated')[:10]} "
+                        f"{e['source'] or ''} {e['id']} (similarity {p['similarity']:.2f})"
+                    )
+                )
+            )
     for w in warnings or ():
         console.print(Text(visible(f"  warning: {w}"), style="yellow" if styled else ""))
     if from_path:

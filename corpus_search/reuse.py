@@ -165,3 +165,40 @@ def _side(record: dict[str, Any], text: Text, first: int, last: int) -> dict[str
 
 def texts_of(records: Iterable[dict[str, Any]]) -> dict[str, dict[str, Any]]:
     return {r["id"]: r for r in records}
+
+
+def reused_in(
+    target: dict[str, Any],
+    others: Iterable[dict[str, Any]],
+    check: Callable[[], None] | None = None,
+) -> list[dict[str, Any]]:
+    """The passages of ``target`` found in earlier articles among ``others`` (its sources),
+    as :func:`find_reuse` gives them: one article against the rest, no index of all pairs."""
+    t = Text(target.get("body") or "")
+    seeds = {h for h in t.hashes if h % SAMPLE == 0}
+    if len(t.hashes) < MIN_MATCHES or not seeds:
+        return []
+
+    def order(r: dict[str, Any]) -> tuple:
+        return (r.get("published") is None, r.get("published") or "", r.get("id") or "")
+
+    found: list[dict[str, Any]] = []
+    for n, other in enumerate(others):
+        if check is not None and n % 500 == 0:
+            check()
+        if other.get("id") == target.get("id") or order(other) > order(target):
+            continue
+        o = Text(other.get("body") or "")
+        if len({h for h in o.hashes if h % SAMPLE == 0} & seeds) < MIN_SEEDS:
+            continue
+        for i0, i1, j0, j1, sim in passages(o, t):
+            found.append(
+                {
+                    "earlier": _side(other, o, i0, i1),
+                    "later": _side(target, t, j0, j1),
+                    "similarity": round(sim, 3),
+                    "words": i1 - i0 + SHINGLE,
+                }
+            )
+    found.sort(key=lambda p: (p["later"]["start"], p["earlier"]["id"] or ""))
+    return found

@@ -881,6 +881,23 @@ class CorpusIndex:
 
         return self._call(run)
 
+    def reused_from(self, doc_id: str, *, timeout: float = 60.0) -> list[dict[str, Any]] | None:
+        """The passages of one article found in earlier articles of the index, with their
+        sources (None: no such article)."""
+        from .reuse import reused_in
+
+        record = self.get(doc_id)
+        if record is None:
+            return None
+
+        def run() -> list[dict[str, Any]]:
+            deadline = Deadline(doc_id, timeout)
+            snapshot = self._snapshot
+            others = (stored_to_record(snapshot.stored(d)) for d in sorted(snapshot.live()))
+            return reused_in(record, others, deadline.check)
+
+        return self._call(run)
+
     def keywords(
         self,
         target: str,

@@ -175,3 +175,20 @@ def test_reuse_json_on_the_command_line(planted):
     assert set(p) == {"earlier", "later", "similarity", "words"}
     assert set(p["earlier"]) == {"id", "title", "source", "published", "start", "end"}
     assert 0 < p["similarity"] <= 1 and p["words"] >= 20
+
+
+def test_show_reuse_marks_the_passages_of_an_article_with_their_sources(planted):
+    base, truth = planted
+    src, rec, copy, _lifted = truth[5]
+    with CorpusIndex(base / "ix") as ix:
+        passages = ix.reused_from(rec)
+        assert [p["earlier"]["id"] for p in passages] == [src]
+        body = ix.get(rec)["body"]
+        p = passages[0]
+        assert _covers(p["later"], body, copy)
+        assert ix.reused_from(src) == []  # the source found nothing earlier
+    r = CliRunner().invoke(cli, ["show", rec, "--reuse", "--index", str(base / "ix")])
+    assert r.exit_code == 0 and "1 passage found in earlier articles" in r.stdout
+    assert f"{src} (similarity" in r.stdout and "[[" in r.stdout
+    r = CliRunner().invoke(cli, ["show", rec, "--reuse", "--json", "--index", str(base / "ix")])
+    assert json.loads(r.stdout)["reused_from"][0]["earlier"]["id"] == src

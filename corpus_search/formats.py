@@ -72,13 +72,6 @@ def file_kind(name: str) -> FileKind:
     return FileKind(kind, fmt, gz)
 
 
-def is_known_type(name: str) -> bool:
-    lower = name.lower()
-    if lower.endswith(".gz"):
-        lower = lower[:-3]
-    return os.path.splitext(lower)[1] in _SUFFIXES
-
-
 def unknown_type_reason(name: str) -> str:
     """Why a file under a folder is not read, with the way to have it read."""
     suffix = os.path.splitext(name)[1].lower()

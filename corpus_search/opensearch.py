@@ -24,7 +24,7 @@ Fields (analysers of OpenSearch's analysis-common only: no ICU plugin is needed)
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Generator, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -497,39 +497,24 @@ class ClusterIndex:
 
     def _deep_page(self, body: dict[str, Any], offset: int, size: int) -> dict[str, Any]:
         """Hits past the cluster's result window (10,000: ``from`` + ``size`` beyond it is
-        refused, as ``search -l`` over many hits asked): read in pages of 1,000 with
-        ``search_after`` on the sort (which ends with the id, so it is total), in a point in
-        time so that the pages come from one view of the index."""
-        pit = self._call(self.client.create_pit, index=self.index, params={"keep_alive": "2m"})[
-            "pit_id"
-        ]
+        refused, as ``search -l`` over many hits asked), read page after page: the first
+        answer (its total and aggregations) with those hits."""
+        paged = dict(body, size=min(1000, offset + size))
+        paged.pop("from", None)
+        first: dict[str, Any] | None = None
+        hits: list[dict[str, Any]] = []
+        pages = self._pages(paged)
         try:
-            hits: list[dict[str, Any]] = []
-            first = None
-            after = None
-            while len(hits) < offset + size:
-                page = dict(body, size=min(1000, offset + size - len(hits)))
-                page.pop("from", None)
-                page["pit"] = {"id": pit, "keep_alive": "2m"}
-                if after is not None:
-                    page["search_after"] = after
-                answer = self._call(self.client.search, body=page)
-                if answer.get("timed_out"):
-                    raise ClusterError(
-                        f"the OpenSearch cluster at {self.url} timed out on this query and "
-                        "would have answered in part; raise --timeout or narrow the query"
-                    )
+            for answer in pages:
                 first = first or answer
-                got = answer["hits"]["hits"]
-                if not got:
+                hits.extend(answer["hits"]["hits"])
+                if len(hits) >= offset + size:
                     break
-                hits.extend(got)
-                after = got[-1]["sort"]
-            assert first is not None
-            first["hits"]["hits"] = hits[offset : offset + size]
-            return first
         finally:
-            self._call(self.client.delete_pit, body={"pit_id": [pit]})
+            pages.close()  # the point in time is let go at once
+        assert first is not None
+        first["hits"]["hits"] = hits[offset : offset + size]
+        return first
 
     def _search(self, body: dict[str, Any]) -> dict[str, Any]:
         """One search; an answer the cluster says is partial (it timed out, or shards
@@ -773,8 +758,14 @@ class ClusterIndex:
             yield _record(hit["_source"])
 
     def _scan(self, body: dict[str, Any]) -> Iterator[dict[str, Any]]:
-        """Every hit of a search body, in its order, page after page (search_after on the
-        sort, which ends with the id; a point in time: one view of the index)."""
+        """Every hit of a search body, in its order."""
+        for answer in self._pages(body):
+            yield from answer["hits"]["hits"]
+
+    def _pages(self, body: dict[str, Any]) -> Generator[dict[str, Any], None, None]:
+        """The answers of a search body page after page (the first one always, for its
+        total): ``search_after`` on the sort, which ends with the id so that it is total, in
+        a point in time, so that the pages come from one view of the index."""
         pit = self._call(self.client.create_pit, index=self.index, params={"keep_alive": "2m"})[
             "pit_id"
         ]
@@ -792,9 +783,10 @@ class ClusterIndex:
                         "would have answered in part; raise --timeout or narrow the query"
                     )
                 hits = answer["hits"]["hits"]
+                if hits or after is None:
+                    yield answer
                 if not hits:
                     return
-                yield from hits
                 after = hits[-1]["sort"]
         finally:
             self._call(self.client.delete_pit, body={"pit_id": [pit]})

@@ -163,10 +163,6 @@ def _side(record: dict[str, Any], text: Text, first: int, last: int) -> dict[str
     }
 
 
-def texts_of(records: Iterable[dict[str, Any]]) -> dict[str, dict[str, Any]]:
-    return {r["id"]: r for r in records}
-
-
 def reused_in(
     target: dict[str, Any],
     others: Iterable[dict[str, Any]],

@@ -516,16 +516,19 @@ class ClusterIndex:
         first["hits"]["hits"] = hits[offset : offset + size]
         return first
 
+    def _timed_out(self) -> ClusterError:
+        return ClusterError(
+            f"the OpenSearch cluster at {self.url} timed out on this query and would have "
+            "answered in part; raise --timeout or narrow the query"
+        )
+
     def _search(self, body: dict[str, Any]) -> dict[str, Any]:
         """One search; an answer the cluster says is partial (it timed out, or shards
         failed) is an error, never results that look whole."""
         answer = self._call(self.client.search, index=self.index, body=body)
         shards = answer.get("_shards") or {}
         if answer.get("timed_out"):
-            raise ClusterError(
-                f"the OpenSearch cluster at {self.url} timed out on this query and would "
-                "have answered in part; raise --timeout or narrow the query"
-            )
+            raise self._timed_out()
         if shards.get("failed"):
             raise ClusterError(
                 f"the OpenSearch cluster at {self.url} answered from {shards.get('successful')} "
@@ -778,10 +781,7 @@ class ClusterIndex:
                     page["search_after"] = after
                 answer = self._call(self.client.search, body=page)
                 if answer.get("timed_out"):
-                    raise ClusterError(
-                        f"the OpenSearch cluster at {self.url} timed out on this query and "
-                        "would have answered in part; raise --timeout or narrow the query"
-                    )
+                    raise self._timed_out()
                 hits = answer["hits"]["hits"]
                 if hits or after is None:
                     yield answer

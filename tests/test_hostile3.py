@@ -275,8 +275,9 @@ def test_generated_queries_through_the_server(sample_index, tmp_path):
     """The fuzzed queries, odd ones of this round included, sent to a real server over its
     socket: each an answer (0, 1) or a one-line error (2); none an internal error."""
     from test_hostile import FUZZ_PIECES
+    from test_serve import _ask
 
-    from corpus_search.client import ACCEPTED, SOCKET_NAME, version
+    from corpus_search.client import version
 
     index = tmp_path / "ix"
     shutil.copytree(sample_index, index)
@@ -290,8 +291,6 @@ def test_generated_queries_through_the_server(sample_index, tmp_path):
     try:
         while not proc.stderr.readline().startswith("serving "):
             assert proc.poll() is None
-        import socket
-
         rng = random.Random(325)
         bad = []
         for _ in range(300):
@@ -305,15 +304,7 @@ def test_generated_queries_through_the_server(sample_index, tmp_path):
                 "stderr_tty": False,
                 "width": 80,
             }
-            with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as conn:
-                conn.connect(str(index / SOCKET_NAME))
-                data = json.dumps(request, ensure_ascii=True).encode()
-                conn.sendall(data)
-                conn.shutdown(socket.SHUT_WR)
-                answer = b""
-                while chunk := conn.recv(65536):
-                    answer += chunk
-            out = json.loads(answer.removeprefix(ACCEPTED))
+            out = _ask(index, request)
             if out.get("code") not in (0, 1, 2) or "internal error" in out.get("stderr", ""):
                 bad.append((text, out))
             elif out["code"] == 2:

@@ -230,6 +230,10 @@ class Server:
             "collocates": web.collocates_page,
             "reprints": web.reprints_page,
             "diff": web.diff_page,
+            "keywords": web.keywords_page,
+            "ngrams": web.ngrams_page,
+            "dispersion": web.dispersion_page,
+            "reuse": web.reuse_page,
         }
         with self.lock, self.indexes.get(self.index) as ix:
             if not parts:
@@ -412,6 +416,23 @@ def _argv_for(parts: list[str], query: dict[str, list[str]]) -> list[str] | None
     if head in ("kwic", "collocates", "reprints") and not rest:
         argv = [head, "--json", *filters]
         return [*argv, "--", q] if q else argv
+    if head in ("ngrams", "reuse") and not rest:
+        argv = [head, "--json", *filters]
+        for name, flag in (("n", "--size"), ("around", "--around"), ("min-freq", "--min-freq")):
+            if head == "ngrams" and first(name):
+                argv += [flag, first(name)]
+        return [*argv, "--", q] if q else argv
+    if head == "keywords" and not rest and q:
+        argv = ["keywords", "--json", *filters]
+        for name in ("reference", "min-freq", "top"):
+            if first(name):
+                argv += [f"--{name}", first(name)]
+        if first("negative"):
+            argv.append("--negative")
+        return [*argv, "--", q]
+    if head == "dispersion" and not rest and first("word"):
+        argv = ["dispersion", "--json", *filters, "--", first("word")]
+        return [*argv, q] if q else argv
     if head == "stats" and not rest:
         return ["stats", "--json"]
     return None

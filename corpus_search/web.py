@@ -287,6 +287,8 @@ STATIC = {
         "a:focus,input:focus,select:focus,button:focus{outline:3px solid #2b6cb0}"
         "del{background:#fdd;text-decoration:line-through}ins{background:#dfd;text-decoration:none}"
         ".kwic td.left{text-align:right}.kwic td{white-space:nowrap;font-family:monospace}"
+        "svg.strip{height:2.5rem}.reuse td{vertical-align:top;width:45%}"
+        ".reuse blockquote{margin:.3rem 0;padding-left:.5rem;border-left:3px solid #2b6cb0}"
         "@media (max-width:50rem){body{grid-template-columns:1fr}}",
     ),
     "app.js": (
@@ -325,6 +327,10 @@ def views_nav(params: dict[str, list[str]]) -> str:
         ("KWIC", "/view/kwic"),
         ("collocates", "/view/collocates"),
         ("reprints", "/view/reprints"),
+        ("reused passages", "/view/reuse"),
+        ("keywords", "/view/keywords"),
+        ("n-grams", "/view/ngrams"),
+        ("dispersion", "/view/dispersion"),
         ("export JSONL", "/export.jsonl"),
         ("export CSV", "/export.csv"),
     ]
@@ -397,6 +403,133 @@ def collocates_page(ix: Any, params: dict[str, list[str]]) -> tuple[int, str]:
         f"{result.articles} articles (log-likelihood; common words left out)</p>"
         "<table><thead><tr><th>word</th><th>together</th><th>in index</th>"
         f"<th>score</th></tr></thead><tbody>{rows}</tbody></table>",
+    )
+
+
+@_guarded
+def keywords_page(ix: Any, params: dict[str, list[str]]) -> tuple[int, str]:
+    """Keyness of the current search's articles against the rest (or ``ref``), as
+    ``keywords --json`` computes it."""
+    q = params.get("q", [""])[0] or "*"
+    ref = params.get("ref", [""])[0] or None
+    result = ix.keywords(q, _filters_of(params), reference=ref, top=60)
+    rows = "".join(
+        f"<tr><td>{e(k['word'])}</td><td>{k['ll']:.2f}</td><td>{k['log_ratio']:.2f}</td>"
+        f"<td>{k['target']['count']}</td><td>{k['reference']['count']}</td></tr>"
+        for k in result["keywords"]
+    )
+    return 200, _view(
+        "keywords",
+        params,
+        f"<p>words unusually frequent in {counted(result['target_articles'], 'article')} "
+        f"against {counted(result['reference_articles'], 'article')} "
+        f"({e(ref) if ref else 'the rest of the index'}); log-likelihood, Log Ratio</p>"
+        '<form method="get" action="/view/keywords">'
+        + "".join(
+            f'<input type="hidden" name="{e(k)}" value="{e(v)}">'
+            for k, vs in params.items()
+            if k not in ("ref", "token")
+            for v in vs
+        )
+        + f'<label>against <input name="ref" value="{e(ref or "")}" '
+        'placeholder="the rest of the index"></label> <button>compare</button></form>'
+        "<table><thead><tr><th>word</th><th>LL</th><th>log ratio</th><th>here</th>"
+        f"<th>there</th></tr></thead><tbody>{rows}</tbody></table>",
+    )
+
+
+@_guarded
+def ngrams_page(ix: Any, params: dict[str, list[str]]) -> tuple[int, str]:
+    q = params.get("q", [""])[0]
+    result = ix.ngrams(q, _filters_of(params), sizes=(2, 4), min_freq=2, top=60, stopwords=False)
+    rows = "".join(
+        f"<tr><td>{e(g['ngram'])}</td><td>{g['count']}</td><td>{g['documents']}</td></tr>"
+        for g in result["ngrams"]
+    )
+    return 200, _view(
+        "n-grams",
+        params,
+        f"<p>sequences of 2 to 4 words in {counted(result['articles'], 'article')} (those "
+        "beginning or ending with a common word left out)</p>"
+        "<table><thead><tr><th>words</th><th>times</th><th>articles</th></tr></thead>"
+        f"<tbody>{rows}</tbody></table>",
+    )
+
+
+@_guarded
+def dispersion_page(ix: Any, params: dict[str, list[str]]) -> tuple[int, str]:
+    """Where the query's first word occurs across the articles in time order: a strip of
+    marks (SVG), Gries' DP, and rates per source and year."""
+    from .query import parse_query
+    from .search import _plain_words
+
+    q = params.get("q", [""])[0]
+    found = _plain_words(parse_query(q)) if q else []
+    word = params.get("word", [""])[0] or (found[0][0] if found else "")
+    if not word:
+        return 200, _view("dispersion", params, "<p>search for a word first</p>")
+    r = ix.dispersion(word, "", _filters_of(params))
+    n = max(1, r["articles"])
+    marks = "".join(
+        f'<rect x="{1000 * p / n:.1f}" y="0" width="{max(1.0, 1000 / n):.1f}" height="40"/>'
+        for p in r["positions"]
+    )
+    svg = (
+        f'<svg viewBox="0 0 1000 40" role="img" aria-label="{e(word)} across '
+        f'{r["articles"]} articles, oldest to newest" class="strip">{marks}</svg>'
+    )
+    rows = "".join(
+        f"<tr><td>{e(x['value'])}</td><td>{x['occurrences']}</td><td>{x['articles']}</td>"
+        f"<td>{x['per_10k']:.2f}</td></tr>"
+        for x in r["by_source"] + r["by_year"]
+    )
+    return 200, _view(
+        "dispersion",
+        params,
+        f"<p>{e(word)}: {counted(r['occurrences'], 'occurrence')} in {r['with_word']} of "
+        f"{counted(r['articles'], 'article')}; Gries' DP {r['dp']:.3f} (0 even, 1 in one "
+        "place)</p>"
+        f"{svg}<p>oldest to newest</p>"
+        "<table><thead><tr><th>source / year</th><th>times</th><th>articles</th>"
+        f"<th>per 10,000 words</th></tr></thead><tbody>{rows}</tbody></table>",
+    )
+
+
+@_guarded
+def reuse_page(ix: Any, params: dict[str, list[str]]) -> tuple[int, str]:
+    """Reused passages of the current search's articles, the two sides side by side."""
+    q = params.get("q", [""])[0]
+    result = ix.reuse(q, _filters_of(params))
+    bodies: dict[str, str] = {}
+
+    def text_of(side: dict[str, Any]) -> str:
+        if side["id"] not in bodies:
+            bodies[side["id"]] = (ix.get(side["id"]) or {}).get("body") or ""
+        return bodies[side["id"]][side["start"] : side["end"]]
+
+    items = []
+    for p in result["passages"][:50]:
+        cells = []
+        for side in ("earlier", "later"):
+            x = p[side]
+            link = _url("/article/" + quote(x["id"], safe="/"), {})
+            cells.append(
+                f'<td><p><a href="{e(link)}">{e(x["title"] or x["id"])}</a><br>'
+                f"{e((x['published'] or 'undated')[:10])} {e(x['source'] or '')}</p>"
+                f"<blockquote>{e(text_of(x))}</blockquote></td>"
+            )
+        items.append(
+            f'<tr><th scope="row">{p["words"]} words, {p["similarity"]:.2f}</th>'
+            + "".join(cells)
+            + "</tr>"
+        )
+    return 200, _view(
+        "reused passages",
+        params,
+        f"<p>{counted(len(result['passages']), 'passage')} reused among "
+        f"{counted(result['articles'], 'article')} (the earlier article first)</p>"
+        '<table class="reuse"><thead><tr><th>passage</th><th>earlier</th><th>later</th></tr>'
+        f"</thead><tbody>{''.join(items)}</tbody></table>",
     )
 
 

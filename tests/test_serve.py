@@ -262,6 +262,28 @@ def test_http_answers_the_clis_json(web):
     assert status == 400 and "unbalanced" in body["error"]
 
 
+def test_http_answers_the_analyses_as_the_cli_does(web):
+    """keywords, n-grams, dispersion and reuse over HTTP: the CLI's own JSON, option for
+    option (compared with a run that has no server)."""
+    base, port, token = web
+    cases = [
+        ("/ngrams?q=grain&n=2&token=", ["ngrams", "grain", "--size", "2"]),
+        ("/keywords?q=grain&min-freq=1&token=", ["keywords", "grain", "--min-freq", "1"]),
+        ("/dispersion?word=grain&token=", ["dispersion", "grain"]),
+        ("/reuse?token=", ["reuse"]),
+    ]
+    for path, argv in cases:
+        status, body = _get(port, path + token)
+        here = cli([*argv, "--json", "--index", "index"], base, server=False)
+        assert here.returncode in (0, 1), here.stderr
+        want = json.loads(here.stdout)
+        assert status == 200, (path, body)
+        assert {**body, "took_ms": 0} == {**want, "took_ms": 0}, path
+    # the word of a dispersion and the target of keywords are needed: else not a request
+    assert _get(port, f"/dispersion?token={token}")[0] == 404
+    assert _get(port, f"/keywords?token={token}")[0] == 404
+
+
 def test_a_stopped_server_is_not_waited_for(tmp_path):
     """A server stopped with kill -STOP (Ctrl-Z) still has its socket: the kernel takes the
     connection, but nobody answers. A command waits a short while for the server to take the

@@ -222,3 +222,31 @@ def test_the_article_page_links_only_http_addresses_escaped(tmp_path):
             assert status == 200 and f"<td>{url}</td>" in html and f'href="{url}' not in html
         status, html = article_page(ix, "f.jsonl#c", {"explain": ["1"]})
         assert status == 200 and "What the cleaner removed" in html
+
+
+def test_the_new_analyses_on_the_page(site):
+    """keywords, n-grams, dispersion and reused passages: the same requests as their CLI
+    commands, escaped (the hostile article is in this index), linked from the hits."""
+    port, token = site
+    status, _, html = page(port, token, q="sanctions")
+    for view in ("reuse", "keywords", "ngrams", "dispersion"):
+        assert f"/view/{view}?" in html, view
+    status, _, html = get(port, f"/view/keywords?token={token}&q=source%3APolitNavigator")
+    assert status == 200 and "<th>LL</th>" in html and "against 26 articles" in html
+    status, _, html = get(port, f"/view/keywords?token={token}&q=lang%3Aru&ref=lang%3Aen")
+    assert status == 200 and "казахстан" in html
+    status, _, html = get(port, f"/view/ngrams?token={token}&q=aral")
+    assert status == 200 and "<td>northern aral</td>" in html
+    status, _, html = get(port, f"/view/dispersion?token={token}&q=sanctions")
+    assert status == 200 and "Gries' DP" in html and 'class="strip"' in html
+    assert html.count("<rect ") == 5  # the five articles that say it
+    status, _, html = get(port, f"/view/reuse?token={token}&q=aral")
+    assert status == 200 and "reused among" in html and "<blockquote>" in html
+    status, _, html = get(port, f"/view/keywords?token={token}&q=%28bad")
+    assert status == 400 and "unbalanced" in html
+    for view in ("keywords", "ngrams", "reuse", "dispersion"):
+        status, _, html = get(port, f"/view/{view}?token={token}&q=*")
+        tags = parse(html).tags
+        assert status == 200, view
+        assert [t for t, _ in tags].count("script") == 1, view  # ours only
+        assert not any(k.startswith("on") for _, a in tags for k in a), view

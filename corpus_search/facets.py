@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
+import re
 from collections import Counter
 from collections.abc import Collection, Iterable
 
@@ -180,6 +181,21 @@ def all_periods(first: int, last: int, by: str) -> list[str]:
             break
         day = _next_period(day, by)
     return out
+
+
+def period_bounds(period: str) -> tuple[str, str]:
+    """The first and last day of a timeline period (``2021``, ``2021-07``, ``2021-W05`` or
+    ``2021-07-02``), as ISO dates: the ``since`` and ``until`` that narrow a search to it."""
+    if re.fullmatch(r"\d{4}", period):
+        return f"{period}-01-01", f"{period}-12-31"
+    if m := re.fullmatch(r"(\d{4})-(\d{2})", period):
+        first = dt.date(int(m[1]), int(m[2]), 1)
+        return first.isoformat(), (_next_period(first, "month") - dt.timedelta(days=1)).isoformat()
+    if m := re.fullmatch(r"(\d{4})-W(\d{2})", period):
+        monday = dt.date.fromisocalendar(int(m[1]), int(m[2]), 1)
+        return monday.isoformat(), (monday + dt.timedelta(days=6)).isoformat()
+    day = dt.date.fromisoformat(period)
+    return day.isoformat(), day.isoformat()
 
 
 #: Empty periods are shown up to this many; past it (one sentinel date of 9999-12-31 beside

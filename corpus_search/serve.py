@@ -248,6 +248,8 @@ class Server:
                     "Content-Disposition": f'attachment; filename="corpus-search-export.{fmt}"',
                 }
                 return status, extra, data
+            elif len(parts) == 3 and parts[:2] == ["view", "facet"]:
+                status, body = web.facet_page(ix, query, parts[2])
             elif len(parts) == 2 and parts[1] in views:
                 status, body = views[parts[1]](ix, query)
             else:

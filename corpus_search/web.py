@@ -24,6 +24,7 @@ CSP = (
 FILTERS = (*VALUE_FIELDS, "since", "until")
 PAGE_FACETS = ("category", "author", "source", "site", "place", "lang", "year")
 PER_PAGE = 20
+FACET_LIMIT = 12
 
 
 def e(value: Any) -> str:
@@ -85,22 +86,70 @@ def _form(params: dict[str, list[str]]) -> str:
     )
 
 
-def _timeline_svg(buckets: list[dict[str, Any]], by: str) -> str:
+def _timeline_svg(buckets: list[dict[str, Any]], by: str, params: dict[str, list[str]]) -> str:
+    """The hits per period as bars with labelled axes (periods below, counts on the left);
+    each bar is a link that narrows the search to its period."""
+    from .facets import period_bounds
+
     if not buckets:
         return ""
     top = max(b["count"] for b in buckets) or 1
-    w = max(4, 600 // len(buckets))
-    bars = "".join(
-        f'<rect x="{i * w}" y="{100 - 100 * b["count"] // top}" width="{w - 1}" '
-        f'height="{100 * b["count"] // top}"><title>{e(b["period"])}: {b["count"]}</title></rect>'
-        for i, b in enumerate(buckets)
-    )
+    left, right, base, height = 48, 992, 120, 100  # the plot area in viewBox units
+    n = len(buckets)
+    step = (right - left) / n
+    w = min(step * 0.9, 60.0)
+    bars = []
+    for i, b in enumerate(buckets):
+        h = height * b["count"] / top
+        x = left + i * step + (step - w) / 2
+        since, until = period_bounds(b["period"])
+        link = _url("/", _with(params, page=None, since=since, until=until))
+        label = f"{b['period']}: {counted(b['count'], 'hit')}"
+        bars.append(
+            f'<a href="{e(link)}" aria-label="{e(label)}"><rect x="{x:.1f}" y="{base - h:.1f}" '
+            f'width="{max(w, 1.0):.1f}" height="{max(h, 0.0):.1f}"><title>{e(label)}</title>'
+            "</rect></a>"
+        )
+    ticks = []  # counts: 0, half and the top, on the left
+    for value in sorted({0, top // 2, top}):
+        y = base - height * value / top
+        ticks.append(
+            f'<line x1="{left - 4}" x2="{right}" y1="{y:.1f}" y2="{y:.1f}" class="grid"/>'
+            f'<text x="{left - 8}" y="{y + 4:.1f}" text-anchor="end">{value}</text>'
+        )
+    shown = sorted({round(i * (n - 1) / 4) for i in range(5)}) if n > 5 else range(n)
+    for i in shown:  # at most five period labels, the first and the last among them
+        x = left + i * step + step / 2
+        anchor = "start" if n > 1 and i == 0 else "end" if n > 1 and i == n - 1 else "middle"
+        ticks.append(
+            f'<text x="{x:.1f}" y="{base + 18}" text-anchor="{anchor}">'
+            f"{e(buckets[i]['period'])}</text>"
+        )
     return (
-        f'<figure><svg viewBox="0 0 {len(buckets) * w} 100" role="img" '
-        f'aria-label="hits by {e(by)}">{bars}</svg>'
-        f"<figcaption>hits by {e(by)}: {e(buckets[0]['period'])} to "
-        f"{e(buckets[-1]['period'])}</figcaption></figure>"
+        f'<figure class="timeline"><svg viewBox="0 0 1000 {base + 26}" role="group" '
+        f'aria-label="hits by {e(by)}">{"".join(ticks)}{"".join(bars)}</svg>'
+        f"<figcaption>hits by {e(by)}, {e(buckets[0]['period'])} to "
+        f"{e(buckets[-1]['period'])}: a bar narrows the search to its {e(by)}</figcaption>"
+        "</figure>"
     )
+
+
+def _in_force(params: dict[str, list[str]]) -> str:
+    """The filters in force above the hits, each a link that removes it."""
+    chips = []
+    for name in (*FILTERS, "min-views"):
+        for value in params.get(name, []):
+            if not value:
+                continue
+            rest = [v for v in params.get(name, []) if v != value]
+            link = _url("/", _with(params, page=None, **{name: rest}))
+            chips.append(
+                f'<li>{e(name)}: {e(value)} <a href="{e(link)}" aria-label="remove the filter '
+                f'{e(name)}: {e(value)}">×</a></li>'
+            )
+    if not chips:
+        return ""
+    return f'<ul class="in-force" aria-label="filters in force">{"".join(chips)}</ul>'
 
 
 def search_page(ix: Any, params: dict[str, list[str]]) -> tuple[int, str]:
@@ -123,7 +172,7 @@ def search_page(ix: Any, params: dict[str, list[str]]) -> tuple[int, str]:
             limit=PER_PAGE,
             page=page,
             facets=PAGE_FACETS,
-            facet_limit=12,
+            facet_limit=FACET_LIMIT,
         )
         timeline = ix.timeline(q, filters)
     except QueryError as exc:
@@ -156,26 +205,55 @@ def search_page(ix: Any, params: dict[str, list[str]]) -> tuple[int, str]:
         )
     if page < result.pages:
         pages.append(f'<a rel="next" href="{e(_url("/", _with(params, page=page + 1)))}">next</a>')
-    facets = []
-    for name, fc in result.facets.items():
-        items = []
-        for value, count in fc.values:
-            target = "since" if name == "year" else name
-            add = [f"{value}-01-01"] if name == "year" else [*params.get(name, []), value]
-            extra = {"until": [f"{value}-12-31"]} if name == "year" else {}
-            link = _url("/", _with(params, page=None, **{target: add}, **extra))
-            items.append(f'<li><a href="{e(link)}">{e(value)}</a> <span>{count}</span></li>')
-        facets.append(f"<section><h2>{e(name)}</h2><ul>{''.join(items)}</ul></section>")
+    facets = [
+        _facet_list(name, fc.values, params, more=fc.other)
+        for name, fc in result.facets.items()
+        if fc.values  # no heading for a facet without values
+    ]
     noun = "hit" if result.total == 1 else "hits"
     parts.append(
         f'<main><p class="total" aria-live="polite">{result.total} {noun}'
         f"{f', page {page} of {result.pages}' if result.pages > 1 else ''}</p>"
-        f"{views_nav(params) if result.total else ''}"
-        f'{_timeline_svg(timeline.buckets, timeline.by)}<ol class="hits" start="{(page - 1) * PER_PAGE + 1}">'
+        f"{_in_force(params)}{views_nav(params) if result.total else ''}"
+        f'{_timeline_svg(timeline.buckets, timeline.by, params)}<ol class="hits" start="{(page - 1) * PER_PAGE + 1}">'
         f'{"".join(hits)}</ol><nav aria-label="pages">{" ".join(pages)}</nav></main>'
         f'<aside aria-label="facets">{"".join(facets)}</aside>'
     )
     return 200, _layout(f"corpus-search: {q or 'all articles'}", "".join(parts))
+
+
+def _facet_list(
+    name: str, values: list[tuple[str, int]], params: dict[str, list[str]], more: int = 0
+) -> str:
+    """A facet's values as links that add the filter (a year: its first to last day), and a
+    link to all of them when some were left out."""
+    items = []
+    for value, count in values:
+        if name == "year":
+            link = _url(
+                "/", _with(params, page=None, since=f"{value}-01-01", until=f"{value}-12-31")
+            )
+        else:
+            link = _url("/", _with(params, page=None, **{name: [*params.get(name, []), value]}))
+        items.append(f'<li><a href="{e(link)}">{e(value)}</a> <span>{count}</span></li>')
+    tail = ""
+    if more:
+        link = _url(f"/view/facet/{quote(name)}", _with(params, page=None))
+        tail = f'<p><a href="{e(link)}">{more} more</a></p>'
+    return f"<section><h2>{e(name)}</h2><ul>{''.join(items)}</ul>{tail}</section>"
+
+
+def facet_page(ix: Any, params: dict[str, list[str]], name: str) -> tuple[int, str]:
+    """Every value of one facet over the current hits."""
+    if name not in PAGE_FACETS:
+        return 404, _view("no such facet", params, f'<p role="alert">no facet {e(name)}</p>')
+    q = params.get("q", [""])[0]
+    try:
+        fc = ix.facet(name, q, _filters_of(params))
+    except CorpusSearchError as exc:
+        return 400, _view("error", params, f'<p role="alert" class="error">{e(exc)}</p>')
+    body = _facet_list(name, fc.values, params) if fc.values else "<p>no values</p>"
+    return 200, _view(f"{name}: {counted(len(fc.values), 'value')}", params, body)
 
 
 def article_page(ix: Any, doc_id: str, params: dict[str, list[str]]) -> tuple[int, str]:
@@ -282,11 +360,23 @@ STATIC = {
         "#q{flex:1 1 20rem;font-size:1.1rem;padding:.4rem}mark{background:#ffe066;color:#000}"
         ".meta{color:#555;margin:0}.snippet{margin:.2rem 0}.error{color:#a00;font-weight:bold}"
         "aside ul{list-style:none;padding:0}aside span{color:#555}"
-        "svg rect{fill:#2b6cb0}svg{width:100%;height:6rem}table{border-collapse:collapse}"
+        "main,aside,header{min-width:0}body{overflow-wrap:anywhere}"
+        "svg rect{fill:#2b6cb0}svg{width:100%;height:auto;display:block}"
+        "svg a:hover rect,svg a:focus rect{fill:#1a4480}svg text{font-size:13px;fill:#333}"
+        "svg line.grid{stroke:#ddd}figure{margin:.5rem 0}figcaption{color:#555;font-size:.9rem}"
+        ".in-force{list-style:none;padding:0;display:flex;flex-wrap:wrap;gap:.4rem}"
+        ".in-force li{background:#eef3fb;border:1px solid #b8c9e6;border-radius:1rem;"
+        "padding:0 .6rem}.in-force a{text-decoration:none;font-weight:bold;padding:0 .2rem}"
+        "table{border-collapse:collapse;max-width:100%}"
         "th,td{text-align:left;padding:.2rem .5rem;vertical-align:top}"
         "a:focus,input:focus,select:focus,button:focus{outline:3px solid #2b6cb0}"
         "del{background:#fdd;text-decoration:line-through}ins{background:#dfd;text-decoration:none}"
-        ".kwic td.left{text-align:right}.kwic td{white-space:nowrap;font-family:monospace}"
+        ".kwic{width:100%;table-layout:fixed}.kwic td{white-space:nowrap;overflow:hidden;"
+        "text-overflow:ellipsis;font-family:monospace}.kwic td.left{text-align:right;"
+        "direction:rtl}.kwic td.left span{direction:ltr;unicode-bidi:isolate}"
+        ".kwic col.side{width:38%}.kwic col.word{width:12%}.kwic col.from{width:12%}"
+        "@media (max-width:40rem){.kwic col.side{width:34%}.kwic col.word{width:16%}"
+        ".kwic col.from{width:16%}}"
         "svg.strip{height:2.5rem}.reuse td{vertical-align:top;width:45%}"
         ".reuse blockquote{margin:.3rem 0;padding-left:.5rem;border-left:3px solid #2b6cb0}"
         "@media (max-width:50rem){body{grid-template-columns:1fr}}",
@@ -308,15 +398,14 @@ def _filters_of(params: dict[str, list[str]]):
     from .matching import Filters
 
     values = {name: [v for v in params.get(name, []) if v] for name in VALUE_FIELDS}
+    views = params.get("min-views", [""])[0]
+    if views and not views.isdigit():
+        raise CorpusSearchError(f"min-views must be a whole number, not {views!r}")
     return Filters(
-        category=values["category"],
-        tag=values["tag"],
-        author=values["author"],
-        place=values["place"],
-        source=values["source"],
-        lang=values["lang"],
+        **values,
         since=params.get("since", [""])[0] or None,
         until=params.get("until", [""])[0] or None,
+        min_views=int(views) if views else None,
     )
 
 
@@ -374,16 +463,17 @@ def kwic_page(ix: Any, params: dict[str, list[str]]) -> tuple[int, str]:
         )
     sorts = " ".join(links)
     rows = "".join(
-        f'<tr><td class="left">{e(x.left)}</td><td><mark>{e(x.match)}</mark></td>'
-        f'<td>{e(x.right)}</td><td><a href="{e(_url("/article/" + quote(x.id, safe="/"), {"q": [q]}))}">'
-        f"{e(x.source or x.id)}</a></td></tr>"
+        f'<tr><td class="left"><span>{e(x.left)}</span></td><td><mark>{e(x.match)}</mark></td>'
+        f'<td>{e(x.right)}</td><td><a href="{e(_url("/article/" + quote(x.id, safe="/"), {"q": [q]}))}" '
+        f'title="{e(x.title or x.id)}">{e(x.source or x.id)}</a></td></tr>'
         for x in conc.lines
     )
     return 200, _view(
         "KWIC",
         params,
         f"<p>{conc.total} occurrences in {conc.articles} articles; sort by {sorts}</p>"
-        f'<table class="kwic"><tbody>{rows}</tbody></table>',
+        '<table class="kwic"><colgroup><col class="side"><col class="word"><col class="side">'
+        f'<col class="from"></colgroup><tbody>{rows}</tbody></table>',
     )
 
 

@@ -149,3 +149,64 @@ def test_analysis_views(browser):
     wait_text(driver, r"Aral|pike-perch")
     assert driver.find_elements(By.TAG_NAME, "ins") and driver.find_elements(By.TAG_NAME, "del")
     driver.save_screenshot(str(shots / "diff.png"))
+
+
+VIEWS = {
+    "search": "?q=sanctions",
+    "filtered": "?q=*&source=PolitNavigator&lang=ru",
+    "article": "article/politnavigator/2023/aral-fishermen.txt?q=aral",
+    "explain": "article/politnavigator/2023/aral-fishermen.txt?q=aral&explain=1",
+    "kwic": "view/kwic?q=sanctions",
+    "kwic-long": "view/kwic?q=the",
+    "collocates": "view/collocates?q=sanctions",
+    "reprints": "view/reprints",
+    "reuse": "view/reuse",
+    "keywords": "view/keywords?q=source%3APolitNavigator",
+    "ngrams": "view/ngrams?q=*",
+    "dispersion": "view/dispersion?q=sanctions",
+    "facet": "view/facet/source?q=*",
+}
+
+
+@pytest.mark.parametrize("width", [1280, 420])
+def test_every_view_fits_the_window(browser, width):
+    """No sideways scrolling at a desktop and a phone width, on every view (long KWIC
+    contexts are cut, not the page); a screenshot of each at both widths."""
+    driver, url, shots = browser
+    driver.set_window_size(width, 900)
+    try:
+        base, token = url.split("?")
+        for name, path in VIEWS.items():
+            driver.get(base + path + ("&" if "?" in path else "?") + token)
+            WebDriverWait(driver, 60).until(lambda d: d.title.startswith("corpus-search"))
+            assert "no such" not in driver.title and "error" not in driver.title, name
+            inner, scroll = driver.execute_script(
+                "return [window.innerWidth, document.documentElement.scrollWidth]"
+            )
+            driver.save_screenshot(str(shots / f"{name}-{width}.png"))
+            assert scroll <= inner, f"{name} at {width} px: {scroll} > {inner}"
+    finally:
+        driver.set_window_size(1280, 900)
+
+
+def test_the_keyboard_reaches_the_box_the_filters_the_pages_and_the_analyses(browser):
+    """Tab alone, from where the page puts the focus: the search box, the chip that removes a filter, the
+    analyses, a timeline bar and the next page are each reached."""
+    driver, url, _ = browser
+    driver.get(url + "&q=*&lang=en")
+    wait_text(driver, r"hits, page 1 of")
+    reached = []  # from the search box, which has the focus when the page opens
+    for _ in range(400):
+        el = driver.switch_to.active_element
+        reached.append(
+            (el.tag_name, el.get_attribute("id") or "", el.get_dom_attribute("href") or "")
+        )
+        if el.get_attribute("rel") == "next":
+            break
+        el.send_keys(Keys.TAB)
+    hrefs = [h for _, _, h in reached]
+    assert ("input", "q", "") in reached
+    assert any("/view/kwic" in h for h in hrefs)
+    assert any("since=" in h and "until=" in h for h in hrefs)  # a timeline bar
+    assert "/?q=%2A" in hrefs  # the chip that removes lang=en
+    assert reached[-1][2] and "page=2" in reached[-1][2]

@@ -154,7 +154,7 @@ def test_kwic_view_sorts_by_context(site):
     port, token = site
     status, _, html = get(port, f"/view/kwic?token={token}&q=sanctions&sort=left")
     assert status == 200 and "occurrences in" in html
-    rows = re.findall(r'<td class="left">(.*?)</td><td><mark>(.*?)</mark></td>', html)
+    rows = re.findall(r'<td class="left"><span>(.*?)</span></td><td><mark>(.*?)</mark></td>', html)
     assert rows and all(m.lower().startswith("sanction") for _, m in rows)
     keys = [[w.lower() for w in reversed(re.findall(r"\w+", left))] for left, _ in rows]
     assert keys == sorted(keys)  # by the words to the left, nearest first
@@ -250,3 +250,98 @@ def test_the_new_analyses_on_the_page(site):
         assert status == 200, view
         assert [t for t, _ in tags].count("script") == 1, view  # ours only
         assert not any(k.startswith("on") for _, a in tags for k in a), view
+
+
+def _total(html: str) -> int:
+    return int(re.search(r'class="total"[^>]*>(\d+) hits?', html).group(1))
+
+
+def test_the_timeline_has_axes_and_its_bars_narrow_the_search(site):
+    """Every bar is a link to its period: followed, it shows exactly the bar's count; the bars
+    add up to the hits; the axes are labelled with periods and counts."""
+    port, token = site
+    status, _, html = page(port, token, q="sanctions")
+    total = _total(html)
+    svg = html[html.index('<figure class="timeline">') : html.index("</figure>")]
+    bars = re.findall(r'<a href="([^"]+)" aria-label="([^"]+): (\d+) hits?">', svg)
+    assert bars and sum(int(n) for _, _, n in bars) == total
+    labels = re.findall(r"<text [^>]*>([^<]+)</text>", svg)
+    top = max(int(n) for _, _, n in bars)
+    assert "0" in labels and str(top) in labels  # the count axis
+    assert bars[0][1] in labels and bars[-1][1] in labels  # the first and last period
+    for href, period, n in bars:
+        if n == "0":
+            continue
+        link = html_unescape(href)
+        assert f"since={period[:4]}" in link and "until=" in link
+        status, _, narrowed = get(port, link + ("&" if "?" in link else "?") + f"token={token}")
+        assert status == 200 and _total(narrowed) == int(n), period
+    # one article, one day: one bar of bounded width, not a block across the plot
+    status, _, html = page(port, token, q="ferry")
+    widths = [float(w) for w in re.findall(r'<rect x="[^"]+" y="[^"]+" width="([^"]+)"', html)]
+    assert len(widths) == 1 and widths[0] <= 60
+
+
+def html_unescape(text: str) -> str:
+    import html
+
+    return html.unescape(text)
+
+
+def test_the_filters_in_force_show_and_each_removes_itself(site):
+    port, token = site
+    both = {"q": "*", "source": "PolitNavigator", "lang": "ru"}
+    status, _, html = page(port, token, **both)
+    chips = re.findall(r'<li>(\w+): ([^<]+) <a href="([^"]+)"', html)
+    assert {(k, v) for k, v, _ in chips} == {("source", "PolitNavigator"), ("lang", "ru")}
+    for name, _, href in chips:
+        link = html_unescape(href)
+        other = next(k for k in ("source", "lang") if k != name)
+        assert f"{name}=" not in link and f"{other}=" in link  # this filter gone, the other kept
+        status, _, without = get(port, link + f"&token={token}")
+        only = {k: v for k, v in both.items() if k != name}
+        assert _total(without) == _total(page(port, token, **only)[2]) > _total(html)
+
+
+def test_no_heading_for_a_facet_without_values(site):
+    """The oracle is the raw export: the stories of Central Asia Wire have no author and no
+    place columns, but an address (so a site)."""
+    import csv
+
+    with open(SAMPLE / "exports" / "mediacloud-stories.csv", encoding="utf-8", newline="") as f:
+        rows = [r for r in csv.DictReader(f) if r["media_name"] == "Central Asia Wire"]
+    assert rows and all("author" not in r and "place" not in r for r in rows)
+    port, token = site
+    status, _, html = page(port, token, q="*", source="Central Asia Wire")
+    aside = html[html.index('<aside aria-label="facets">') :]
+    headings = re.findall(r"<h2>([^<]+)</h2>", aside)
+    assert "author" not in headings and "place" not in headings
+    assert "site" in headings and "source" in headings
+    assert _total(html) == len(rows)
+
+
+def test_a_long_facet_has_a_link_to_all_its_values(tmp_path):
+    """Thirty authors, twelve shown: 'N more' opens every value, each a link that filters."""
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    for i in range(30):
+        (corpus / f"a{i:02d}.md").write_text(
+            f"---\ntitle: Story {i}\nauthor: Writer {i:02d}\n---\nSome harbour news {i}.\n", "utf-8"
+        )
+    update_index(tmp_path / "index", [corpus])
+    proc = start(tmp_path / "index", "--http", "0")
+    try:
+        port, token = re.fullmatch(
+            r"http://127\.0\.0\.1:(\d+)/\?token=(\S+)", proc.announced[0]
+        ).groups()
+        status, _, html = page(int(port), token, q="harbour")
+        more = re.search(r'<a href="(/view/facet/author[^"]*)">(\d+) more</a>', html)
+        assert more and int(more.group(2)) == 30 - 12
+        status, _, html = get(int(port), html_unescape(more.group(1)) + f"&token={token}")
+        authors = re.findall(r"author=Writer\+(\d\d)", html)
+        assert status == 200 and sorted(authors) == [f"{i:02d}" for i in range(30)]
+        status, _, _ = get(int(port), f"/view/facet/nope?token={token}")
+        assert status == 404
+    finally:
+        proc.terminate()
+        proc.wait(30)

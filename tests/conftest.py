@@ -112,22 +112,31 @@ def corpus_copy(tmp_path):
     return dest
 
 
-def _free_port_pair() -> int:
-    """A port P with P and P + 100 free (a node's HTTP and transport ports)."""
+def _free_port_pair(nodes: int = 1) -> int:
+    """A port P with P .. P+N-1 and P+100 .. P+100+N-1 free (the HTTP and transport ports of N
+    nodes), below the kernel's ephemeral range: a port in that range can be taken at any
+    moment by an outgoing connection (the nodes' own connections to each other among them),
+    which once made a node of three fail with "Address already in use"."""
     import random
     import socket
 
+    low = 32768
+    try:
+        low = int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        pass
+    top = max(10000 + 1000, min(low, 32768) - 200)
     rng = random.Random()
-    for _ in range(200):
-        port = rng.randint(20000, 40000)
+    for _ in range(500):
+        port = rng.randint(10000, top)
         try:
-            for p in (port, port + 100):
+            for p in [*range(port, port + nodes), *range(port + 100, port + 100 + nodes)]:
                 with socket.socket() as s:
                     s.bind(("127.0.0.1", p))
         except OSError:
             continue
         return port
-    raise RuntimeError("no two free ports")
+    raise RuntimeError("no free ports for the OpenSearch nodes")
 
 
 @pytest.fixture(scope="session")

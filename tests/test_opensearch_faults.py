@@ -24,7 +24,7 @@ SCRIPT = REPO / "integration" / "opensearch-node.sh"
 
 @pytest.fixture(scope="module")
 def three_nodes(tmp_path_factory):
-    port = _free_port_pair()
+    port = _free_port_pair(3)
     data = tmp_path_factory.mktemp("three")
     started = subprocess.run(
         [str(SCRIPT), "start", "--port", str(port), "--nodes", "3", "--data", str(data),

@@ -195,8 +195,8 @@ def search_page(ix: Any, params: dict[str, list[str]]) -> tuple[int, str]:
         )
         snippets = "".join(f'<p class="snippet">{_marked(s)}</p>' for s in hit.snippets)
         hits.append(
-            f'<li><h3><a href="{e(link)}">{_marked(hit.title) or e(r["title"] or "(no title)")}'
-            f'</a></h3><p class="meta">{meta}</p>{snippets}</li>'
+            f'<li><h2><a href="{e(link)}">{_marked(hit.title) or e(r["title"] or "(no title)")}'
+            f'</a></h2><p class="meta">{meta}</p>{snippets}</li>'
         )
     pages = []
     if page > 1:
@@ -358,7 +358,8 @@ STATIC = {
         "header{grid-column:1/-1}h1{font-size:1.3rem}h1 a{color:inherit}"
         "form{display:flex;flex-wrap:wrap;gap:.5rem;align-items:center}"
         "#q{flex:1 1 20rem;font-size:1.1rem;padding:.4rem}mark{background:#ffe066;color:#000}"
-        ".meta{color:#555;margin:0}.snippet{margin:.2rem 0}.error{color:#a00;font-weight:bold}"
+        ".hits h2{font-size:1.1rem;margin:.8rem 0 .2rem}.meta{color:#555;margin:0}"
+        ".snippet{margin:.2rem 0}.error{color:#a00;font-weight:bold}"
         "aside ul{list-style:none;padding:0}aside span{color:#555}"
         "main,aside,header{min-width:0}body{overflow-wrap:anywhere}"
         "svg rect{fill:#2b6cb0}svg{width:100%;height:auto;display:block}"

@@ -140,6 +140,22 @@ def _free_port_pair(nodes: int = 1) -> int:
 
 
 @pytest.fixture(scope="session")
+def axe_source() -> str:
+    """axe-core's script (the npm package pinned in integration/axe, installed there with
+    ``npm ci`` when missing), to load from disk into the browser: no network in the page."""
+    folder = REPO / "integration" / "axe"
+    script = folder / "node_modules" / "axe-core" / "axe.min.js"
+    if not script.exists():
+        npm = shutil.which("npm")
+        assert npm, "the accessibility tests need Node.js's npm (apt-get install npm)"
+        done = subprocess.run(
+            [npm, "ci", "--no-audit", "--no-fund"], cwd=folder, capture_output=True, text=True
+        )
+        assert done.returncode == 0, done.stderr[-3000:]
+    return script.read_text("utf-8")
+
+
+@pytest.fixture(scope="session")
 def opensearch_url(tmp_path_factory):
     """A real OpenSearch node (integration/opensearch-node.sh: the jars from Maven Central,
     one JVM on 127.0.0.1), started once for the whole run."""

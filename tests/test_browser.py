@@ -97,7 +97,7 @@ def test_search_facet_page_article(browser):
     wait_text(driver, rf"page 2 of {pages}")
     driver.get(url.split("?")[0] + "?q=ferry")
     wait_text(driver, r"\b1 hit\b")
-    driver.find_element(By.CSS_SELECTOR, "ol.hits h3 a").click()
+    driver.find_element(By.CSS_SELECTOR, "ol.hits h2 a").click()
     text = wait_text(driver, r"Aktau")
     assert driver.find_element(By.TAG_NAME, "h1").text == "Sanctions hit the Caspian ferry line"
     driver.save_screenshot(str(shots / "article.png"))
@@ -111,7 +111,7 @@ def test_slash_focuses_the_search_box(browser):
     driver, url, _ = browser
     driver.get(url.split("?")[0] + "?q=grain")
     wait_text(driver, r"hits?")
-    link = driver.find_element(By.CSS_SELECTOR, "ol.hits h3 a")
+    link = driver.find_element(By.CSS_SELECTOR, "ol.hits h2 a")
     link.send_keys("/")  # focus is on a link, not in a field: / moves it to the search box
     assert driver.switch_to.active_element.get_attribute("id") == "q"
 
@@ -210,3 +210,42 @@ def test_the_keyboard_reaches_the_box_the_filters_the_pages_and_the_analyses(bro
     assert any("since=" in h and "until=" in h for h in hrefs)  # a timeline bar
     assert "/?q=%2A" in hrefs  # the chip that removes lang=en
     assert reached[-1][2] and "page=2" in reached[-1][2]
+
+
+def test_no_serious_accessibility_violation_on_any_view(browser, axe_source):
+    """axe-core, loaded from disk into the page, on every view at both widths: no violation
+    of serious or critical impact (the rules axe applies by default)."""
+    driver, url, _ = browser
+    base, token = url.split("?")
+    found = {}
+    try:
+        for width in (1280, 420):
+            driver.set_window_size(width, 900)
+            for name, path in VIEWS.items():
+                driver.get(base + path + ("&" if "?" in path else "?") + token)
+                WebDriverWait(driver, 60).until(lambda d: d.title.startswith("corpus-search"))
+                result = _axe(driver, axe_source)
+                assert result["passes"] > 10, name  # axe ran its rules on this view
+                bad = [v for v in result["violations"] if v[1] in ("serious", "critical")]
+                if bad:
+                    found[f"{name} at {width}"] = bad
+        # the check can fail: the search box without its label is a critical violation
+        driver.get(base + "?q=grain&" + token)
+        WebDriverWait(driver, 60).until(lambda d: d.title.startswith("corpus-search"))
+        driver.execute_script(
+            "document.querySelector('label[for=q]').remove();"
+            "document.getElementById('q').removeAttribute('placeholder')"
+        )
+        assert "label" in [v[0] for v in _axe(driver, axe_source)["violations"]]
+    finally:
+        driver.set_window_size(1280, 900)
+    assert not found, found
+
+
+def _axe(driver, source: str) -> dict:
+    driver.execute_script(source)
+    return driver.execute_async_script(
+        "const done = arguments[arguments.length - 1];"
+        "axe.run(document).then(r => done({passes: r.passes.length, violations: "
+        "r.violations.map(v => [v.id, v.impact, v.nodes.length, v.nodes[0].html])}));"
+    )

@@ -74,6 +74,10 @@ class KwicLine:
     right: str
     lemma: str | None = None  # with --lemma: the lexeme of the match (its words' lemmas)
     language: str | None = None
+    #: Where the match is: ``title`` or ``body``, and which occurrence there (0: the first),
+    #: as :meth:`CorpusIndex.marked` numbers them (the page links a line to its mark).
+    part: str = "body"
+    occurrence: int = 0
 
     def to_dict(self) -> dict[str, Any]:
         out = {
@@ -123,11 +127,11 @@ def kwic_lines(
     record: dict[str, Any], title_spec: MatchSpec, body_spec: MatchSpec, width: int
 ) -> Iterator[KwicLine]:
     """One line per occurrence in the title, then in the body, ``width`` characters each side."""
-    for text, spec in (
-        (record.get("title") or "", title_spec),
-        (record.get("body") or "", body_spec),
+    for part, text, spec in (
+        ("title", record.get("title") or "", title_spec),
+        ("body", record.get("body") or "", body_spec),
     ):
-        for start, end in occurrences(text, spec):
+        for n, (start, end) in enumerate(occurrences(text, spec)):
             left = _flat(text[max(0, start - width * 2) : start])[-width:]
             right = _flat(text[end : end + width * 2])[:width]
             yield KwicLine(
@@ -139,6 +143,8 @@ def kwic_lines(
                 _flat(text[start:end]),
                 right,
                 language=record.get("language"),
+                part=part,
+                occurrence=n,
             )
 
 

@@ -635,6 +635,28 @@ class CorpusIndex:
 
         return self._call(run)
 
+    def marked(self, doc_id: str, text: str, *, timeout: float = 10.0) -> dict[str, Any] | None:
+        """One article with the matches of a query found as hits, snippets and KWIC lines find
+        them (in the article's language): the record, and under ``title_matches`` and
+        ``body_matches`` the (start, end) character spans of each occurrence, numbered as
+        KWIC lines number them. None: no such article."""
+        from .concordance import occurrences
+
+        record = self.get(doc_id)
+        if record is None:
+            return None
+        tree = q.parse_query(text)
+
+        def run() -> dict[str, Any]:
+            matcher = self._query(text, None, timeout, tree)[0]
+            return {
+                "record": record,
+                "title_matches": occurrences(record["title"] or "", matcher.title),
+                "body_matches": occurrences(record["body"] or "", matcher.body),
+            }
+
+        return self._call(run)
+
     def collocates(
         self,
         text: str,

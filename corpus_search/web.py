@@ -259,8 +259,6 @@ def facet_page(ix: Any, params: dict[str, list[str]], name: str) -> tuple[int, s
 def article_page(ix: Any, doc_id: str, params: dict[str, list[str]]) -> tuple[int, str]:
     """(status, HTML) of one article: clean text with the query marked, every field, and what
     the cleaner removed (``?explain=1``)."""
-    from .query import parse_query
-    from .snippets import find_matches, mark_text
 
     record = ix.get(doc_id)
     back = f'<p><a href="{e(_url("/", {"q": params.get("q", [""])}))}">back to the search</a></p>'
@@ -270,24 +268,20 @@ def article_page(ix: Any, doc_id: str, params: dict[str, list[str]]) -> tuple[in
             f'<main>{back}<p role="alert">no article with id {e(doc_id)}</p></main>',
         )
     q = params.get("q", [""])[0]
-    title_spec = body_spec = None
+    title_matches: list[tuple[int, int]] = []
+    body_matches: list[tuple[int, int]] = []
     if q:
         try:
-            from .opensearch import spec_of
-
-            title_spec, body_spec = spec_of(parse_query(q))
+            found = ix.marked(doc_id, q)
         except CorpusSearchError:
-            pass
+            found = None  # a bad query shows the article unmarked
+        if found is not None:
+            title_matches, body_matches = found["title_matches"], found["body_matches"]
     body = record["body"] or ""
-    paragraphs = "".join(
-        f"<p>{_marked(mark_text(p, find_matches(p, body_spec)) if body_spec else [(p, False)])}</p>"
-        for p in body.split("\n\n")
-        if p
-    )
+    paragraphs = "<p>" + _with_marks(body, body_matches, "m", "</p><p>") + "</p>"
+    paragraphs = paragraphs.replace("<p></p>", "")
     title = record["title"] or "(no title)"
-    title_html = (
-        _marked(mark_text(title, find_matches(title, title_spec))) if title_spec else e(title)
-    )
+    title_html = _with_marks(title, title_matches, "t", " ") if record["title"] else e(title)
     rows = "".join(
         f'<tr><th scope="row">{e(k)}</th><td>{_field_html(k, v)}</td></tr>'
         for k, v in record.items()
@@ -304,6 +298,24 @@ def article_page(ix: Any, doc_id: str, params: dict[str, list[str]]) -> tuple[in
         f"<main>{back}<article><h1>{title_html}</h1>{paragraphs}</article>"
         f"<table>{rows}</table>{explain}</main>",
     )
+
+
+def _with_marks(text: str, spans: list[tuple[int, int]], prefix: str, paragraph: str) -> str:
+    """Escaped text with each match in a ``<mark id="PREFIX-N">`` (N as KWIC lines number
+    them: a line's link scrolls to its mark) and blank lines as ``paragraph``."""
+    out, pos = [], 0
+
+    def plain(chunk: str) -> str:
+        return paragraph.join(e(p.strip("\n")) for p in re.split(r"\n\s*\n", chunk))
+
+    for n, (start, end) in enumerate(spans):
+        if start < pos:
+            continue  # inside the previous match (a phrase and one of its words)
+        out.append(plain(text[pos:start]))
+        out.append(f'<mark id="{prefix}-{n}">{e(text[start:end])}</mark>')
+        pos = end
+    out.append(plain(text[pos:]))
+    return "".join(out)
 
 
 def _field_html(key: str, value: Any) -> str:
@@ -371,6 +383,7 @@ STATIC = {
         "table{border-collapse:collapse;max-width:100%}"
         "th,td{text-align:left;padding:.2rem .5rem;vertical-align:top}"
         "a:focus,input:focus,select:focus,button:focus{outline:3px solid #2b6cb0}"
+        "mark:target{background:#f59e0b;outline:3px solid #b45309}"
         "del{background:#fdd;text-decoration:line-through}ins{background:#dfd;text-decoration:none}"
         ".kwic{width:100%;table-layout:fixed}.kwic td{white-space:nowrap;overflow:hidden;"
         "text-overflow:ellipsis;font-family:monospace}.kwic td.left{text-align:right;"
@@ -465,7 +478,7 @@ def kwic_page(ix: Any, params: dict[str, list[str]]) -> tuple[int, str]:
     sorts = " ".join(links)
     rows = "".join(
         f'<tr><td class="left"><span>{e(x.left)}</span></td><td><mark>{e(x.match)}</mark></td>'
-        f'<td>{e(x.right)}</td><td><a href="{e(_url("/article/" + quote(x.id, safe="/"), {"q": [q]}))}" '
+        f'<td>{e(x.right)}</td><td><a href="{e(_occurrence_link(x, q))}" '
         f'title="{e(x.title or x.id)}">{e(x.source or x.id)}</a></td></tr>'
         for x in conc.lines
     )
@@ -476,6 +489,12 @@ def kwic_page(ix: Any, params: dict[str, list[str]]) -> tuple[int, str]:
         '<table class="kwic"><colgroup><col class="side"><col class="word"><col class="side">'
         f'<col class="from"></colgroup><tbody>{rows}</tbody></table>',
     )
+
+
+def _occurrence_link(line: Any, q: str) -> str:
+    """The article of a KWIC line, scrolled to that occurrence (its mark is the target)."""
+    prefix = "t" if line.part == "title" else "m"
+    return _url("/article/" + quote(line.id, safe="/"), {"q": [q]}) + f"#{prefix}-{line.occurrence}"
 
 
 @_guarded

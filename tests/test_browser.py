@@ -249,3 +249,30 @@ def _axe(driver, source: str) -> dict:
         "axe.run(document).then(r => done({passes: r.passes.length, violations: "
         "r.violations.map(v => [v.id, v.impact, v.nodes.length, v.nodes[0].html])}));"
     )
+
+
+def test_a_kwic_line_opens_its_article_scrolled_to_that_occurrence(browser):
+    driver, url, shots = browser
+    driver.get(url + "&q=the")
+    driver.get(url.split("?")[0] + "view/kwic?q=the&sort=right")
+    wait_text(driver, r"occurrences in")
+    rows = driver.find_elements(By.CSS_SELECTOR, "table.kwic tr")
+    deep = [r for r in rows if "#m-" in r.find_element(By.TAG_NAME, "a").get_dom_attribute("href")]
+    row = max(
+        deep,
+        key=lambda r: int(
+            r.find_element(By.TAG_NAME, "a").get_dom_attribute("href").rsplit("-", 1)[1]
+        ),
+    )  # the occurrence furthest down its article
+    match = row.find_element(By.TAG_NAME, "mark").text
+    row.find_element(By.TAG_NAME, "a").click()
+    WebDriverWait(driver, 60).until(lambda d: "/article/" in d.current_url)
+    target = driver.execute_script(
+        "const m = document.querySelector(':target'); if (!m) return null;"
+        "const r = m.getBoundingClientRect();"
+        "return [m.textContent, r.top, r.bottom, window.innerHeight, window.scrollY];"
+    )
+    assert target, driver.current_url
+    text, top, bottom, height, _ = target
+    assert text == match and 0 <= top and bottom <= height  # in sight, the line's match
+    driver.save_screenshot(str(shots / "kwic-target.png"))

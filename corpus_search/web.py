@@ -657,7 +657,7 @@ def reprints_page(ix: Any, params: dict[str, list[str]]) -> tuple[int, str]:
             + (
                 ""
                 if m is first
-                else f' · {m.similarity:.2f} · <a href="{e(_url("/view/diff", {"a": [first.id], "b": [m.id]}))}">'
+                else f' · {m.similarity:.2f} · <a href="{e(_url("/view/diff", {"a": [first.id], "b": [m.id], "q": [q]}))}">'
                 "diff with the first</a>"
             )
             + "</li>"
@@ -685,37 +685,80 @@ def diff_page(ix: Any, params: dict[str, list[str]]) -> tuple[int, str]:
             params,
             f'<p role="alert">no article with id {e(a_id if a is None else b_id)}</p>',
         )
-    pa = [p for p in (a["body"] or "").split("\n\n") if p]
-    pb = [p for p in (b["body"] or "").split("\n\n") if p]
-    paragraphs = []
+    q = params.get("q", [""])[0]
+    marked: set[str] = set()  # the words the query matched in either article
+    if q:
+        for doc_id, record in ((a_id, a), (b_id, b)):
+            try:
+                found = ix.marked(doc_id, q)
+            except CorpusSearchError:
+                break  # a bad query: the diff unmarked
+            text = record["body"] or ""
+            for start, end in found["body_matches"] if found else ():
+                marked.update(_word_key(w) for w in text[start:end].split())
+
+    def words_html(ws: list[str]) -> str:
+        return " ".join(f"<mark>{e(w)}</mark>" if _word_key(w) in marked else e(w) for w in ws)
+
+    pa = [p for p in (a["body"] or "").split("\n\n") if p.strip()]
+    pb = [p for p in (b["body"] or "").split("\n\n") if p.strip()]
+    paragraphs: list[list[str]] = []
     # Paragraph by paragraph first, then word by word inside the paragraphs that changed:
-    # one word-level diff of two 60,000-word articles took 88 s (it is quadratic).
+    # one word-level diff of two 60,000-word articles took 88 s (it is quadratic). The
+    # paragraphs of the second article are kept (a deleted paragraph break joins words).
     for op, i1, i2, j1, j2 in difflib.SequenceMatcher(a=pa, b=pb, autojunk=False).get_opcodes():
         if op == "equal":
-            paragraphs += [e(p) for p in pa[i1:i2]]
+            paragraphs += [[words_html(p.split())] for p in pa[i1:i2]]
             continue
-        wa, wb = " ".join(pa[i1:i2]).split(), " ".join(pb[j1:j2]).split()
+        wa, wb = _diff_tokens(pa[i1:i2]), _diff_tokens(pb[j1:j2])
         if len(wa) * len(wb) > MAX_WORD_DIFF:  # too long to compare word by word
-            paragraphs += [f"<del>{e(p)}</del>" for p in pa[i1:i2]]
-            paragraphs += [f"<ins>{e(p)}</ins>" for p in pb[j1:j2]]
+            paragraphs += [[f"<del>{words_html(p.split())}</del>"] for p in pa[i1:i2]]
+            paragraphs += [[f"<ins>{words_html(p.split())}</ins>"] for p in pb[j1:j2]]
             continue
-        out = []
+        current: list[str] = []
+        paragraphs.append(current)
         words = difflib.SequenceMatcher(a=wa, b=wb, autojunk=False)
         for wop, a1, a2, b1, b2 in words.get_opcodes():
-            if wop == "equal":
-                out.append(e(" ".join(wa[a1:a2])))
             if wop in ("delete", "replace"):
-                out.append(f"<del>{e(' '.join(wa[a1:a2]))}</del>")
-            if wop in ("insert", "replace"):
-                out.append(f"<ins>{e(' '.join(wb[b1:b2]))}</ins>")
-        paragraphs.append(" ".join(out))
-    body = "".join(f'<p class="diff">{p}</p>' for p in paragraphs)
+                gone = [w for w in wa[a1:a2] if w != PARAGRAPH]
+                if gone:
+                    current.append(f"<del>{words_html(gone)}</del>")
+            if wop in ("equal", "insert", "replace"):
+                run: list[str] = []
+                for w in [*wb[b1:b2], None]:
+                    if w is None or w == PARAGRAPH:
+                        if run:
+                            html_run = words_html(run)
+                            current.append(html_run if wop == "equal" else f"<ins>{html_run}</ins>")
+                        run = []
+                        if w == PARAGRAPH:
+                            current = []
+                            paragraphs.append(current)
+                    else:
+                        run.append(w)
+    body = "".join(f'<p class="diff">{" ".join(p)}</p>' for p in paragraphs if p)
     return 200, _view(
         "diff",
         params,
         f"<p><del>{e(a['source'] or a_id)}: {e(a['title'])}</del><br>"
         f"<ins>{e(b['source'] or b_id)}: {e(b['title'])}</ins></p>{body}",
     )
+
+
+PARAGRAPH = "\n\n"  # a paragraph break among the words a diff compares
+
+
+def _diff_tokens(paragraphs: list[str]) -> list[str]:
+    out: list[str] = []
+    for i, p in enumerate(paragraphs):
+        if i:
+            out.append(PARAGRAPH)
+        out += p.split()
+    return out
+
+
+def _word_key(word: str) -> str:
+    return re.sub(r"^\W+|\W+$", "", word).casefold()
 
 
 MAX_WORD_DIFF = 4_000_000  # words x words of a changed passage compared word by word

@@ -377,3 +377,43 @@ def test_each_kwic_line_opens_its_article_at_that_occurrence(site):
         around = html_unescape(left)[-12:] + html_unescape(match) + html_unescape(right)[:12]
         assert around in raw, (doc, around)
     assert seen == {"t", "m"}  # matches in titles and in bodies
+
+
+def test_the_reprint_diff_keeps_paragraphs_and_the_querys_marks(site):
+    """Read without the <del> parts, the diff is the second article paragraph by paragraph;
+    read without the <ins> parts, the first one's words; the query's words are marked."""
+    port, token = site
+    status, _, html = get(port, f"/view/reprints?token={token}&q=aral")
+    href = re.search(r'<a href="(/view/diff\?[^"]+)">diff with the first', html)
+    assert status == 200 and href
+    link = html_unescape(href.group(1))
+    assert "q=aral" in link
+    status, _, diff = get(port, link + f"&token={token}")
+    assert status == 200
+    a_id, b_id = (unquote(re.search(rf"[?&]{k}=([^&]+)", link).group(1)) for k in "ab")
+    a = _show(port, token, a_id)["body"]
+    b = _show(port, token, b_id)["body"]
+    shown = re.findall(r'<p class="diff">(.*?)</p>', diff, re.S)
+
+    def text(p, drop):
+        p = re.sub(rf"<{drop}>.*?</{drop}>", " ", p, flags=re.S)
+        return html_unescape(re.sub(r"<[^>]+>", " ", p)).split()
+
+    want_b = [p.split() for p in b.split("\n\n") if p.strip()]
+    assert [text(p, "del") for p in shown if text(p, "del")] == want_b
+    assert [w for p in shown for w in text(p, "ins")] == a.split()
+    assert "<ins>" in diff or "<del>" in diff  # they differ
+    marks = re.findall(r"<mark>(.*?)</mark>", diff)
+    assert marks and all(re.sub(r"\W", "", m).lower().startswith("aral") for m in marks)
+    assert len(marks) >= len(re.findall(r"\baral\b", a, re.I))
+
+
+def _show(port, token, doc_id):
+    import json
+
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+    conn.request(
+        "GET", f"/show/{quote(doc_id)}?token={token}", headers={"Host": f"127.0.0.1:{port}"}
+    )
+    r = conn.getresponse()
+    return json.loads(r.read())

@@ -248,6 +248,8 @@ class Server:
                     "Content-Disposition": f'attachment; filename="corpus-search-export.{fmt}"',
                 }
                 return status, extra, data
+            elif len(parts) > 2 and parts[:2] == ["view", "reused-from"]:
+                status, body = web.reused_from_page(ix, query, "/".join(parts[2:]))
             elif len(parts) == 3 and parts[:2] == ["view", "facet"]:
                 status, body = web.facet_page(ix, query, parts[2])
             elif len(parts) == 2 and parts[1] in views:

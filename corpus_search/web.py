@@ -293,6 +293,8 @@ def article_page(ix: Any, doc_id: str, params: dict[str, list[str]]) -> tuple[in
     else:
         link = _url(f"/article/{quote(doc_id, safe='/')}", {"q": [q], "explain": ["1"]})
         explain = f'<p><a href="{e(link)}">what the cleaner removed</a></p>'
+    reused = _url(f"/view/reused-from/{quote(doc_id, safe='/')}", {})
+    explain += f'<p><a href="{e(reused)}">passages found in earlier articles</a></p>'
     return 200, _layout(
         f"corpus-search: {title}",
         f"<main>{back}<article><h1>{title_html}</h1>{paragraphs}</article>"
@@ -610,6 +612,36 @@ def reuse_page(ix: Any, params: dict[str, list[str]]) -> tuple[int, str]:
     """Reused passages of the current search's articles, the two sides side by side."""
     q = params.get("q", [""])[0]
     result = ix.reuse(q, _filters_of(params))
+    return 200, _view(
+        "reused passages",
+        params,
+        f"<p>{counted(len(result['passages']), 'passage')} reused among "
+        f"{counted(result['articles'], 'article')} (the earlier article first)</p>"
+        + _passages_table(ix, result["passages"][:50]),
+    )
+
+
+def reused_from_page(ix: Any, params: dict[str, list[str]], doc_id: str) -> tuple[int, str]:
+    """The passages of one article found in earlier articles (``show ID --reuse``)."""
+    try:
+        passages = ix.reused_from(doc_id)
+    except CorpusSearchError as exc:
+        return 400, _view("error", params, f'<p role="alert" class="error">{e(exc)}</p>')
+    if passages is None:
+        return 404, _view("no such article", params, f'<p role="alert">no article {e(doc_id)}</p>')
+    record = ix.get(doc_id) or {}
+    link = _url("/article/" + quote(doc_id, safe="/"), {})
+    head = (
+        f'<p>In <a href="{e(link)}">{e(record.get("title") or doc_id)}</a>: '
+        f"{counted(len(passages), 'passage')} found in earlier articles</p>"
+    )
+    return 200, _view("reused passages", params, head + _passages_table(ix, passages))
+
+
+def _passages_table(ix: Any, passages: list[dict[str, Any]]) -> str:
+    """Reused passages, the earlier and the later side by side, each with its article."""
+    if not passages:
+        return ""
     bodies: dict[str, str] = {}
 
     def text_of(side: dict[str, Any]) -> str:
@@ -618,7 +650,7 @@ def reuse_page(ix: Any, params: dict[str, list[str]]) -> tuple[int, str]:
         return bodies[side["id"]][side["start"] : side["end"]]
 
     items = []
-    for p in result["passages"][:50]:
+    for p in passages:
         cells = []
         for side in ("earlier", "later"):
             x = p[side]
@@ -633,13 +665,9 @@ def reuse_page(ix: Any, params: dict[str, list[str]]) -> tuple[int, str]:
             + "".join(cells)
             + "</tr>"
         )
-    return 200, _view(
-        "reused passages",
-        params,
-        f"<p>{counted(len(result['passages']), 'passage')} reused among "
-        f"{counted(result['articles'], 'article')} (the earlier article first)</p>"
+    return (
         '<table class="reuse"><thead><tr><th>passage</th><th>earlier</th><th>later</th></tr>'
-        f"</thead><tbody>{''.join(items)}</tbody></table>",
+        f"</thead><tbody>{''.join(items)}</tbody></table>"
     )
 
 

@@ -165,6 +165,9 @@ VIEWS = {
     "ngrams": "view/ngrams?q=*",
     "dispersion": "view/dispersion?q=sanctions",
     "facet": "view/facet/source?q=*",
+    "reused-from": "view/reused-from/baltic-monitor/2023/aral-fishermen.md",
+    "diff": "view/diff?a=politnavigator/2023/aral-fishermen.txt"
+    "&b=baltic-monitor/2023/aral-fishermen.md&q=aral",
 }
 
 

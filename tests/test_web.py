@@ -417,3 +417,27 @@ def _show(port, token, doc_id):
     )
     r = conn.getresponse()
     return json.loads(r.read())
+
+
+def test_an_article_links_to_its_passages_found_in_earlier_articles(site):
+    port, token = site
+    status, _, html = get(port, f"/view/reuse?token={token}&q=aral")
+    pairs = re.findall(
+        r'<td><p><a href="/article/([^"]+)">.*?</td><td><p><a href="/article/([^"]+)">',
+        html,
+        re.S,
+    )
+    assert status == 200 and pairs
+    earlier, later = (unquote(x) for x in pairs[0])
+    status, _, article = get(port, f"/article/{quote(later)}?token={token}")
+    link = re.search(r'<a href="(/view/reused-from/[^"]+)">passages found in earlier', article)
+    assert link and unquote(link.group(1)).endswith(later)
+    status, _, view = get(port, link.group(1) + f"?token={token}")
+    assert status == 200 and f'href="/article/{quote(earlier)}"' in view
+    quotes = [html_unescape(q) for q in re.findall(r"<blockquote>(.*?)</blockquote>", view, re.S)]
+    bodies = [_show(port, token, x)["body"] for x in (earlier, later)]
+    assert quotes and quotes[0] in bodies[0] and quotes[1] in bodies[1]
+    # the earlier article has none from before it; an unknown id is a 404
+    status, _, first = get(port, f"/view/reused-from/{quote(earlier)}?token={token}")
+    assert status == 200 and "0 passages found in earlier articles" in first
+    assert get(port, f"/view/reused-from/no/such.txt?token={token}")[0] == 404

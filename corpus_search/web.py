@@ -86,15 +86,24 @@ def _form(params: dict[str, list[str]]) -> str:
     )
 
 
-def _timeline_svg(buckets: list[dict[str, Any]], by: str, params: dict[str, list[str]]) -> str:
+def _timeline_svg(
+    buckets: list[dict[str, Any]],
+    by: str,
+    params: dict[str, list[str]],
+    top: int | None = None,
+    caption: str | None = None,
+) -> str:
     """The hits per period as bars with labelled axes (periods below, counts on the left);
-    each bar is a link that narrows the search to its period."""
+    each bar is a link that narrows the search to its period. ``top``: the count axis's
+    top (small multiples share one)."""
     from .facets import period_bounds
 
     if not buckets:
         return ""
-    top = max(b["count"] for b in buckets) or 1
-    left, right, base, height = 48, 992, 120, 100  # the plot area in viewBox units
+    top = top or max(b["count"] for b in buckets) or 1
+    full = caption is None  # small multiples: a narrower drawing, so its text stays legible
+    width = 1000 if full else 420
+    left, right, base, height = 48, width - 8, 120, 100  # the plot area in viewBox units
     n = len(buckets)
     step = (right - left) / n
     w = min(step * 0.9, 60.0)
@@ -117,8 +126,9 @@ def _timeline_svg(buckets: list[dict[str, Any]], by: str, params: dict[str, list
             f'<line x1="{left - 4}" x2="{right}" y1="{y:.1f}" y2="{y:.1f}" class="grid"/>'
             f'<text x="{left - 8}" y="{y + 4:.1f}" text-anchor="end">{value}</text>'
         )
-    shown = sorted({round(i * (n - 1) / 4) for i in range(5)}) if n > 5 else range(n)
-    for i in shown:  # at most five period labels, the first and the last among them
+    labels = 5 if full else 2
+    shown = sorted({round(i * (n - 1) / (labels - 1)) for i in range(labels)})
+    for i in shown:  # a few period labels, the first and the last among them
         x = left + i * step + step / 2
         anchor = "start" if n > 1 and i == 0 else "end" if n > 1 and i == n - 1 else "middle"
         ticks.append(
@@ -126,12 +136,68 @@ def _timeline_svg(buckets: list[dict[str, Any]], by: str, params: dict[str, list
             f"{e(buckets[i]['period'])}</text>"
         )
     return (
-        f'<figure class="timeline"><svg viewBox="0 0 1000 {base + 26}" role="group" '
+        f'<figure class="timeline"><svg viewBox="0 0 {width} {base + 26}" role="group" '
         f'aria-label="hits by {e(by)}">{"".join(ticks)}{"".join(bars)}</svg>'
-        f"<figcaption>hits by {e(by)}, {e(buckets[0]['period'])} to "
-        f"{e(buckets[-1]['period'])}: a bar narrows the search to its {e(by)}</figcaption>"
-        "</figure>"
+        + (
+            f"<figcaption>hits by {e(by)}, {e(buckets[0]['period'])} to "
+            f"{e(buckets[-1]['period'])}: a bar narrows the search to its {e(by)}</figcaption>"
+            if full
+            else f"<figcaption>{caption}</figcaption>"
+        )
+        + "</figure>"
     )
+
+
+SPLITS = ("source", "site", "category", "author", "lang")
+CURRENT = ' aria-current="true"'
+SPLIT_SERIES = 6  # small multiples shown: the values with the most hits
+
+
+def _timelines(timeline: Any, params: dict[str, list[str]]) -> str:
+    """The timeline, or with ``split=FIELD`` one small multiple per value (the six with the
+    most hits, one count axis for all: their heights compare), and the links to choose."""
+    split = params.get("split", [""])[0]
+    choices = " · ".join(
+        f'<a href="{e(_url("/", _with(params, split=None if s == split else s)))}"'
+        f"{CURRENT if s == split else ''}>{e(s)}</a>"
+        for s in SPLITS
+    )
+    nav = f'<p class="split">split the timeline by {choices}</p>' if timeline.buckets else ""
+    if split not in SPLITS or not timeline.split:
+        return _timeline_svg(timeline.buckets, timeline.by, params) + nav
+    totals: dict[str, int] = {}
+    for b in timeline.buckets:
+        for item in b.get("series", []):
+            totals[item["value"]] = totals.get(item["value"], 0) + item["count"]
+    shown = sorted(totals, key=lambda v: (-totals[v], v))[:SPLIT_SERIES]
+    series = {
+        v: [
+            {
+                "period": b["period"],
+                "count": sum(x["count"] for x in b.get("series", []) if x["value"] == v),
+            }
+            for b in timeline.buckets
+        ]
+        for v in shown
+    }
+    top = max((x["count"] for rows in series.values() for x in rows), default=1) or 1
+    parts = [
+        _timeline_svg(
+            rows,
+            timeline.by,
+            _with(params, page=None, **{split: [*params.get(split, []), v]}),
+            top=top,
+            caption=f"{e(split)} {e(v)} ({counted(totals[v], 'hit')})",
+        )
+        for v, rows in series.items()
+    ]
+    more = len(totals) - len(shown)
+    tail = f"<p>{more} more {e(split)} values not drawn</p>" if more > 0 else ""
+    tail += (
+        f'<p class="split">hits by {e(timeline.by)}, one scale for all; a bar narrows the '
+        f"search to its {e(split)} and {e(timeline.by)}</p>"
+    )
+    return f'<div class="multiples">{"".join(parts)}</div>{tail}{nav}'
 
 
 def _in_force(params: dict[str, list[str]]) -> str:
@@ -174,7 +240,8 @@ def search_page(ix: Any, params: dict[str, list[str]]) -> tuple[int, str]:
             facets=PAGE_FACETS,
             facet_limit=FACET_LIMIT,
         )
-        timeline = ix.timeline(q, filters)
+        split = params.get("split", [""])[0]
+        timeline = ix.timeline(q, filters, split=split if split in SPLITS else None)
     except QueryError as exc:
         marker = ""
         if exc.position is not None:
@@ -215,7 +282,7 @@ def search_page(ix: Any, params: dict[str, list[str]]) -> tuple[int, str]:
         f'<main><p class="total" aria-live="polite">{result.total} {noun}'
         f"{f', page {page} of {result.pages}' if result.pages > 1 else ''}</p>"
         f"{_in_force(params)}{views_nav(params) if result.total else ''}"
-        f'{_timeline_svg(timeline.buckets, timeline.by, params)}<ol class="hits" start="{(page - 1) * PER_PAGE + 1}">'
+        f'{_timelines(timeline, params)}<ol class="hits" start="{(page - 1) * PER_PAGE + 1}">'
         f'{"".join(hits)}</ol><nav aria-label="pages">{" ".join(pages)}</nav></main>'
         f'<aside aria-label="facets">{"".join(facets)}</aside>'
     )
@@ -385,6 +452,8 @@ STATIC = {
         "table{border-collapse:collapse;max-width:100%}"
         "th,td{text-align:left;padding:.2rem .5rem;vertical-align:top}"
         "a:focus,input:focus,select:focus,button:focus{outline:3px solid #2b6cb0}"
+        ".multiples{display:grid;grid-template-columns:repeat(auto-fit,minmax(18rem,1fr));"
+        "gap:0 1rem}.split{font-size:.9rem;color:#555}"
         "mark:target{background:#f59e0b;outline:3px solid #b45309}"
         "del{background:#fdd;text-decoration:line-through}ins{background:#dfd;text-decoration:none}"
         ".kwic{width:100%;table-layout:fixed}.kwic td{white-space:nowrap;overflow:hidden;"

@@ -154,6 +154,7 @@ def test_analysis_views(browser):
 VIEWS = {
     "search": "?q=sanctions",
     "filtered": "?q=*&source=PolitNavigator&lang=ru",
+    "split": "?q=*&split=source",
     "article": "article/politnavigator/2023/aral-fishermen.txt?q=aral",
     "explain": "article/politnavigator/2023/aral-fishermen.txt?q=aral&explain=1",
     "kwic": "view/kwic?q=sanctions",

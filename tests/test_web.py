@@ -441,3 +441,32 @@ def test_an_article_links_to_its_passages_found_in_earlier_articles(site):
     status, _, first = get(port, f"/view/reused-from/{quote(earlier)}?token={token}")
     assert status == 200 and "0 passages found in earlier articles" in first
     assert get(port, f"/view/reused-from/no/such.txt?token={token}")[0] == 404
+
+
+def test_the_timeline_split_by_source_as_small_multiples(site):
+    """split=source: one timeline a source (the six with the most hits), one count axis for
+    all; a bar narrows the search to its source and period, and shows exactly its count."""
+    port, token = site
+    status, _, html = page(port, token, q="*", split="source")
+    figures = re.findall(r'<figure class="timeline">(.*?)</figure>', html, re.S)
+    captions = re.findall(r"<figcaption>source (.*?) \((\d+) hits?\)</figcaption>", html)
+    assert status == 200 and len(figures) == len(captions) == 6
+    counts = [int(n) for _, n in captions]
+    assert counts == sorted(counts, reverse=True)
+    tops = {
+        max(map(int, re.findall(r'<text x="\d+" y="[\d.]+" text-anchor="end">(\d+)<', f)))
+        for f in figures
+    }
+    assert len(tops) == 1  # one scale for all
+    for (source, n), svg in zip(captions, figures):
+        bars = re.findall(r'<a href="([^"]+)" aria-label="[^"]+: (\d+) hits?">', svg)
+        assert sum(int(c) for _, c in bars) == int(n)
+        href, count = max(bars, key=lambda b: int(b[1]))
+        link = html_unescape(href)
+        assert "source=" in link and "since=" in link
+        status, _, narrowed = get(port, link + f"&token={token}")
+        assert _total(narrowed) == int(count), (source, link)
+    # the choice is a link that toggles: split=source again leads back to one timeline
+    back = re.search(r'<a href="([^"]*)" aria-current="true">source</a>', html)
+    status, _, one = get(port, html_unescape(back.group(1)) + f"&token={token}")
+    assert one.count('<figure class="timeline">') == 1

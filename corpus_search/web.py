@@ -470,7 +470,19 @@ STATIC = {
         "text/javascript; charset=utf-8",
         "document.addEventListener('keydown',function(ev){var q=document.getElementById('q');"
         "if(ev.key==='/'&&q&&document.activeElement!==q&&!/^(INPUT|SELECT|TEXTAREA)$/.test("
-        "document.activeElement.tagName)){ev.preventDefault();q.focus();q.select();}});",
+        "document.activeElement.tagName)){ev.preventDefault();q.focus();q.select();}});"
+        # A range dragged across a timeline's bars narrows the search to the span from the
+        # first bar's period to the last's (a click on one bar is its own link).
+        "(function(){var start=null;function bar(ev){return ev.target.closest?"
+        "ev.target.closest('figure.timeline a'):null;}"
+        "document.addEventListener('dragstart',function(ev){if(bar(ev))ev.preventDefault();});"
+        "document.addEventListener('pointerdown',function(ev){start=bar(ev);});"
+        "document.addEventListener('pointerup',function(ev){var end=bar(ev),a=start;start=null;"
+        "if(!a||!end||a===end)return;var A=new URL(a.getAttribute('href'),location),"
+        "B=new URL(end.getAttribute('href'),location);"
+        "if(A.searchParams.get('since')>B.searchParams.get('since')){var t=A;A=B;B=t;}"
+        "A.searchParams.set('until',B.searchParams.get('until'));ev.preventDefault();"
+        "location.href=A.pathname+A.search;});})();",
     ),
 }
 

@@ -280,3 +280,33 @@ def test_a_kwic_line_opens_its_article_scrolled_to_that_occurrence(browser):
     text, top, bottom, height, _ = target
     assert text == match and 0 <= top and bottom <= height  # in sight, the line's match
     driver.save_screenshot(str(shots / "kwic-target.png"))
+
+
+def test_a_range_dragged_across_the_timeline_narrows_the_search(browser):
+    """Press on one bar, release on another: the search keeps the hits from the first bar's
+    period to the last's, as many as the bars between them hold."""
+    from selenium.webdriver.common.action_chains import ActionChains
+
+    driver, url, _ = browser
+    driver.get(url + "&q=*&source=PolitNavigator")
+    wait_text(driver, r"hits")
+    bars = driver.find_elements(By.CSS_SELECTOR, "figure.timeline a")
+    counts = [
+        int(re.search(r": (\d+) hits?", b.get_dom_attribute("aria-label")).group(1)) for b in bars
+    ]
+    nonzero = [i for i, c in enumerate(counts) if c]
+    first, last = nonzero[1], nonzero[-2]  # a span inside the timeline, from right to left
+    want = sum(counts[first : last + 1])
+    assert 0 < want < sum(counts)
+    start = re.search(r"since=([\d-]+)", bars[first].get_dom_attribute("href")).group(1)
+    end = re.search(r"until=([\d-]+)", bars[last].get_dom_attribute("href")).group(1)
+    ActionChains(driver).click_and_hold(bars[last]).move_to_element(bars[first]).release().perform()
+    WebDriverWait(driver, 60).until(lambda d: "until=" in d.current_url)
+    assert f"since={start}" in driver.current_url and f"until={end}" in driver.current_url
+    text = wait_text(driver, r"\d+ hits?")
+    assert int(re.search(r"(\d+) hits?", text).group(1)) == want
+    # a click on one bar is still that bar's own link
+    bar = driver.find_elements(By.CSS_SELECTOR, "figure.timeline a")[0]
+    href = bar.get_dom_attribute("href")
+    bar.click()
+    WebDriverWait(driver, 60).until(lambda d: d.current_url.endswith(href))

@@ -1,6 +1,7 @@
 """The page ``corpus-search serve --http`` shows at ``/``: search, filters, facets, a timeline
 and the articles, rendered on the server (a bookmarked URL shows its hits before any script
-runs; the one script only makes ``/`` focus the search box).
+runs; the one script makes ``/`` focus the search box and a range dragged on the
+timeline narrow the search).
 
 Scraped articles are hostile input: every piece of article text and metadata goes through
 :func:`html.escape`, links are built from our own ids and parameters only, and the server sends

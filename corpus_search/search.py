@@ -1019,6 +1019,44 @@ class CorpusIndex:
 
     REPRINT_THRESHOLD = 0.8
 
+    def reprints_of(
+        self, doc_id: str, *, threshold: float = REPRINT_THRESHOLD, timeout: float = 10.0
+    ) -> list[Any] | None:
+        """The other articles of the index that are the same story as this one (as
+        ``reprints`` clusters them: overlap estimated from the sketches at ``threshold``),
+        oldest first. None: no such article."""
+        from .reprints import Member, similarity
+
+        record = self.get(doc_id)
+        if record is None:
+            return None
+
+        def run() -> list[Any]:
+            deadline = Deadline(doc_id, timeout)
+            snapshot = self._snapshot
+            me = snapshot.docnum_of("id", record["id"])
+            sk = self._sketches()
+            mine = sk[me] if me is not None else ()
+            if not mine:
+                return []
+            hashes = set(mine[1:])
+            found = []
+            for n, d in enumerate(snapshot.live()):
+                if n % 5000 == 0:
+                    deadline.check()
+                if d == me or not sk[d] or hashes.isdisjoint(sk[d][1:]):
+                    continue
+                sim = similarity(mine, sk[d])
+                if sim >= threshold:
+                    r = stored_to_record(snapshot.stored(d))
+                    found.append(
+                        Member(r["id"], r["title"], r["source"], r["published"], sim, r["site"])
+                    )
+            found.sort(key=lambda m: (m.published is None, m.published or "", m.id))
+            return found
+
+        return self._call(run)
+
     def _sketches(self) -> list[tuple[int, ...]]:
         from .reprints import unpack
 

@@ -361,12 +361,40 @@ def article_page(ix: Any, doc_id: str, params: dict[str, list[str]]) -> tuple[in
     else:
         link = _url(f"/article/{quote(doc_id, safe='/')}", {"q": [q], "explain": ["1"]})
         explain = f'<p><a href="{e(link)}">what the cleaner removed</a></p>'
+    explain += _reprints_of(ix, record)
     reused = _url(f"/view/reused-from/{quote(doc_id, safe='/')}", {})
     explain += f'<p><a href="{e(reused)}">passages found in earlier articles</a></p>'
     return 200, _layout(
         f"corpus-search: {title}",
         f"<main>{back}<article><h1>{title_html}</h1>{paragraphs}</article>"
         f"<table>{rows}</table>{explain}</main>",
+    )
+
+
+def _reprints_of(ix: Any, record: dict[str, Any]) -> str:
+    """The article's reprints (the same story elsewhere), each with a diff against it, the
+    earlier article first."""
+    try:
+        members = ix.reprints_of(record["id"]) or []
+    except CorpusSearchError:
+        return ""
+    if not members:
+        return ""
+    items = []
+    mine = (record["published"] is None, record["published"] or "", record["id"])
+    for m in members:
+        older = (m.published is None, m.published or "", m.id) < mine
+        a, b = (m.id, record["id"]) if older else (record["id"], m.id)
+        diff = _url("/view/diff", {"a": [a], "b": [b]})
+        link = _url("/article/" + quote(m.id, safe="/"), {})
+        items.append(
+            f"<li><time>{e((m.published or 'undated')[:10])}</time> {e(m.source or '')} "
+            f'<a href="{e(link)}">{e(m.title or m.id)}</a> · {m.similarity:.2f} · '
+            f'<a href="{e(diff)}">diff</a></li>'
+        )
+    return (
+        f"<section><h2>The same story elsewhere: {counted(len(members), 'reprint')}</h2>"
+        f"<ol>{''.join(items)}</ol></section>"
     )
 
 

@@ -470,3 +470,28 @@ def test_the_timeline_split_by_source_as_small_multiples(site):
     back = re.search(r'<a href="([^"]*)" aria-current="true">source</a>', html)
     status, _, one = get(port, html_unescape(back.group(1)) + f"&token={token}")
     assert one.count('<figure class="timeline">') == 1
+
+
+def test_an_article_lists_its_reprints_with_a_diff_each(site):
+    """The article view names the same story elsewhere: the other members of its cluster in
+    the reprints view, each with a diff whose first side is the earlier article."""
+    port, token = site
+    status, _, html = get(port, f"/view/reprints?token={token}&q=aral")
+    cluster = [unquote(x) for x in re.findall(r'<a href="/article/([^"?]+)"', html)]
+    assert status == 200 and len(cluster) >= 3  # oldest first
+    for i, doc in enumerate(cluster):
+        status, _, article = get(port, f"/article/{quote(doc)}?token={token}")
+        section = re.search(
+            r"<h2>The same story elsewhere: (\d+) reprints?</h2>(.*?)</section>", article, re.S
+        )
+        assert status == 200 and section, doc
+        listed = [unquote(x) for x in re.findall(r'<a href="/article/([^"?]+)"', section.group(2))]
+        assert listed == [d for d in cluster if d != doc] and int(section.group(1)) == len(listed)
+        for j, diff in enumerate(re.findall(r'<a href="(/view/diff[^"]+)"', section.group(2))):
+            a, b = (
+                unquote(re.search(rf"[?&]{k}=([^&]+)", html_unescape(diff)).group(1)) for k in "ab"
+            )
+            other = listed[j]
+            assert (a, b) == ((other, doc) if cluster.index(other) < i else (doc, other))
+    status, _, lone = get(port, f"/article/wire/2023-grain-deal.txt?token={token}")
+    assert status == 200 and "The same story elsewhere" not in lone

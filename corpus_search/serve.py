@@ -234,6 +234,7 @@ class Server:
             "ngrams": web.ngrams_page,
             "dispersion": web.dispersion_page,
             "reuse": web.reuse_page,
+            "watch": web.watch_page,
         }
         with self.lock, self.indexes.get(self.index) as ix:
             if not parts:

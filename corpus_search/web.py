@@ -371,6 +371,36 @@ def article_page(ix: Any, doc_id: str, params: dict[str, list[str]]) -> tuple[in
     )
 
 
+def watch_page(ix: Any, params: dict[str, list[str]]) -> tuple[int, str]:
+    """The watched queries (``watch list``), each with its matches and how many arrived
+    since its owner last looked (``watch show NAME --new`` looks; this page only counts)."""
+    from . import watch as watching
+
+    try:
+        watches = watching.load(ix.path)["watches"]
+        rows = []
+        for name, w in sorted(watches.items()):
+            fresh, _ = watching.new_ids(ix.path, name)
+            matching = ix.matching_ids(w["query"])
+            link = _url("/", {"q": [w["query"]], "sort": ["-date"]})
+            rows.append(
+                f'<tr><th scope="row">{e(name)}</th><td><a href="{e(link)}">{e(w["query"])}</a>'
+                f"</td><td>{len(matching)}</td><td>{len(matching & fresh)}</td></tr>"
+            )
+    except CorpusSearchError as exc:
+        return 400, _view("error", params, f'<p role="alert" class="error">{e(exc)}</p>')
+    if not rows:
+        body = (
+            "<p>No watched queries: <code>corpus-search watch add NAME QUERY</code> adds one.</p>"
+        )
+    else:
+        body = (
+            "<table><thead><tr><th>watch</th><th>query (newest first)</th><th>matches</th>"
+            f"<th>new since last look</th></tr></thead><tbody>{''.join(rows)}</tbody></table>"
+        )
+    return 200, _view("watched queries", params, body)
+
+
 def _reprints_of(ix: Any, record: dict[str, Any]) -> str:
     """The article's reprints (the same story elsewhere), each with a diff against it, the
     earlier article first."""
@@ -546,6 +576,7 @@ def views_nav(params: dict[str, list[str]]) -> str:
         ("keywords", "/view/keywords"),
         ("n-grams", "/view/ngrams"),
         ("dispersion", "/view/dispersion"),
+        ("watched queries", "/view/watch"),
         ("export JSONL", "/export.jsonl"),
         ("export CSV", "/export.csv"),
     ]

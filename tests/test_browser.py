@@ -166,6 +166,7 @@ VIEWS = {
     "ngrams": "view/ngrams?q=*",
     "dispersion": "view/dispersion?q=sanctions",
     "facet": "view/facet/source?q=*",
+    "watch": "view/watch",
     "reused-from": "view/reused-from/baltic-monitor/2023/aral-fishermen.md",
     "diff": "view/diff?a=politnavigator/2023/aral-fishermen.txt"
     "&b=baltic-monitor/2023/aral-fishermen.md&q=aral",

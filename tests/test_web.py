@@ -495,3 +495,57 @@ def test_an_article_lists_its_reprints_with_a_diff_each(site):
             assert (a, b) == ((other, doc) if cluster.index(other) < i else (doc, other))
     status, _, lone = get(port, f"/article/wire/2023-grain-deal.txt?token={token}")
     assert status == 200 and "The same story elsewhere" not in lone
+
+
+def test_the_watched_queries_view_counts_matches_and_new_ones(tmp_path):
+    """Two indexing runs with a watch between them: the page counts the watch's matches and
+    those that arrived since its last look (the oracle: the files written here), and looking
+    at it changes nothing (watch show --new still finds them)."""
+    from test_serve import cli
+
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    texts = {
+        "a.txt": "Grain exports rose.",
+        "b.txt": "Grain prices fell.",
+        "c.txt": "A ferry was delayed.",
+    }
+    for name, text in texts.items():
+        (corpus / name).write_text(f"Story {name}\n\n{text}\n", "utf-8")
+    assert cli(["index", "corpus"], tmp_path, server=False).returncode == 0
+    assert cli(["watch", "add", "grain", "grain"], tmp_path, server=False).returncode == 0
+    later = {"d.txt": "New grain deal signed.", "e.txt": "Weather in Aktau."}
+    for name, text in later.items():
+        (corpus / name).write_text(f"Story {name}\n\n{text}\n", "utf-8")
+    assert cli(["index", "corpus"], tmp_path, server=False).returncode == 0
+    every = {**texts, **later}
+    matches = sum("grain" in t.lower() for t in every.values())
+    new = sum("grain" in t.lower() for t in later.values())
+    proc = start(tmp_path / "index", "--http", "0")
+    try:
+        port, token = re.fullmatch(
+            r"http://127\.0\.0\.1:(\d+)/\?token=(\S+)", proc.announced[0]
+        ).groups()
+        for _ in range(2):  # a second look: the page marked nothing as seen
+            status, _, html = get(int(port), f"/view/watch?token={token}")
+            row = re.search(
+                r"<th scope=\"row\">grain</th><td><a href=\"([^\"]+)\">grain</a>"
+                r"</td><td>(\d+)</td><td>(\d+)</td>",
+                html,
+            )
+            assert (
+                status == 200 and row and (int(row.group(2)), int(row.group(3))) == (matches, new)
+            )
+        status, _, hits = get(int(port), html_unescape(row.group(1)) + f"&token={token}")
+        assert _total(hits) == matches
+    finally:
+        proc.terminate()
+        proc.wait(30)
+    shown = cli(["watch", "show", "grain", "--new", "--json"], tmp_path, server=False)
+    assert json_total(shown.stdout) == new
+
+
+def json_total(text: str) -> int:
+    import json
+
+    return json.loads(text)["total"]

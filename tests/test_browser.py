@@ -173,9 +173,9 @@ VIEWS = {
 }
 
 
-@pytest.mark.parametrize("width", [1280, 420])
+@pytest.mark.parametrize("width", [1920, 1280, 420])
 def test_every_view_fits_the_window(browser, width):
-    """No sideways scrolling at a desktop and a phone width, on every view (long KWIC
+    """No sideways scrolling at wide, desktop and phone widths, on every view (long KWIC
     contexts are cut, not the page); a screenshot of each at both widths."""
     driver, url, shots = browser
     driver.set_window_size(width, 900)

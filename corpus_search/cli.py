@@ -17,7 +17,7 @@ from . import commands, vocab
 from .commands import Exit, Interrupted
 from .commands import err as _err
 from .commands import warn as _warn
-from .errors import CorpusSearchError
+from .errors import CorpusSearchError, NotFoundError
 
 PROG = commands.PROG
 
@@ -254,7 +254,15 @@ class CorpusGroup(click.Group):
         except BrokenPipeError:  # before click turns it into exit code 1
             return commands.reader_went_away()
 
-    def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):
+    def main(
+        self,
+        args=None,
+        prog_name=None,
+        complete_var=None,
+        standalone_mode=True,
+        report=None,
+        **extra,
+    ):
         argv = list(args) if args is not None else sys.argv[1:]
         cut = argv.index("--") if "--" in argv else len(argv)
         debug = "--debug" in argv[:cut]
@@ -269,6 +277,7 @@ class CorpusGroup(click.Group):
                 **extra,
             ),
             debug,
+            report,
         )
         if standalone_mode:
             sys.exit(code)
@@ -734,7 +743,7 @@ def show(state, doc_ids, index_dir, as_json, reuse):
         for doc_id in doc_ids:
             record = ix.get(doc_id)
             if record is None:
-                raise CorpusSearchError(
+                raise NotFoundError(
                     f"no article with id {doc_id!r} in the index "
                     "(ids are paths relative to the corpus folder, as search prints them)"
                 )
@@ -1795,9 +1804,9 @@ def _click_outcome(exc: BaseException) -> int | None:
     return None
 
 
-def _run_mapped(invoke, debug: bool) -> int:
+def _run_mapped(invoke, debug: bool, report=None) -> int:
     """Run a click invocation, mapping every outcome to a grep-style exit code."""
-    return commands.run_mapped(invoke, debug, _click_outcome)
+    return commands.run_mapped(invoke, debug, _click_outcome, report)
 
 
 def main() -> int:

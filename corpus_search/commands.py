@@ -80,10 +80,13 @@ def run_mapped(
     invoke: Callable[[], Any],
     debug: bool,
     other: Callable[[BaseException], int | None] | None = None,
+    report: Callable[[BaseException], None] | None = None,
 ) -> int:
     """Run a command, mapping every outcome to a grep-style exit code and every error to one
     line on stderr (a traceback only with --debug). ``other`` maps the exceptions of the
-    caller's own framework first (click's), returning None for those it does not know."""
+    caller's own framework first (click's), returning None for those it does not know.
+    ``report`` is told the exception behind an error exit (the server maps it to an HTTP
+    status and logs a bug's traceback)."""
     try:
         signal.signal(signal.SIGTERM, _on_sigterm)
     except ValueError:  # not the main thread
@@ -92,6 +95,8 @@ def run_mapped(
         code = invoke()
         return int(code) if isinstance(code, int) else 0
     except BaseException as exc:  # noqa: BLE001 - every outcome becomes an exit code
+        if report is not None and isinstance(exc, Exception):
+            report(exc)
         if other is not None and not isinstance(exc, SystemExit):
             mapped = other(exc)
             if mapped is not None:

@@ -25,7 +25,16 @@ def shorten_words(text: str, limit: int = 160) -> str:
 
 
 class CorpusSearchError(Exception):
-    """Base class: ``str(err)`` is a one-line message naming what is wrong."""
+    """Base class: ``str(err)`` is a one-line message naming what is wrong. ``http_status``:
+    the HTTP status it is answered with (400: a bad request; the index errors 503)."""
+
+    http_status = 400
+
+
+class NotFoundError(CorpusSearchError):
+    """No article with the id asked for."""
+
+    http_status = 404
 
 
 class ConfigError(CorpusSearchError):
@@ -67,6 +76,8 @@ class UnreadableError(ArticleError):
 
 class IndexError_(CorpusSearchError):
     """Base for problems with the index folder (named so as not to shadow the builtin)."""
+
+    http_status = 503  # missing, damaged, locked or of another version: not the request's fault
 
     def __init__(self, message: str, path: str | Path | None = None):
         self.path = str(path) if path is not None else None

@@ -29,7 +29,7 @@ import socket
 import socketserver
 import sys
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
@@ -94,7 +94,9 @@ class Server:
 
     # -- running a command as the CLI would --------------------------------------------------
 
-    def run_cli(self, request: dict[str, Any]) -> dict[str, Any]:
+    def run_cli(
+        self, request: dict[str, Any], report: Callable[[BaseException], None] | None = None
+    ) -> dict[str, Any]:
         from . import cli
 
         env = request.get("env", {})
@@ -115,7 +117,10 @@ class Server:
                 sys.stdout, sys.stderr = out, err
                 cli.INDEXES = self.indexes
                 code = cli.cli.main(
-                    args=list(request["argv"]), prog_name=cli.PROG, standalone_mode=False
+                    args=list(request["argv"]),
+                    prog_name=cli.PROG,
+                    standalone_mode=False,
+                    report=report,
                 )
             finally:
                 cli.INDEXES = None
@@ -280,17 +285,22 @@ class Server:
         if argv is None:
             return 404, {
                 "error": f"no such endpoint {url.path!r}: /search, /facets/FIELD, "
-                "/timeline, /show/ID, /kwic, /collocates, /reprints, /stats"
+                "/timeline, /show/ID, /kwic, /collocates, /reprints, /reuse, /ngrams, "
+                "/keywords?q=, /dispersion?word=, /stats"
             }
+        failures: list[BaseException] = []
         answer = self.run_cli(
             {
                 "argv": ["--index", str(self.index), *argv],
                 "cwd": os.getcwd(),
                 "env": {"NO_COLOR": "1"},
-            }
+            },
+            report=failures.append,
         )
         if answer["code"] == 2:
-            return 400, {"error": answer["stderr"].strip().removeprefix("corpus-search: ")}
+            message = answer["stderr"].strip().splitlines()
+            error = message[-1].removeprefix("corpus-search: ") if message else "error"
+            return _http_status(failures[-1] if failures else None), {"error": error}
         return 200, json.loads(answer["stdout"] or "{}")
 
     def _http_server(self, port: int, host: str = "127.0.0.1") -> socketserver.TCPServer:
@@ -441,6 +451,22 @@ def _argv_for(parts: list[str], query: dict[str, list[str]]) -> list[str] | None
     if head == "stats" and not rest:
         return ["stats", "--json"]
     return None
+
+
+def _http_status(exc: BaseException | None) -> int:
+    """The HTTP status of a failed request: the error's own (400 a bad query or option, 404
+    an unknown id, 503 a missing or damaged index); a click usage error is 400; anything
+    else is a bug: 500, its traceback logged on the server's stderr."""
+    import click
+
+    if isinstance(exc, CorpusSearchError):
+        return exc.http_status
+    if isinstance(exc, click.ClickException) or exc is None:
+        return 400
+    import traceback
+
+    print("".join(traceback.format_exception(exc)).rstrip(), file=sys.stderr, flush=True)
+    return 500
 
 
 def _hosts(port: int) -> tuple[str, ...]:

@@ -251,7 +251,7 @@ def search_page(ix: Any, params: dict[str, list[str]]) -> tuple[int, str]:
         return 400, _layout("corpus-search: bad query", "".join(parts))
     except CorpusSearchError as exc:
         parts.append(f'<main><p role="alert" class="error">{e(exc)}</p></main>')
-        return 400, _layout("corpus-search: error", "".join(parts))
+        return exc.http_status, _layout("corpus-search: error", "".join(parts))
     hits = []
     for hit in result.hits:
         r = hit.record
@@ -319,7 +319,7 @@ def facet_page(ix: Any, params: dict[str, list[str]], name: str) -> tuple[int, s
     try:
         fc = ix.facet(name, q, _filters_of(params))
     except CorpusSearchError as exc:
-        return 400, _view("error", params, f'<p role="alert" class="error">{e(exc)}</p>')
+        return exc.http_status, _view("error", params, f'<p role="alert" class="error">{e(exc)}</p>')
     body = _facet_list(name, fc.values, params) if fc.values else "<p>no values</p>"
     return 200, _view(f"{name}: {counted(len(fc.values), 'value')}", params, body)
 
@@ -388,7 +388,7 @@ def watch_page(ix: Any, params: dict[str, list[str]]) -> tuple[int, str]:
                 f"</td><td>{len(matching)}</td><td>{len(matching & fresh)}</td></tr>"
             )
     except CorpusSearchError as exc:
-        return 400, _view("error", params, f'<p role="alert" class="error">{e(exc)}</p>')
+        return exc.http_status, _view("error", params, f'<p role="alert" class="error">{e(exc)}</p>')
     if not rows:
         body = (
             "<p>No watched queries: <code>corpus-search watch add NAME QUERY</code> adds one.</p>"
@@ -601,7 +601,7 @@ def _guarded(fn):
         try:
             return fn(ix, params, *args)
         except CorpusSearchError as exc:
-            return 400, _view("error", params, f'<p role="alert" class="error">{e(exc)}</p>')
+            return exc.http_status, _view("error", params, f'<p role="alert" class="error">{e(exc)}</p>')
 
     return run
 
@@ -767,7 +767,7 @@ def reused_from_page(ix: Any, params: dict[str, list[str]], doc_id: str) -> tupl
     try:
         passages = ix.reused_from(doc_id)
     except CorpusSearchError as exc:
-        return 400, _view("error", params, f'<p role="alert" class="error">{e(exc)}</p>')
+        return exc.http_status, _view("error", params, f'<p role="alert" class="error">{e(exc)}</p>')
     if passages is None:
         return 404, _view("no such article", params, f'<p role="alert">no article {e(doc_id)}</p>')
     record = ix.get(doc_id) or {}
@@ -946,7 +946,7 @@ def export_rows(ix: Any, params: dict[str, list[str]], fmt: str) -> tuple[int, s
     try:
         records = list(ix.records(q, _filters_of(params)))
     except CorpusSearchError as exc:
-        return 400, "text/plain; charset=utf-8", str(exc).encode("utf-8")
+        return exc.http_status, "text/plain; charset=utf-8", str(exc).encode("utf-8")
     if fmt == "csv":
         buf = io.StringIO()
         writer = csv.writer(buf, lineterminator="\n")

@@ -308,7 +308,7 @@ def test_http_ids_and_fields_that_look_like_options(web):
     CLI's message, never a dropped connection."""
     base, port, token = web
     status, body = _get(port, f"/show/--help?token={token}")
-    assert status == 400 and "no article with id '--help'" in body["error"]  # 404: issue 24
+    assert status == 404 and "no article with id '--help'" in body["error"]
     status, body = _get(port, f"/facets/--help?token={token}")
     assert status == 400 and "--help" in body["error"]
 
@@ -326,3 +326,47 @@ def test_http_a_token_of_any_text_is_just_wrong(web):
     conn.putheader("Authorization", "Bearer \u00e9\u00e9".encode("latin-1"))
     conn.endheaders()
     assert conn.getresponse().status == 403
+
+
+def test_http_errors_carry_their_status(tmp_path, monkeypatch, capfd):
+    """400 a bad query, 404 an unknown id, 503 a missing or damaged index (the CLI's message
+    each), 500 a bug: one line to the client, the traceback on the server's stderr."""
+    from corpus_search.serve import Server
+
+    shutil.copytree(SAMPLE / "wire", tmp_path / "corpus")
+    update_index(tmp_path / "index", [tmp_path / "corpus"])
+    server = Server(tmp_path / "index")
+    host = {"host": "127.0.0.1:9"}
+
+    def ask(path):
+        return server.http_answer(
+            "GET", f"{path}{'&' if '?' in path else '?'}token={server.token}", host, 9
+        )
+
+    try:
+        status, body = ask("/search?q=%28grain")
+        assert status == 400 and "unbalanced" in body["error"]
+        status, body = ask("/show/no/such.txt")
+        assert status == 404 and "no article with id 'no/such.txt'" in body["error"]
+        status, body = ask("/search?q=grain&limit=nope")
+        assert status == 400 and "limit" in body["error"]
+        status, body = ask("/show/2023-grain-deal.txt")
+        assert status == 200 and body["id"] == "2023-grain-deal.txt"
+
+        from corpus_search.search import CorpusIndex
+
+        def broken(self, doc_id):
+            raise RuntimeError("a bug planted by the test")
+
+        monkeypatch.setattr(CorpusIndex, "get", broken)
+        capfd.readouterr()
+        status, body = ask("/show/2023-grain-deal.txt")
+        logged = capfd.readouterr().err
+        assert status == 500 and "internal error: RuntimeError" in body["error"]
+        assert "\n" not in body["error"]
+        assert "Traceback" in logged and "a bug planted by the test" in logged
+    finally:
+        server.indexes.close()
+    missing = Server(tmp_path / "nowhere")
+    status, body = missing.http_answer("GET", f"/search?q=grain&token={missing.token}", host, 9)
+    assert status == 503 and "no index at" in body["error"]

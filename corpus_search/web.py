@@ -38,6 +38,11 @@ def _url(path: str, params: dict[str, list[str]]) -> str:
     return path + ("?" + urlencode(pairs) if pairs else "")
 
 
+def _article_url(doc_id: str, params: dict[str, list[str]] | None = None) -> str:
+    """The page of one article (its id is a path: its slashes stay)."""
+    return _url(f"/article/{quote(doc_id, safe='/')}", params or {})
+
+
 def _with(params: dict[str, list[str]], **changes: Any) -> dict[str, list[str]]:
     out = {k: list(v) for k, v in params.items()}
     for key, value in changes.items():
@@ -255,7 +260,7 @@ def search_page(ix: Any, params: dict[str, list[str]]) -> tuple[int, str]:
     hits = []
     for hit in result.hits:
         r = hit.record
-        link = _url(f"/article/{quote(r['id'], safe='/')}", {"q": [q]} if q else {})
+        link = _article_url(r["id"], {"q": [q]} if q else {})
         meta = " · ".join(
             e(x)
             for x in (r["published"] and r["published"][:10], r["author"], r["source"], r["place"])
@@ -319,7 +324,9 @@ def facet_page(ix: Any, params: dict[str, list[str]], name: str) -> tuple[int, s
     try:
         fc = ix.facet(name, q, _filters_of(params))
     except CorpusSearchError as exc:
-        return exc.http_status, _view("error", params, f'<p role="alert" class="error">{e(exc)}</p>')
+        return exc.http_status, _view(
+            "error", params, f'<p role="alert" class="error">{e(exc)}</p>'
+        )
     body = _facet_list(name, fc.values, params) if fc.values else "<p>no values</p>"
     return 200, _view(f"{name}: {counted(len(fc.values), 'value')}", params, body)
 
@@ -359,7 +366,7 @@ def article_page(ix: Any, doc_id: str, params: dict[str, list[str]]) -> tuple[in
     if params.get("explain", [""])[0]:
         explain = _explain(record)
     else:
-        link = _url(f"/article/{quote(doc_id, safe='/')}", {"q": [q], "explain": ["1"]})
+        link = _article_url(doc_id, {"q": [q], "explain": ["1"]})
         explain = f'<p><a href="{e(link)}">what the cleaner removed</a></p>'
     explain += _reprints_of(ix, record)
     reused = _url(f"/view/reused-from/{quote(doc_id, safe='/')}", {})
@@ -388,7 +395,9 @@ def watch_page(ix: Any, params: dict[str, list[str]]) -> tuple[int, str]:
                 f"</td><td>{len(matching)}</td><td>{len(matching & fresh)}</td></tr>"
             )
     except CorpusSearchError as exc:
-        return exc.http_status, _view("error", params, f'<p role="alert" class="error">{e(exc)}</p>')
+        return exc.http_status, _view(
+            "error", params, f'<p role="alert" class="error">{e(exc)}</p>'
+        )
     if not rows:
         body = (
             "<p>No watched queries: <code>corpus-search watch add NAME QUERY</code> adds one.</p>"
@@ -416,7 +425,7 @@ def _reprints_of(ix: Any, record: dict[str, Any]) -> str:
         older = (m.published is None, m.published or "", m.id) < mine
         a, b = (m.id, record["id"]) if older else (record["id"], m.id)
         diff = _url("/view/diff", {"a": [a], "b": [b]})
-        link = _url("/article/" + quote(m.id, safe="/"), {})
+        link = _article_url(m.id)
         items.append(
             f"<li><time>{e((m.published or 'undated')[:10])}</time> {e(m.source or '')} "
             f'<a href="{e(link)}">{e(m.title or m.id)}</a> · {m.similarity:.2f} · '
@@ -601,7 +610,9 @@ def _guarded(fn):
         try:
             return fn(ix, params, *args)
         except CorpusSearchError as exc:
-            return exc.http_status, _view("error", params, f'<p role="alert" class="error">{e(exc)}</p>')
+            return exc.http_status, _view(
+                "error", params, f'<p role="alert" class="error">{e(exc)}</p>'
+            )
 
     return run
 
@@ -637,7 +648,7 @@ def kwic_page(ix: Any, params: dict[str, list[str]]) -> tuple[int, str]:
 def _occurrence_link(line: Any, q: str) -> str:
     """The article of a KWIC line, scrolled to that occurrence (its mark is the target)."""
     prefix = "t" if line.part == "title" else "m"
-    return _url("/article/" + quote(line.id, safe="/"), {"q": [q]}) + f"#{prefix}-{line.occurrence}"
+    return _article_url(line.id, {"q": [q]}) + f"#{prefix}-{line.occurrence}"
 
 
 @_guarded
@@ -767,11 +778,13 @@ def reused_from_page(ix: Any, params: dict[str, list[str]], doc_id: str) -> tupl
     try:
         passages = ix.reused_from(doc_id)
     except CorpusSearchError as exc:
-        return exc.http_status, _view("error", params, f'<p role="alert" class="error">{e(exc)}</p>')
+        return exc.http_status, _view(
+            "error", params, f'<p role="alert" class="error">{e(exc)}</p>'
+        )
     if passages is None:
         return 404, _view("no such article", params, f'<p role="alert">no article {e(doc_id)}</p>')
     record = ix.get(doc_id) or {}
-    link = _url("/article/" + quote(doc_id, safe="/"), {})
+    link = _article_url(doc_id)
     head = (
         f'<p>In <a href="{e(link)}">{e(record.get("title") or doc_id)}</a>: '
         f"{counted(len(passages), 'passage')} found in earlier articles</p>"
@@ -795,7 +808,7 @@ def _passages_table(ix: Any, passages: list[dict[str, Any]]) -> str:
         cells = []
         for side in ("earlier", "later"):
             x = p[side]
-            link = _url("/article/" + quote(x["id"], safe="/"), {})
+            link = _article_url(x["id"])
             cells.append(
                 f'<td><p><a href="{e(link)}">{e(x["title"] or x["id"])}</a><br>'
                 f"{e((x['published'] or 'undated')[:10])} {e(x['source'] or '')}</p>"
@@ -822,7 +835,7 @@ def reprints_page(ix: Any, params: dict[str, list[str]]) -> tuple[int, str]:
         items = "".join(
             f"<li><time>{e((m.published or 'undated')[:16].replace('T', ' '))}</time> "
             f"{e(m.source or '(no source)')}{f' ({e(m.site)})' if m.site and m.site != m.source else ''} "
-            f'<a href="{e(_url("/article/" + quote(m.id, safe="/"), {}))}">{e(m.title or m.id)}</a>'
+            f'<a href="{e(_article_url(m.id))}">{e(m.title or m.id)}</a>'
             + (
                 ""
                 if m is first

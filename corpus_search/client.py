@@ -89,6 +89,11 @@ def command_of(argv: list[str]) -> str | None:
 
 
 def _terminal_width() -> int:
+    """The width the output is laid out at: an exported COLUMNS first (as rich, and the
+    command run by itself, take it), else the terminal's, else 80."""
+    columns = os.environ.get("COLUMNS", "").strip()
+    if columns.isdigit() and int(columns) > 0:
+        return int(columns)
     try:
         return os.get_terminal_size(sys.stdout.fileno()).columns
     except (OSError, ValueError):

@@ -370,3 +370,51 @@ def test_http_errors_carry_their_status(tmp_path, monkeypatch, capfd):
     missing = Server(tmp_path / "nowhere")
     status, body = missing.http_answer("GET", f"/search?q=grain&token={missing.token}", host, 9)
     assert status == 503 and "no index at" in body["error"]
+
+
+def test_served_output_honours_an_exported_columns(served, monkeypatch):
+    """COLUMNS=50 exported in a terminal 120 wide: the output is laid out at 50 columns with or
+    without the server (the server used the terminal's width, ignoring COLUMNS)."""
+    base, _ = served
+    monkeypatch.setenv("COLUMNS", "50")
+    argv = ["search", "sanctions", "--facet", "source", "--index", "index"]
+    here = _in_terminal(argv, base, server=False, columns=120)
+    there = _in_terminal(argv, base, server=True, columns=120)
+    assert "Sanctions" in here and untimed(there) == untimed(here)
+    assert max(len(line) for line in here.splitlines()) <= 50
+    monkeypatch.delenv("COLUMNS")
+    wide = _in_terminal(argv, base, server=True, columns=120)
+    assert 50 < max(len(line) for line in wide.splitlines()) <= 120
+
+
+def _in_terminal(argv, cwd, *, server: bool, columns: int) -> str:
+    """A command's output in a pseudo-terminal of this many columns (what a user sees)."""
+    import fcntl
+    import pty
+    import struct
+    import termios
+
+    from conftest import cli_env
+
+    master, slave = pty.openpty()
+    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 40, columns, 0, 0))
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "corpus_search", *argv],
+        cwd=cwd,
+        env=cli_env(server=server),
+        stdout=slave,
+        stderr=subprocess.DEVNULL,
+    )
+    os.close(slave)
+    chunks = []
+    while True:
+        try:
+            data = os.read(master, 65536)
+        except OSError:  # the other side closed
+            break
+        if not data:
+            break
+        chunks.append(data)
+    proc.wait(60)
+    os.close(master)
+    return b"".join(chunks).decode("utf-8").replace("\r\n", "\n")

@@ -575,8 +575,8 @@ class ClusterIndex:
         import time
 
         from .matching import Filters
+        from .results import SearchResult
         from .schema import stored_to_record  # noqa: F401 - the record's shape, for reference
-        from .search import SearchResult
         from .snippets import find_matches, make_snippets, mark_text
 
         if collapse:
@@ -615,7 +615,7 @@ class ClusterIndex:
         for rank, hit in enumerate(answer["hits"]["hits"], start=(page - 1) * limit + 1):
             record = _record(hit["_source"])
             text_body = record.pop("body")
-            from .search import Hit
+            from .results import Hit
 
             result.hits.append(
                 Hit(

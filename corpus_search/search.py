@@ -20,9 +20,9 @@ from . import query as q
 from .errors import CorpusSearchError
 from .facets import ColumnCache, FacetCount, Timeline, build_timeline, count_facet
 from .matching import Deadline, Filters, Matcher
-from .records import Record
+from .results import Hit, SearchResult  # their home is results.py; these names are kept
 from .schema import stored_to_record
-from .snippets import Snippet, find_matches, make_snippets, mark_text
+from .snippets import find_matches, make_snippets, mark_text
 from .store import IndexFolder
 from .vocab import FACETS, PERIODS, SORTS, fold, fold_accents, words
 
@@ -35,100 +35,6 @@ if TYPE_CHECKING:
     from .reprints import Reprints
 
 __all__ = ["CorpusIndex", "Filters", "Hit", "SearchResult"]
-
-
-# --------------------------------------------------------------------------------------------
-# Results
-
-
-class Hit(Record):
-    FIELDS = ("rank", "score", "record", "snippets", "title", "reprints")
-
-    def __init__(
-        self,
-        rank: int,
-        score: float | None,
-        record: dict[str, Any],
-        snippets: list[Snippet],
-        title: Snippet,
-        reprints: list[str] | None = None,
-    ):
-        self.rank = rank
-        self.score = score
-        self.record = record  # the record's keys, without body
-        self.snippets = snippets
-        self.title = title
-        self.reprints = reprints  # with collapse: the ids of the cluster's other members
-
-    def to_dict(self, open_mark: str = "[[", close_mark: str = "]]") -> dict[str, Any]:
-        from .snippets import snippet_to_string
-
-        r = self.record
-        return {
-            "id": r["id"],
-            "path": r["path"],
-            "score": round(self.score, 4) if self.score is not None else None,
-            "title": r["title"],
-            "author": r["author"],
-            "published": r["published"],
-            "place": r["place"],
-            "source": r["source"],
-            "url": r.get("url"),
-            "site": r.get("site"),
-            "categories": r["categories"],
-            "tags": r["tags"],
-            "views": r["views"],
-            "language": r["language"],
-            "words": r["words"],
-            "snippets": [snippet_to_string(s, open_mark, close_mark) for s in self.snippets],
-        } | (
-            {}
-            if self.reprints is None
-            else {"reprints": len(self.reprints), "reprint_ids": self.reprints}
-        )
-
-
-class SearchResult(Record):
-    FIELDS = (
-        "query",
-        "total",
-        "took_ms",
-        "page",
-        "limit",
-        "sort",
-        "hits",
-        "facets",
-        "filters",
-        "suggestion",
-    )
-
-    def __init__(
-        self,
-        query: str,
-        total: int,
-        took_ms: float,
-        page: int,
-        limit: int,
-        sort: str,
-        hits: list[Hit] | None = None,
-        facets: dict[str, FacetCount] | None = None,
-        filters: dict[str, Any] | None = None,
-        suggestion: str | None = None,
-    ):
-        self.query = query
-        self.total = total
-        self.took_ms = took_ms
-        self.page = page
-        self.limit = limit
-        self.sort = sort
-        self.hits: list[Hit] = [] if hits is None else hits
-        self.facets: dict[str, FacetCount] = {} if facets is None else facets
-        self.filters: dict[str, Any] = {} if filters is None else filters
-        self.suggestion = suggestion
-
-    @property
-    def pages(self) -> int:
-        return (self.total + self.limit - 1) // self.limit if self.limit else 0
 
 
 MAX_SUGGESTED_WORDS = 3  # words replaced in a suggestion

@@ -20,6 +20,7 @@ from corpus_search.opensearch import (
     translate,
 )
 from corpus_search.query import parse_query
+from corpus_search.results import Hit, SearchResult
 
 
 def by_language(base: str, make) -> dict:
@@ -485,3 +486,26 @@ def test_push_retries_reports_and_is_incremental(sample_records, monkeypatch):
         assert out["failed"] == {"mapper_parsing_exception": 1}
     finally:
         cluster.server.shutdown()
+
+
+def test_the_cluster_backend_makes_its_results_without_the_local_engine():
+    """Hit and SearchResult live in results.py: the cluster backend builds them without
+    importing the local engine (search.py, Whoosh's reader), in a fresh interpreter."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\n"
+        "from corpus_search import opensearch\n"
+        "from corpus_search.results import Hit, SearchResult\n"
+        "r = SearchResult('q', 1, 0.0, 1, 10, 'relevance', [Hit(1, 1.0, {}, [], [])])\n"
+        "assert r.pages == 1 and r.hits[0].rank == 1\n"
+        "print(sorted(m for m in ('corpus_search.search', 'whoosh.searching') "
+        "if m in sys.modules))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "[]"
+    from corpus_search import search
+
+    assert search.Hit is Hit and search.SearchResult is SearchResult  # the names kept

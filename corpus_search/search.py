@@ -541,27 +541,33 @@ class CorpusIndex:
 
         return self._call(run)
 
-    def marked(self, doc_id: str, text: str, *, timeout: float = 10.0) -> dict[str, Any] | None:
-        """One article with the matches of a query found as hits, snippets and KWIC lines find
-        them (in the article's language): the record, and under ``title_matches`` and
+    def marked(self, doc_ids: str | list[str], text: str, *, timeout: float = 10.0) -> Any:
+        """Articles with the matches of a query found as hits, snippets and KWIC lines find
+        them (in each article's language): the record, and under ``title_matches`` and
         ``body_matches`` the (start, end) character spans of each occurrence, numbered as
-        KWIC lines number them. None: no such article."""
+        KWIC lines number them; None for an unknown id. One id gives one answer, a list a
+        list (the query runs once for all)."""
         from .concordance import occurrences
 
-        record = self.get(doc_id)
-        if record is None:
-            return None
+        ids = [doc_ids] if isinstance(doc_ids, str) else doc_ids
+        records = [self.get(i) for i in ids]
         tree = q.parse_query(text)
 
-        def run() -> dict[str, Any]:
-            matcher = self._query(text, None, timeout, tree)[0]
-            return {
-                "record": record,
-                "title_matches": occurrences(record["title"] or "", matcher.title),
-                "body_matches": occurrences(record["body"] or "", matcher.body),
-            }
+        def run() -> list[dict[str, Any] | None]:
+            matcher = self._query(text, None, timeout, tree)[0] if any(records) else None
+            return [
+                None
+                if r is None or matcher is None
+                else {
+                    "record": r,
+                    "title_matches": occurrences(r["title"] or "", matcher.title),
+                    "body_matches": occurrences(r["body"] or "", matcher.body),
+                }
+                for r in records
+            ]
 
-        return self._call(run)
+        found = self._call(run)
+        return found[0] if isinstance(doc_ids, str) else found
 
     def collocates(
         self,

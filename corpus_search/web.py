@@ -300,12 +300,13 @@ def _facet_list(
 ) -> str:
     """A facet's values as links that add the filter (a year: its first to last day), and a
     link to all of them when some were left out."""
+    from .facets import period_bounds
+
     items = []
     for value, count in values:
-        if name == "year":
-            link = _url(
-                "/", _with(params, page=None, since=f"{value}-01-01", until=f"{value}-12-31")
-            )
+        if name == "year":  # a period, as a timeline bar narrows to it
+            since, until = period_bounds(value)
+            link = _url("/", _with(params, page=None, since=since, until=until))
         else:
             link = _url("/", _with(params, page=None, **{name: [*params.get(name, []), value]}))
         items.append(f'<li><a href="{e(link)}">{e(value)}</a> <span>{count}</span></li>')
@@ -869,15 +870,14 @@ def diff_page(ix: Any, params: dict[str, list[str]]) -> tuple[int, str]:
         )
     q = params.get("q", [""])[0]
     marked: set[str] = set()  # the words the query matched in either article
-    if q:
-        for doc_id, record in ((a_id, a), (b_id, b)):
-            try:
-                found = ix.marked(doc_id, q)
-            except CorpusSearchError:
-                break  # a bad query: the diff unmarked
-            text = record["body"] or ""
-            for start, end in found["body_matches"] if found else ():
-                marked.update(_word_key(w) for w in text[start:end].split())
+    try:
+        both = ix.marked([a_id, b_id], q) if q else []
+    except CorpusSearchError:
+        both = []  # a bad query: the diff unmarked
+    for found in filter(None, both):
+        text = found["record"]["body"] or ""
+        for start, end in found["body_matches"]:
+            marked.update(_word_key(w) for w in text[start:end].split())
 
     def words_html(ws: list[str]) -> str:
         return " ".join(f"<mark>{e(w)}</mark>" if _word_key(w) in marked else e(w) for w in ws)

@@ -13,11 +13,11 @@ from typing import Any
 
 import click
 
-from . import commands, vocab
+from . import commands
 from .commands import Exit, Interrupted
 from .commands import err as _err
 from .commands import warn as _warn
-from .errors import CorpusSearchError, NotFoundError
+from .errors import CorpusSearchError
 
 PROG = commands.PROG
 
@@ -71,14 +71,25 @@ class _State:
 
         return self.config.include if self.config.include is not None else INCLUDE_DEFAULT
 
-    def open_index(self, index_dir):
-        """What a reading command asks: the OpenSearch cluster when one is named (--opensearch
-        or the config's opensearch_url), else the local index (the server's open one, if any)."""
-        url = (
+    def cluster_url(self) -> str | None:
+        """The OpenSearch cluster the reading commands ask, when one is named (--opensearch,
+        $CORPUS_SEARCH_OPENSEARCH_URL or the config's opensearch_url)."""
+        return (
             self.opensearch
             or os.environ.get("CORPUS_SEARCH_OPENSEARCH_URL")
             or self.config.opensearch_url
         )
+
+    def context(self) -> commands.Context:
+        """Where a reading command reads and writes: this process's streams."""
+        return commands.Context(
+            self.config, self.open_index, self.index_path, cluster=bool(self.cluster_url())
+        )
+
+    def open_index(self, index_dir):
+        """What a reading command asks: the OpenSearch cluster when one is named, else the
+        local index (the server's open one, if any)."""
+        url = self.cluster_url()
         if url:
             from .opensearch import ClusterIndex
 
@@ -106,73 +117,6 @@ def index_option(fn):
         metavar="DIR",
         help="Index folder (default: $CORPUS_SEARCH_INDEX, the config's 'index:', else ./index).",
     )(fn)
-
-
-def timeout_option(fn):
-    return click.option(
-        "--timeout",
-        type=click.FloatRange(min=0.01),
-        default=None,
-        metavar="SECONDS",
-        help="Stop a query that runs longer (default 10, or the config's timeout).",
-    )(fn)
-
-
-def filter_options(fn):
-    opts = [
-        click.option(
-            "--category",
-            multiple=True,
-            metavar="X",
-            help="Only this category (repeatable: any of them).",
-        ),
-        click.option("--tag", multiple=True, metavar="X", help="Only this tag (repeatable)."),
-        click.option("--author", multiple=True, metavar="X", help="Only this author (repeatable)."),
-        click.option("--place", multiple=True, metavar="X", help="Only this place (repeatable)."),
-        click.option("--source", multiple=True, metavar="X", help="Only this source (repeatable)."),
-        click.option(
-            "--site",
-            multiple=True,
-            metavar="X",
-            help="Only this site: the host of the article's address, without www. (repeatable).",
-        ),
-        click.option(
-            "--lang", multiple=True, metavar="X", help="Only this language code (repeatable)."
-        ),
-        click.option(
-            "--since",
-            metavar="DATE",
-            help="On or after DATE (2021, 2021-07 or 2021-07-02), by the article's own date.",
-        ),
-        click.option(
-            "--until",
-            metavar="DATE",
-            help="On or before DATE (inclusive), by the article's own date.",
-        ),
-        click.option(
-            "--min-views", type=click.IntRange(min=0), metavar="N", help="At least N views."
-        ),
-    ]
-    for opt in reversed(opts):
-        fn = opt(fn)
-    return fn
-
-
-def _filters(kw):
-    from .search import Filters
-
-    return Filters(
-        category=list(kw.pop("category")),
-        tag=list(kw.pop("tag")),
-        author=list(kw.pop("author")),
-        place=list(kw.pop("place")),
-        source=list(kw.pop("source")),
-        site=list(kw.pop("site")),
-        lang=list(kw.pop("lang")),
-        since=kw.pop("since"),
-        until=kw.pop("until"),
-        min_views=kw.pop("min_views"),
-    )
 
 
 # --------------------------------------------------------------------------------------------
@@ -559,759 +503,70 @@ def roots(state, index_dir, forget, wait, as_json):
 
 
 # --------------------------------------------------------------------------------------------
-# stats
+# The commands that read the index: built from their declarations (request.py)
 
 
-@cli.command()
-@index_option
-@click.option("--json", "as_json", is_flag=True, help="Print the figures as JSON.")
-@click.pass_obj
-def stats(state, index_dir, as_json):
-    """What the index holds: documents, size, sources, languages, dates, roots."""
-    from .indexer import index_stats
-
-    if (
-        state.opensearch
-        or os.environ.get("CORPUS_SEARCH_OPENSEARCH_URL")
-        or state.config.opensearch_url
-    ):
-        with state.open_index(index_dir) as cluster:
-            figures = cluster.stats()
-    else:
-        figures = index_stats(state.index_path(index_dir))
-    if as_json:
-        from .render import write_json
-
-        write_json(figures)
-    else:
-        from .render import make_console, print_stats
-
-        print_stats(figures, make_console())
-    return Exit.OK
-
-
-# --------------------------------------------------------------------------------------------
-# search
-
-QUERY_HELP = """Search the index. QUERY uses this language (all words must match by default):
-
-\b
-  sanctions ukraine            both words (stemmed: sanctions ~ sanction, санкций ~ санкции)
-  gas OR oil, NOT russia, -russia, ( )
-  "open skies"                 exact phrase;  "open skies"~3  within 3 words
-  "sanction"                   one quoted word: as written, not stemmed
-  governm*  tleuberd?          wildcards, on the words as written
-  tleuberdy~  tleubedri~2      fuzzy: 1 (or 2) edits away
-  title:kazakhstan             in the title only
-  author:"Ainur Kurmanov"  category:Скандал  tag:...  place:Almaty  source:...  lang:ru
-  site:reuters.com  url:*/2023/07/*
-  published:2021  published:2021-07  published:[2021-01-01 TO 2021-06-30]  published:>2021-06
-  views:>1000  views:[100 TO 500]  words:<300
-  *  (or an empty query)       every article
-
-Exit codes: 0 hits, 1 no hits, 2 error (bad query, no index), 130 interrupted.
-"""
+def _click_params(spec) -> list[click.Parameter]:
+    """The click arguments and options of a declared command."""
+    kinds: dict[str, Any] = {
+        "file": click.Path(dir_okay=False),
+        "dir": click.Path(file_okay=False),
+    }
+    params: list[click.Parameter] = [
+        click.Argument(
+            [arg.key],
+            nargs=arg.nargs,
+            required=arg.required,
+            metavar=arg.metavar,
+            type=click.Choice(arg.choices) if arg.choices else None,
+        )
+        for arg in spec.args
+    ]
+    for opt in spec.options:
+        if opt.kind == "int":
+            kind: Any = click.IntRange(min=opt.low, max=opt.high)
+        elif opt.kind == "float":
+            kind = click.FloatRange(min=opt.low, max=opt.high, min_open=opt.low_open)
+        elif opt.kind == "choice":
+            kind = click.Choice(opt.choices)
+        else:
+            kind = kinds.get(opt.kind)
+        params.append(
+            click.Option(
+                [*opt.flags, opt.key],
+                type=None if opt.kind == "flag" else kind,
+                is_flag=opt.kind == "flag",
+                multiple=opt.multiple,
+                required=opt.required,
+                default=opt.default if opt.kind != "flag" else False,
+                show_default=opt.show_default,
+                metavar=opt.metavar,
+                help=opt.help or None,
+            )
+        )
+    return params
 
 
-@cli.command(cls=QueryCommand, help=QUERY_HELP)
-@click.argument("query", nargs=-1)
-@index_option
-@filter_options
-@click.option(
-    "--facet",
-    "facets",
-    multiple=True,
-    type=click.Choice(vocab.FACETS),
-    help="Count hits by this field (repeatable).",
-)
-@click.option(
-    "--facet-limit",
-    type=click.IntRange(min=1),
-    default=10,
-    show_default=True,
-    metavar="N",
-    help="Values shown per facet.",
-)
-@click.option(
-    "--sort",
-    type=click.Choice(vocab.SORTS),
-    default="relevance",
-    show_default=True,
-    help="date: oldest first; -date: newest first.",
-)
-@click.option(
-    "-n",
-    "--limit",
-    type=click.IntRange(min=0),
-    default=10,
-    show_default=True,
-    help="Hits per page.",
-)
-@click.option(
-    "--page", type=click.IntRange(min=1), default=1, show_default=True, help="Page to show."
-)
-@click.option("--json", "as_json", is_flag=True, help="One JSON object with the hits (see README).")
-@click.option("--jsonl", is_flag=True, help="One JSON hit per line.")
-@click.option("--count", "count_only", is_flag=True, help="Print only the number of hits.")
-@click.option(
-    "-l",
-    "--files-with-matches",
-    "files_only",
-    is_flag=True,
-    help="Print only the paths of matching files.",
-)
-@click.option("--fields", metavar="A,B", help="Only these keys in each JSON hit.")
-@click.option(
-    "--mark",
-    metavar="OPEN,CLOSE",
-    default="[[,]]",
-    show_default=True,
-    help="Markers around matches in JSON and plain-text snippets.",
-)
-@timeout_option
-@click.option(
-    "--collapse",
-    is_flag=True,
-    help="Count and show each cluster of reprints once (its earliest member).",
-)
-@click.pass_obj
-def search(
-    state,
-    query,
-    index_dir,
-    facets,
-    facet_limit,
-    sort,
-    limit,
-    page,
-    as_json,
-    jsonl,
-    count_only,
-    files_only,
-    fields,
-    mark,
-    timeout,
-    collapse,
-    **kw,
-):
-    return commands.search(
-        lambda: state.open_index(index_dir),
-        state.config,
-        " ".join(query),
-        _filters(kw),
-        list(facets),
-        facet_limit=facet_limit,
-        sort=sort,
-        limit=limit,
-        page=page,
-        as_json=as_json,
-        jsonl=jsonl,
-        count_only=count_only,
-        files_only=files_only,
-        fields=fields,
-        mark=mark,
-        timeout=timeout,
-        collapse=collapse,
+def _reading_command(spec) -> click.Command:
+    from .request import Request
+
+    def run(**values):
+        state = click.get_current_context().find_object(_State)
+        return commands.execute(Request(spec.name, values), state.context())
+
+    return (QueryCommand if spec.query_words else click.Command)(
+        spec.name, callback=run, params=_click_params(spec), help=spec.help
     )
 
 
-# --------------------------------------------------------------------------------------------
-# show
+def _add_reading_commands() -> None:
+    from .request import SPECS
 
+    for spec in SPECS.values():
+        cli.add_command(_reading_command(spec))
 
-@cli.command()
-@click.argument("doc_ids", metavar="ID...", nargs=-1, required=True)
-@index_option
-@click.option(
-    "--json", "as_json", is_flag=True, help="Print the record as JSON (several: a JSON array)."
-)
-@click.option(
-    "--reuse",
-    is_flag=True,
-    help="Also the passages found in earlier articles, with their sources (reads the index).",
-)
-@click.pass_obj
-def show(state, doc_ids, index_dir, as_json, reuse):
-    """Print articles from the index: metadata and clean body.
 
-    Each ID is as in search results, or the article's file path as 'search -l' prints it, so
-    'corpus-search search QUERY -l | xargs corpus-search show' works.
-    """
-
-    with state.open_index(index_dir) as ix:
-        records = []
-        for doc_id in doc_ids:
-            record = ix.get(doc_id)
-            if record is None:
-                raise NotFoundError(
-                    f"no article with id {doc_id!r} in the index "
-                    "(ids are paths relative to the corpus folder, as search prints them)"
-                )
-            if reuse:
-                if not hasattr(ix, "reused_from"):
-                    raise CorpusSearchError("show --reuse works on a local index")
-                record = dict(record, reused_from=ix.reused_from(record["id"]))
-            records.append(record)
-    if as_json:
-        from .render import write_json
-
-        write_json(records[0] if len(records) == 1 else records)
-    else:
-        from .render import make_console, print_article
-
-        console = make_console()
-        for n, record in enumerate(records):
-            if n:
-                console.rule()
-            print_article(record, console)
-    return Exit.OK
-
-
-# --------------------------------------------------------------------------------------------
-# facets
-
-
-@cli.command()
-@click.argument("field", type=click.Choice(vocab.FACETS))
-@index_option
-@click.option(
-    "--query",
-    "query_text",
-    default="",
-    metavar="QUERY",
-    help="Count over this query's matches only.",
-)
-@filter_options
-@click.option("--sort", type=click.Choice(["count", "name"]), default="count", show_default=True)
-@click.option(
-    "--facet-limit",
-    "--limit",
-    "limit",
-    type=click.IntRange(min=1),
-    default=None,
-    metavar="N",
-    help="At most N values (--limit is the older spelling).",
-)
-@click.option("--json", "as_json", is_flag=True, help="Print {field, values: [{value, count}]}.")
-@click.pass_obj
-def facets(state, field, index_dir, query_text, sort, limit, as_json, **kw):
-    """List the values of FIELD across the index (or a query's matches) with counts."""
-
-    filters = _filters(kw)
-    with state.open_index(index_dir) as ix:
-        fc = ix.facet(field, query_text, filters, limit=limit, sort=sort)
-    if as_json:
-        from .render import write_json
-
-        write_json({"field": field, **fc.to_dict()})
-    else:
-        from .render import make_console, print_facets
-
-        print_facets([fc], make_console())
-    return Exit.OK if fc.values else Exit.NO_HITS
-
-
-# --------------------------------------------------------------------------------------------
-# timeline
-
-
-@cli.command(cls=QueryCommand)
-@click.argument("query", nargs=-1)
-@index_option
-@filter_options
-@click.option(
-    "--by",
-    type=click.Choice(vocab.PERIODS),
-    default=None,
-    help="Period (default: chosen from the span of the results).",
-)
-@click.option(
-    "--split",
-    type=click.Choice(vocab.FACETS),
-    default=None,
-    help="One series per value of this field.",
-)
-@click.option(
-    "--json", "as_json", is_flag=True, help="Print {by, total, buckets: [{period, count}]}."
-)
-@click.option(
-    "--csv",
-    "as_csv",
-    is_flag=True,
-    help="Print CSV: period,count (with --split: period,value,count).",
-)
-@click.pass_obj
-def timeline(state, query, index_dir, by, split, as_json, as_csv, **kw):
-    """Hits over time: a bar per period, empty periods shown as zero."""
-
-    filters = _filters(kw)
-    with state.open_index(index_dir) as ix:
-        tl = ix.timeline(" ".join(query), filters, by=by, split=split)
-    if as_json:
-        from .render import write_json
-
-        write_json(tl.to_dict())
-    elif as_csv:
-        from .render import write_timeline_csv
-
-        write_timeline_csv(tl)
-    else:
-        from .render import make_console, print_timeline
-
-        print_timeline(tl, make_console())
-    return Exit.OK if tl.total else Exit.NO_HITS
-
-
-@cli.command(cls=QueryCommand)
-@click.argument("query", nargs=-1, required=True)
-@index_option
-@click.option(
-    "-n",
-    "--hits",
-    type=click.IntRange(min=0),
-    default=3,
-    show_default=True,
-    help="Also show how the first N hits' scores were made, term by term (0: none).",
-)
-@click.option("--json", "as_json", is_flag=True, help="One JSON object (see README).")
-@timeout_option
-@click.pass_obj
-def explain(state, query, index_dir, hits, as_json, timeout):
-    """What each word of QUERY matches, per language: the forms it stands for and in how
-    many articles of that language each occurs (what a count counted).
-
-    Exit 0 when some word matched, 1 when none did.
-    """
-    with state.open_index(index_dir) as ix:
-        if not hasattr(ix, "explain"):
-            raise CorpusSearchError("explain works on a local index, not on a cluster")
-        result = ix.explain(" ".join(query), hits=hits, timeout=timeout or state.config.timeout)
-    if as_json:
-        from .render import write_json
-
-        write_json(result)
-    else:
-        from .render import make_console, print_explain
-
-        print_explain(result, make_console())
-    found = any(g["articles"] for w in result["words"] for g in w["languages"])
-    return Exit.OK if found else Exit.NO_HITS
-
-
-# --------------------------------------------------------------------------------------------
-# Research commands: reprints, kwic, collocates, count, export
-
-
-@cli.command(cls=QueryCommand)
-@click.argument("query", nargs=-1)
-@index_option
-@filter_options
-@click.option(
-    "--threshold",
-    type=click.FloatRange(min=0, max=1, min_open=True),
-    default=0.8,
-    show_default=True,
-    help="Estimated share of 5-word sequences two articles share.",
-)
-@click.option(
-    "--min-size",
-    type=click.IntRange(min=2),
-    default=2,
-    show_default=True,
-    help="Smallest cluster shown.",
-)
-@click.option(
-    "-n",
-    "--limit",
-    type=click.IntRange(min=0),
-    default=20,
-    show_default=True,
-    help="Clusters shown on the terminal (0: all); JSON has them all.",
-)
-@click.option("--json", "as_json", is_flag=True, help="One JSON object (see README).")
-@timeout_option
-@click.pass_obj
-def reprints(state, query, index_dir, threshold, min_size, limit, as_json, timeout, **kw):
-    """Clusters of articles that are the same story: who published it, and who was first.
-
-    Among the articles matching QUERY and the filters (all, without them): reprints under
-    another headline, with another site's header and footer, changed typography, a paragraph
-    added or cut. Largest clusters first, members oldest first. Exit 0 if any cluster, 1 if none.
-    """
-
-    with state.open_index(index_dir) as ix:
-        result = ix.reprints(
-            " ".join(query),
-            _filters(kw),
-            threshold=threshold,
-            min_size=min_size,
-            timeout=timeout or state.config.timeout,
-        )
-    if as_json:
-        from .render import write_json
-
-        write_json(result.to_dict())
-    else:
-        from .render import make_console, print_reprints
-
-        shown = (
-            result
-            if not limit
-            else type(result)(
-                result.threshold, result.min_size, result.articles, result.clusters[:limit]
-            )
-        )
-        print_reprints(shown, make_console())
-    return Exit.OK if result.clusters else Exit.NO_HITS
-
-
-@cli.command(cls=QueryCommand)
-@click.argument("query", nargs=-1, required=True)
-@index_option
-@filter_options
-@click.option(
-    "--width",
-    type=click.IntRange(min=1),
-    default=40,
-    show_default=True,
-    help="Characters of context each side.",
-)
-@click.option(
-    "--sort",
-    type=click.Choice(("date", "left", "right", "source")),
-    default="date",
-    show_default=True,
-    help="left/right: by the words nearest the match on that side.",
-)
-@click.option(
-    "-n",
-    "--limit",
-    type=click.IntRange(min=0),
-    default=100,
-    show_default=True,
-    help="Lines shown (0: all).",
-)
-@click.option("--json", "as_json", is_flag=True, help="One JSON object (see README).")
-@click.option("--jsonl", is_flag=True, help="One JSON line per occurrence.")
-@click.option("--csv", "as_csv", is_flag=True, help="CSV: id,published,source,left,match,right.")
-@click.option(
-    "--lemma",
-    is_flag=True,
-    help="Name each match's lexeme in its article's language and group the lines by it.",
-)
-@timeout_option
-@click.pass_obj
-def kwic(state, query, index_dir, width, sort, limit, as_json, jsonl, as_csv, lemma, timeout, **kw):
-    """Concordance: every occurrence of QUERY's matches in context, one line each.
-
-    The match is centred with WIDTH characters each side, from titles and bodies of every
-    matching article. Exit 0 if anything matched, 1 if not.
-    """
-
-    text = " ".join(query)
-    with state.open_index(index_dir) as ix:
-        conc = ix.kwic(
-            text,
-            _filters(kw),
-            width=width,
-            sort=sort,
-            limit=limit or None,
-            lemma=lemma,
-            timeout=timeout or state.config.timeout,
-        )
-    if as_json:
-        from .render import write_json
-
-        write_json(conc.to_dict())
-    elif jsonl:
-        from .render import write_jsonl
-
-        write_jsonl(line.to_dict() for line in conc.lines)
-    elif as_csv:
-        from .render import write_csv
-
-        head = ["id", "published", "source", "left", "match", "right"]
-        write_csv(
-            (
-                [x.id, x.published or "", x.source or "", x.left, x.match, x.right]
-                + ([x.lemma or ""] if lemma else [])
-                for x in conc.lines
-            ),
-            head + (["lemma"] if lemma else []),
-        )
-    else:
-        from .render import make_console, print_kwic
-
-        print_kwic(conc, make_console())
-    return Exit.OK if conc.total else Exit.NO_HITS
-
-
-@cli.command(cls=QueryCommand)
-@click.argument("query", nargs=-1, required=True)
-@index_option
-@filter_options
-@click.option(
-    "--window",
-    type=click.IntRange(min=1),
-    default=5,
-    show_default=True,
-    help="Words each side of a match.",
-)
-@click.option("--top", type=click.IntRange(min=1), default=20, show_default=True)
-@click.option(
-    "--measure",
-    type=click.Choice(("llr", "pmi", "count")),
-    default="llr",
-    show_default=True,
-    help="Log-likelihood, pointwise mutual information, raw count.",
-)
-@click.option("--no-stopwords", is_flag=True, help="Leave out common words (the, и, ...).")
-@click.option(
-    "--lemma",
-    is_flag=True,
-    help="Count the forms of a word as one (киева, киеве: киев), in each article's language.",
-)
-@click.option("--json", "as_json", is_flag=True, help="One JSON object (see README).")
-@click.option("--csv", "as_csv", is_flag=True, help="CSV: word,count,frequency,score.")
-@timeout_option
-@click.pass_obj
-def collocates(
-    state,
-    query,
-    index_dir,
-    window,
-    top,
-    measure,
-    no_stopwords,
-    lemma,
-    as_json,
-    as_csv,
-    timeout,
-    **kw,
-):
-    """The words that occur near QUERY's matches, ranked by how much more often than chance.
-
-    QUERY is a word (stemmed as in search) or any query; its matches in the matching articles
-    are the centres. Exit 0 if anything matched, 1 if not.
-    """
-
-    text = " ".join(query)
-    with state.open_index(index_dir) as ix:
-        result = ix.collocates(
-            text,
-            _filters(kw),
-            window=window,
-            top=top,
-            measure=measure,
-            stopwords=not no_stopwords,
-            lemma=lemma,
-            timeout=timeout or state.config.timeout,
-        )
-    if as_json:
-        from .render import write_json
-
-        write_json(result.to_dict())
-    elif as_csv:
-        from .render import write_csv
-
-        write_csv(
-            ([c.word, c.count, c.frequency, round(c.score, 4)] for c in result.collocates),
-            ["word", "count", "frequency", "score"],
-        )
-    else:
-        from .render import make_console, print_collocates
-
-        print_collocates(result, make_console())
-    return Exit.OK if result.occurrences else Exit.NO_HITS
-
-
-def _sizes(value: str) -> tuple[int, int]:
-    """``-n 2`` or ``-n 2..4``."""
-    low, _, high = value.partition("..")
-    if not (low.isdigit() and (not high or high.isdigit())):
-        raise CorpusSearchError(f"-n takes a size or a range of sizes (2, 2..4), not {value!r}")
-    return int(low), int(high or low)
-
-
-@cli.command(cls=QueryCommand)
-@click.argument("query", nargs=-1)
-@index_option
-@filter_options
-@click.option(
-    "-n",
-    "--size",
-    "size",
-    default="2",
-    show_default=True,
-    metavar="N[..M]",
-    help="Words in a sequence: 2, or a range such as 2..4.",
-)
-@click.option("--around", metavar="WORD", help="Only the sequences that hold this word.")
-@click.option("--min-freq", type=click.IntRange(min=1), default=2, show_default=True)
-@click.option(
-    "--by",
-    type=click.Choice(("source", "site", "author", "lang", "year", "month")),
-    help="Count each sequence per source, site, author, language, year or month too.",
-)
-@click.option("--top", type=click.IntRange(min=0), default=50, show_default=True, help="0: all.")
-@click.option(
-    "--no-stopwords",
-    is_flag=True,
-    help="Leave out sequences that begin or end with a common word (of the, и в).",
-)
-@click.option("--json", "as_json", is_flag=True, help="One JSON object (see README).")
-@click.option("--csv", "as_csv", is_flag=True, help="CSV: ngram,count,documents.")
-@timeout_option
-@click.pass_obj
-def ngrams(
-    state, query, index_dir, size, around, min_freq, by, top, no_stopwords, as_json, as_csv,
-    timeout, **kw,
-):  # fmt: skip
-    """The most frequent word sequences in the matching articles (all, without QUERY), with
-    the articles that have them (AntConc's clusters / n-grams). Exit 1 if none is found."""
-    with state.open_index(index_dir) as ix:
-        if not hasattr(ix, "ngrams"):
-            raise CorpusSearchError("ngrams works on a local index, not on a cluster")
-        result = ix.ngrams(
-            " ".join(query),
-            _filters(kw),
-            sizes=_sizes(size),
-            around=around,
-            min_freq=min_freq,
-            by=by,
-            top=top or None,
-            stopwords=not no_stopwords,
-            timeout=timeout or state.config.timeout,
-        )
-    if as_json:
-        from .render import write_json
-
-        write_json(result)
-    elif as_csv:
-        from .render import write_csv
-
-        write_csv(
-            ([g["ngram"], g["count"], g["documents"]] for g in result["ngrams"]),
-            ["ngram", "count", "documents"],
-        )
-    else:
-        from .render import make_console, print_ngrams
-
-        print_ngrams(result, make_console())
-    return Exit.OK if result["ngrams"] else Exit.NO_HITS
-
-
-@cli.command(cls=QueryCommand)
-@click.argument("target", nargs=-1, required=True)
-@index_option
-@filter_options
-@click.option(
-    "--reference",
-    metavar="QUERY",
-    help="The articles to compare with (default: the rest of the index).",
-)
-@click.option(
-    "--reference-index",
-    metavar="DIR",
-    type=click.Path(file_okay=False),
-    help="Compare with the articles of another index (those matching --reference, or all).",
-)
-@click.option("--min-freq", type=click.IntRange(min=1), default=3, show_default=True)
-@click.option("--top", type=click.IntRange(min=0), default=50, show_default=True, help="0: all.")
-@click.option("--negative", is_flag=True, help="The words unusually rare in the target.")
-@click.option("--keep-stopwords", is_flag=True, help="Keep common words (left out by default).")
-@click.option("--json", "as_json", is_flag=True, help="One JSON object (see README).")
-@click.option(
-    "--csv",
-    "as_csv",
-    is_flag=True,
-    help="CSV: word,ll,log_ratio,target,target_docs,reference,reference_docs.",
-)
-@timeout_option
-@click.pass_obj
-def keywords(
-    state, target, index_dir, reference, reference_index, min_freq, top, negative,
-    keep_stopwords, as_json, as_csv, timeout, **kw,
-):  # fmt: skip
-    """Keyness: the words unusually frequent in the articles matching TARGET against a
-    reference, by log-likelihood, with Log Ratio as the effect size. Exit 1 if none."""
-    from .search import CorpusIndex
-
-    other = CorpusIndex(reference_index) if reference_index else None
-    try:
-        with state.open_index(index_dir) as ix:
-            if not hasattr(ix, "keywords"):
-                raise CorpusSearchError("keywords works on a local index, not on a cluster")
-            result = ix.keywords(
-                " ".join(target),
-                _filters(kw),
-                reference=reference,
-                reference_index=other,
-                min_freq=min_freq,
-                top=top or None,
-                negative=negative,
-                stopwords=keep_stopwords,
-                timeout=timeout or state.config.timeout,
-            )
-    finally:
-        if other is not None:
-            other.close()
-    if as_json:
-        from .render import write_json
-
-        write_json(result)
-    elif as_csv:
-        from .render import write_csv
-
-        write_csv(
-            (
-                [
-                    k["word"],
-                    k["ll"],
-                    k["log_ratio"],
-                    k["target"]["count"],
-                    k["target"]["documents"],
-                    k["reference"]["count"],
-                    k["reference"]["documents"],
-                ]
-                for k in result["keywords"]
-            ),  # fmt: skip
-            ["word", "ll", "log_ratio", "target", "target_docs", "reference", "reference_docs"],
-        )
-    else:
-        from .render import make_console, print_keywords
-
-        print_keywords(result, make_console())
-    return Exit.OK if result["keywords"] else Exit.NO_HITS
-
-
-@cli.command(cls=QueryCommand)
-@click.argument("word")
-@click.argument("query", nargs=-1)
-@index_option
-@filter_options
-@click.option("--json", "as_json", is_flag=True, help="One JSON object (see README).")
-@timeout_option
-@click.pass_obj
-def dispersion(state, word, query, index_dir, as_json, timeout, **kw):
-    """Where WORD occurs across the articles matching QUERY (all, without it), in time
-    order: a strip plot, Gries' DP, and its rate per source and per year. Exit 1 if WORD
-    occurs nowhere there."""
-    with state.open_index(index_dir) as ix:
-        if not hasattr(ix, "dispersion"):
-            raise CorpusSearchError("dispersion works on a local index, not on a cluster")
-        result = ix.dispersion(
-            word, " ".join(query), _filters(kw), timeout=timeout or state.config.timeout
-        )
-    if as_json:
-        from .render import write_json
-
-        write_json(result)
-    else:
-        from .render import make_console, print_dispersion
-
-        print_dispersion(result, make_console())
-    return Exit.OK if result["occurrences"] else Exit.NO_HITS
+_add_reading_commands()
 
 
 @cli.group()
@@ -1427,175 +682,6 @@ def watch_show(state, name, index_dir, only_new, limit, as_json):
     return Exit.OK if hits else Exit.NO_HITS
 
 
-@cli.command(cls=QueryCommand)
-@click.argument("query", nargs=-1)
-@index_option
-@filter_options
-@click.option(
-    "-n",
-    "--limit",
-    type=click.IntRange(min=0),
-    default=20,
-    show_default=True,
-    help="Passages shown on the terminal (0: all); JSON has them all.",
-)
-@click.option("--json", "as_json", is_flag=True, help="One JSON object (see README).")
-@timeout_option
-@click.pass_obj
-def reuse(state, query, index_dir, limit, as_json, timeout, **kw):
-    """Passages lifted from one article into another (with light edits) among the articles
-    matching QUERY (all, without it): where, in both, and which came first. Exit 1 if none."""
-    with state.open_index(index_dir) as ix:
-        if not hasattr(ix, "reuse"):
-            raise CorpusSearchError("reuse works on a local index, not on a cluster")
-        result = ix.reuse(" ".join(query), _filters(kw), timeout=timeout or 600.0)
-        if not as_json:
-            bodies = {}
-            for p in result["passages"][: limit or None]:
-                for side in ("earlier", "later"):
-                    doc = p[side]["id"]
-                    if doc not in bodies:
-                        bodies[doc] = (ix.get(doc) or {}).get("body") or ""
-    if as_json:
-        from .render import write_json
-
-        write_json(result)
-    else:
-        from .render import make_console, print_reuse
-
-        print_reuse(result, bodies, make_console(), limit)
-    return Exit.OK if result["passages"] else Exit.NO_HITS
-
-
-def read_queries(path: str) -> list[str]:
-    """Queries one a line; blank lines and lines starting with # left out."""
-    try:
-        with open(path, encoding="utf-8") as fh:
-            lines = fh.read().splitlines()
-    except OSError as exc:
-        raise CorpusSearchError(f"{path}: cannot be read ({exc.strerror})") from None
-    except UnicodeDecodeError:
-        raise CorpusSearchError(f"{path}: is not UTF-8 text") from None
-    from .errors import QueryError
-    from .query import parse_query
-
-    queries = []
-    for n, line in enumerate(lines, 1):
-        text = line.strip()
-        if not text or text.startswith("#"):
-            continue
-        try:
-            parse_query(text)
-        except QueryError as exc:
-            raise CorpusSearchError(f"{path}, line {n}: {exc}") from None
-        queries.append(text)
-    return queries
-
-
-@cli.command()
-@click.option(
-    "--queries",
-    "queries_file",
-    required=True,
-    type=click.Path(dir_okay=False),
-    metavar="FILE",
-    help="One query a line; blank lines and # comments ignored.",
-)
-@index_option
-@filter_options
-@click.option("--by", type=click.Choice(vocab.PERIODS), default="month", show_default=True)
-@click.option("--json", "as_json", is_flag=True, help="One JSON object (see README).")
-@click.option("--csv", "as_csv", is_flag=True, help="CSV: query,period,count.")
-@timeout_option
-@click.pass_obj
-def count(state, queries_file, index_dir, by, as_json, as_csv, timeout, **kw):
-    """Count many queries over time in one go: a dictionary of narratives, say.
-
-    Each query is counted exactly as 'search QUERY --count' would and broken down by period
-    (the article's own date). A bad query stops everything before any output, naming its
-    line. Exit 0 if any query matched, 1 if none did.
-    """
-
-    queries = read_queries(queries_file)
-    filters = _filters(kw)
-    with state.open_index(index_dir) as ix:
-        rows = ix.count_queries(queries, filters, by=by, timeout=timeout or state.config.timeout)
-    if as_json:
-        from .render import write_json
-
-        write_json({"by": by, "filters": filters.to_dict(), "queries": rows})
-    elif as_csv:
-        from .render import write_csv
-
-        write_csv(
-            ([r["query"], b["period"], b["count"]] for r in rows for b in r["buckets"]),
-            ["query", "period", "count"],
-        )
-    else:
-        from .render import make_console, print_counts
-
-        print_counts(rows, by, make_console())
-    return Exit.OK if any(r["total"] for r in rows) else Exit.NO_HITS
-
-
-@cli.command(cls=QueryCommand)
-@click.argument("query", nargs=-1)
-@index_option
-@filter_options
-@click.option(
-    "--format", "fmt", type=click.Choice(("jsonl", "csv")), default="jsonl", show_default=True
-)
-@click.option(
-    "--fields", metavar="A,B", help="Only these record keys (default: all, body included)."
-)
-@click.option("--sort", type=click.Choice(vocab.SORTS), default="relevance", show_default=True)
-@timeout_option
-@click.pass_obj
-def export(state, query, index_dir, fmt, fields, sort, timeout, **kw):
-    """Write every matching record, body included, as JSON lines or CSV.
-
-    Streamed in the search order: as many records as 'search QUERY --count' says, with
-    memory flat in their number. Without QUERY, the whole index.
-    """
-    from .articles import RECORD_FIELDS
-
-    keys = list(RECORD_FIELDS)
-    if fields:
-        keys = [f.strip() for f in fields.split(",") if f.strip()]
-        bad = [k for k in keys if k not in RECORD_FIELDS]
-        if bad:
-            raise CorpusSearchError(
-                f"--fields: unknown key {bad[0]!r} (choose from {', '.join(RECORD_FIELDS)})"
-            )
-    n = 0
-    with state.open_index(index_dir) as ix:
-        records = ix.records(
-            " ".join(query), _filters(kw), sort=sort, timeout=timeout or state.config.timeout
-        )
-        rows = ({k: r[k] for k in keys} for r in records)
-        if fmt == "csv":
-            from .render import csv_cell, write_csv
-
-            def cells():
-                nonlocal n
-                for row in rows:
-                    n += 1
-                    yield [csv_cell(row[k]) for k in keys]
-
-            write_csv(cells(), keys)
-        else:
-            from .render import write_jsonl
-
-            def counted():
-                nonlocal n
-                for row in rows:
-                    n += 1
-                    yield row
-
-            write_jsonl(counted())
-    return Exit.OK if n else Exit.NO_HITS
-
-
 # --------------------------------------------------------------------------------------------
 # serve
 
@@ -1616,18 +702,28 @@ def export(state, query, index_dir, fmt, fields, sort, timeout, **kw):
     show_default=True,
     help="Address for --http (anything but this machine exposes your corpus).",
 )
+@click.option(
+    "--deadline",
+    type=click.FloatRange(min=0.1),
+    default=300.0,
+    show_default=True,
+    metavar="SECONDS",
+    help="Stop a request that runs longer (its client is told so).",
+)
 @click.pass_obj
-def serve(state, index_dir, http_port, host):
+def serve(state, index_dir, http_port, host, deadline):
     """Keep the index open and answer many questions fast.
 
-    While it runs, search, facets, timeline, show, stats, count, kwic, collocates, reprints
-    and export hand their arguments to it and print exactly what they would have printed
-    themselves. With --http PORT it also answers the same JSON over HTTP on 127.0.0.1; the
-    first line on stderr is the address with its access token. Ctrl-C stops it.
+    While it runs, the commands that read the index (search, facets, timeline, show, stats,
+    count, explain, kwic, collocates, ngrams, keywords, dispersion, reprints, reuse, export)
+    hand their arguments to it and print exactly what they would have printed themselves,
+    as it comes. Each request is answered by a worker process of its own, so a long analysis
+    never holds a search back. With --http PORT it also answers the same JSON over HTTP on
+    127.0.0.1; the first line on stderr is the address with its access token. Ctrl-C stops it.
     """
     from .serve import Server
 
-    server = Server(state.index_path(index_dir))
+    server = Server(state.index_path(index_dir), deadline=deadline, config=state.config)
     if server.serve(http_port, host, announce=lambda line: click.echo(line, err=True)):
         _err("interrupted; the server stopped")
         return Exit.INTERRUPTED  # Ctrl-C: 130, as the README says of every command

@@ -15,77 +15,21 @@ from __future__ import annotations
 import os
 import sys
 
-#: Commands that only read the index: the ones a server may answer.
-SERVED = frozenset(
-    {
-        "search",
-        "facets",
-        "timeline",
-        "show",
-        "stats",
-        "count",
-        "kwic",
-        "collocates",
-        "reprints",
-        "export",
-    }
+from .protocol import (
+    ACCEPT_WAIT,
+    ACCEPTED,
+    ENV_KEYS,
+    EXIT,
+    MAX_REQUEST,
+    SERVED,
+    SOCKET_NAME,
+    STDERR,
+    STDOUT,
+    command_of,
+    index_folder,
+    read_frame,
+    version,
 )
-SOCKET_NAME = "serve.sock"
-ACCEPTED = b"+"  # the server's first byte: it has taken the request (then the JSON answer)
-ACCEPT_WAIT = 2.0  # seconds a command waits for that byte before it runs by itself
-PROTOCOL = 1
-#: Environment a command's output depends on, passed to the server.
-ENV_KEYS = (
-    "NO_COLOR",
-    "TERM",
-    "COLUMNS",
-    "LINES",
-    "FORCE_COLOR",
-    "CORPUS_SEARCH_INDEX",
-    "CORPUS_SEARCH_CONFIG",
-    "HOME",
-)
-
-
-def version() -> str:
-    from . import __version__
-
-    return f"{__version__}/{PROTOCOL}"
-
-
-def index_folder(argv: list[str]) -> str | None:
-    """The index folder the command will use, as far as it can be told without the config
-    parser: --index, then $CORPUS_SEARCH_INDEX; None when a config file could say otherwise."""
-    for i, arg in enumerate(argv):
-        if arg == "--":
-            break
-        if arg == "--index" and i + 1 < len(argv):
-            return argv[i + 1]
-        if arg.startswith("--index="):
-            return arg.split("=", 1)[1]
-        if arg == "--config" or arg.startswith("--config="):
-            return None  # the config may name the index: leave it to the full CLI
-    if os.environ.get("CORPUS_SEARCH_INDEX"):
-        return os.environ["CORPUS_SEARCH_INDEX"]
-    if os.environ.get("CORPUS_SEARCH_CONFIG") or os.path.exists("corpus-search.yaml"):
-        return None
-    return "index"
-
-
-def command_of(argv: list[str]) -> str | None:
-    """The subcommand's name (the first argument that is not a global option)."""
-    skip = False
-    for arg in argv:
-        if skip:
-            skip = False
-            continue
-        if arg in ("--index", "--config"):
-            skip = True
-            continue
-        if arg.startswith("-"):
-            continue
-        return arg
-    return None
 
 
 def _terminal_width() -> int:
@@ -129,37 +73,59 @@ def ask_server(argv: list[str]) -> int | None:
         "stderr_tty": sys.stderr.isatty(),
         "width": _terminal_width(),
     }
+    line = json.dumps(request).encode("utf-8") + b"\n"
+    if len(line) > MAX_REQUEST:
+        return None
+    conn = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     try:
-        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as conn:
-            # a server that does not take the request at once (stopped with kill -STOP or
-            # Ctrl-Z: the kernel still accepts the connection) is not waited for
-            conn.settimeout(ACCEPT_WAIT)
-            conn.connect(path)
-            conn.sendall(json.dumps(request).encode("utf-8") + b"\n")
-            conn.shutdown(socket.SHUT_WR)
-            first = conn.recv(1)
-            conn.settimeout(600)
-            chunks = [] if first == ACCEPTED else [first]
-            while True:
-                chunk = conn.recv(1 << 16)
-                if not chunk:
-                    break
-                chunks.append(chunk)
+        # a server that does not take the request at once (stopped with kill -STOP or
+        # Ctrl-Z: the kernel still accepts the connection) is not waited for
+        conn.settimeout(ACCEPT_WAIT)
+        conn.connect(path)
+        conn.sendall(line)  # the sending side stays open: closing it means "gone"
+        if conn.recv(1) != ACCEPTED:
+            return None
+        conn.settimeout(None)  # taken: the worker has its own deadline
+        answer = conn.makefile("rb")
+        head = json.loads(answer.readline(MAX_REQUEST) or b"null")
+        if not isinstance(head, dict) or head.get("version") != request["version"]:
+            return None  # another version, a command it does not serve: run here
+        return _relay(answer)
     except (OSError, ValueError):
         return None  # a stale socket, a server that went away: run here
-    try:
-        answer = json.loads(b"".join(chunks))
-    except ValueError:
-        return None
-    if not isinstance(answer, dict) or answer.get("version") != request["version"]:
-        return None  # another version of corpus-search: run here
-    try:
-        sys.stdout.write(answer["stdout"])
-        sys.stdout.flush()
-    except BrokenPipeError:
-        pass
-    sys.stderr.write(answer["stderr"])
-    return int(answer["code"])
+    finally:
+        conn.close()
+
+
+def _relay(answer) -> int | None:
+    """Copy the server's frames to this process's stdout and stderr as they come; the exit
+    code. When this stdout's reader goes away (``| head -1``) the command is over at once:
+    closing the connection ends the worker's work. None when the server went away before
+    anything was printed (the command then runs here)."""
+    out, err = sys.stdout, sys.stderr
+    written = False
+    while True:
+        got = read_frame(answer.read)
+        if got is None:
+            if not written:
+                return None
+            err.write("corpus-search: the server went away before the command finished\n")
+            return 2
+        kind, data = got
+        written = written or kind != EXIT
+        if kind == STDOUT:
+            try:
+                out.flush()
+                out.buffer.write(data)
+                out.buffer.flush()
+            except BrokenPipeError:
+                return 0
+        elif kind == STDERR:
+            err.flush()
+            err.buffer.write(data)
+            err.buffer.flush()
+        elif kind == EXIT:
+            return int(data)
 
 
 def main() -> int:

@@ -13,63 +13,18 @@ from __future__ import annotations
 
 import os
 
-from .vocab import VALUE_FIELDS
-
 TYPE_CHECKING = False  # typing is not imported at run time: a search starts faster without it
 if TYPE_CHECKING:
     from typing import Any
 
-#: Options that take no value -> the search() argument they set.
-_FLAGS = {
-    "--json": "as_json",
-    "--jsonl": "jsonl",
-    "--count": "count_only",
-    "-l": "files_only",
-    "--files-with-matches": "files_only",
-    "--collapse": "collapse",
-}
-#: Options that take a value -> (the argument, how the value is read).
-_VALUED = {
-    "--index": ("index_dir", "text"),
-    "-n": ("limit", "count"),
-    "--limit": ("limit", "count"),
-    "--page": ("page", "positive"),
-    "--sort": ("sort", "sort"),
-    "--facet": ("facets", "facet"),
-    "--facet-limit": ("facet_limit", "positive"),
-    "--fields": ("fields", "text"),
-    "--mark": ("mark", "text"),
-    "--since": ("since", "text"),
-    "--until": ("until", "text"),
-    "--min-views": ("min_views", "count"),
-    "--category": ("category", "text"),
-    "--tag": ("tag", "text"),
-    "--author": ("author", "text"),
-    "--place": ("place", "text"),
-    "--source": ("source", "text"),
-    "--site": ("site", "text"),
-    "--lang": ("lang", "text"),
-}
-_REPEATED = frozenset({"facets", *VALUE_FIELDS})
 
+def parse(argv: list[str]) -> Any:
+    """The Request of a plain search invocation, or None for anything else. The options
+    and their kinds come from the search command's declaration (:mod:`.request`)."""
+    from .request import SPECS, Request, RequestError
 
-def _value(kind: str, raw: str) -> Any:
-    """The option's value, or None when click should judge it (it then runs the command)."""
-    if kind == "text":
-        return raw
-    if kind in ("count", "positive"):
-        if not (raw.isascii() and raw.isdigit()):
-            return None
-        n = int(raw)
-        return n if n >= (1 if kind == "positive" else 0) else None
-    from . import vocab
-
-    choices = vocab.SORTS if kind == "sort" else vocab.FACETS
-    return raw if raw in choices else None
-
-
-def parse(argv: list[str]) -> dict[str, Any] | None:
-    """The search() arguments of a plain search invocation, or None for anything else."""
+    spec = SPECS["search"]
+    by_flag = {flag: opt for opt in spec.options for flag in opt.flags}
     args = list(argv)
     global_index = None
     while args and (args[0] == "--index" or args[0].startswith("--index=")):
@@ -82,8 +37,7 @@ def parse(argv: list[str]) -> dict[str, Any] | None:
             return None
     if not args or args[0] != "search":
         return None
-    out: dict[str, Any] = {name: [] for name in _REPEATED}
-    out.update(index_dir=None, since=None, until=None, min_views=None)
+    values: dict[str, Any] = {}
     words: list[str] = []
     i = 1
     while i < len(args):
@@ -96,32 +50,35 @@ def parse(argv: list[str]) -> dict[str, Any] | None:
             words.append(arg)
             continue
         name, eq, attached = arg.partition("=") if arg.startswith("--") else (arg, "", "")
-        if name in _FLAGS and not eq:
-            out[_FLAGS[name]] = True
+        opt = by_flag.get(name)
+        if opt is None:
+            return None  # --help, --debug, -n5, a -word query...: click's
+        if opt.kind == "flag":
+            if eq:
+                return None
+            values[opt.key] = True
             continue
-        if name not in _VALUED:
-            return None  # --help, --debug, --timeout, -n5, a -word query...: click's
         if not eq:
             if i >= len(args):
                 return None
             attached = args[i]
             i += 1
-        key, kind = _VALUED[name]
-        value = _value(kind, attached)
-        if value is None:
-            return None
-        if key in _REPEATED:
-            out[key].append(value)
+        try:
+            value = opt.convert(attached)
+        except RequestError:
+            return None  # click judges it, with its own message
+        if opt.multiple:
+            values[opt.key] = (*values.get(opt.key, ()), value)
         else:
-            out[key] = value
-    out["text"] = " ".join(words)
-    out["index_dir"] = out["index_dir"] or global_index
-    return out
+            values[opt.key] = value
+    values["query"] = tuple(words)
+    values["index_dir"] = values.get("index_dir") or global_index
+    return Request("search", values)
 
 
 def run(argv: list[str]) -> int | None:
     """Run a plain search here and return its exit code, or None when the click CLI should."""
-    from .client import index_folder
+    from .protocol import index_folder
 
     if (
         os.environ.get("CORPUS_SEARCH_NO_QUICK")
@@ -136,14 +93,14 @@ def run(argv: list[str]) -> int | None:
 
     def invoke() -> int:
         from .config import load_config
-        from .matching import Filters
         from .search import CorpusIndex
 
         config = load_config(None)
-        filters = Filters(**{k: request.pop(k) for k in Filters.FIELDS})
-        path = config.resolve_index(request.pop("index_dir"))
-        text = request.pop("text")
-        facets = request.pop("facets")
-        return commands.search(lambda: CorpusIndex(path), config, text, filters, facets, **request)
+        ctx = commands.Context(
+            config,
+            lambda index_dir: CorpusIndex(config.resolve_index(index_dir)),
+            config.resolve_index,
+        )
+        return commands.execute(request, ctx)
 
     return commands.run_mapped(invoke, debug=False)

@@ -36,9 +36,26 @@ def write_jsonl(objs: Iterable[Any], stream: TextIO | None = None) -> None:
     stream = stream or sys.stdout
     tty = _isatty(stream)
     for obj in objs:
-        line = json.dumps(obj, ensure_ascii=False)
-        stream.write(_JSON_UNSAFE.sub(_json_escape, line) if tty else line)
-        stream.write("\n")
+        stream.write(jsonl_line(obj, tty))
+
+
+def jsonl_line(obj: Any, tty: bool = False) -> str:
+    """One JSON line (with its line break); for a terminal, with the characters it would obey
+    escaped (see _JSON_UNSAFE)."""
+    line = json.dumps(obj, ensure_ascii=False)
+    return (_JSON_UNSAFE.sub(_json_escape, line) if tty else line) + "\n"
+
+
+def csv_line(cells: list[Any], tty: bool = False) -> str:
+    """One CSV row (with its line break); for a terminal, control characters shown."""
+    import csv
+    import io
+
+    buf = io.StringIO()
+    csv.writer(buf, lineterminator="\n").writerow(
+        [visible(c) if tty and isinstance(c, str) else c for c in cells]
+    )
+    return buf.getvalue()
 
 
 #: What JSON leaves unescaped but a terminal obeys: DEL, the C1 controls (U+009B is a CSI:
@@ -149,8 +166,10 @@ def visible(text: str) -> str:
     return _CONTROLS.sub(_show_control, text) if _CONTROLS.search(text) else text
 
 
-def make_console(stderr: bool = False):
-    """A rich console: colour only on a terminal and without NO_COLOR; soft wrap when piped."""
+def make_console(stderr: bool = False, *, file: TextIO | None = None, width: int | None = None):
+    """A rich console: colour only on a terminal and without NO_COLOR; soft wrap when piped.
+    ``file``: where it writes (default stdout, or stderr); ``width``: the layout's width
+    (default: COLUMNS, else the terminal's)."""
     from rich.console import Console
 
     class _Console(Console):
@@ -160,11 +179,12 @@ def make_console(stderr: bool = False):
             self.quiet = True
             raise BrokenPipeError
 
-    stream = sys.stderr if stderr else sys.stdout
+    stream = file or (sys.stderr if stderr else sys.stdout)
     tty = stream.isatty()
-    width = None
     columns = os.environ.get("COLUMNS", "")
-    if columns and not (columns.isascii() and columns.isdigit() and 20 <= int(columns) <= 10000):
+    if width is not None:
+        width = min(max(width, 20), 10000)
+    elif columns and not (columns.isascii() and columns.isdigit() and 20 <= int(columns) <= 10000):
         # COLUMNS=0 made rich print nothing at all (exit 0, no output); a width it cannot
         # use is ignored: the terminal's own, else 80
         width = 80 if not tty else None

@@ -1,20 +1,24 @@
-"""``corpus-search serve``: keep indexes open and answer many questions fast.
+"""``corpus-search serve``: keep indexes open and answer many questions at once.
 
 Two doors into one process:
 
 * a Unix socket in the index folder (``serve.sock``, mode 0600: only its owner can use it).
-  The ordinary CLI hands its arguments to it (see :mod:`corpus_search.client`) and the server
-  runs the very same click command here, against indexes it keeps open (postings, columns and
-  caches warm), and sends back what the command printed and its exit code: output is identical
-  with and without the server, terminal rendering included.
-* optionally HTTP on 127.0.0.1 (``--http PORT``) for programs and notebooks: the same JSON
-  objects as the CLI's ``--json``. Every request needs the token printed at start-up; the
+  The ordinary CLI hands its arguments to it (:mod:`corpus_search.protocol`), a worker runs
+  the very same command against the indexes the server keeps open (postings, columns and
+  caches warm) and streams back what it prints and its exit code: output is identical with
+  and without the server, terminal rendering included.
+* optionally HTTP on 127.0.0.1 (``--http PORT``) for programs, notebooks and the page: the
+  same JSON as the CLI's ``--json``. Every request needs the token printed at start-up; the
   ``Host`` header must name this machine (no DNS rebinding).
 
-Commands run one at a time (they share this process's standard streams and working folder).
-Each index follows its commits and rebuilds (a search after an update answers from it); the
-server never takes the indexing lock. Ctrl-C or SIGTERM stops it and removes its socket; a
-socket left by a killed server is detected and replaced.
+Each connection is answered by a worker process forked from the warm server (its open
+indexes are the worker's at no cost, and a long analysis runs on its own core, beside the
+others: Python threads would take turns on one). The server itself only accepts, forks and
+reaps: it never runs a command, so nothing it holds changes per request. Before each fork
+it follows the index's commits, so a worker answers from the last commit and keeps its own
+snapshot for as long as it runs. A worker has a deadline (``--deadline``); one whose client
+goes away stops at once. Ctrl-C or SIGTERM stops the server and its workers and removes its
+socket; a socket left by a killed server is detected and replaced.
 """
 
 from __future__ import annotations
@@ -24,19 +28,34 @@ import io
 import json
 import os
 import secrets
+import selectors
 import signal
 import socket
-import socketserver
 import sys
-import threading
-from collections.abc import Callable, Iterator
+import time
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
-from .client import ACCEPTED, SERVED, SOCKET_NAME, command_of, version
 from .errors import CorpusSearchError
-from .vocab import VALUE_FIELDS
+from .protocol import (
+    ACCEPTED,
+    EXIT,
+    MAX_REQUEST,
+    SERVED,
+    SOCKET_NAME,
+    STDERR,
+    STDOUT,
+    command_of,
+    frame,
+    version,
+)
+from .request import SPECS
+
+DEADLINE = 300.0  # seconds a worker may run (serve --deadline)
+GRACE = 5.0  # then the server kills a worker that did not stop by itself
 
 
 class ServerError(CorpusSearchError):
@@ -49,15 +68,41 @@ def _same_token(given: str, token: str) -> bool:
     return secrets.compare_digest(given.encode("utf-8", "surrogateescape"), token.encode("utf-8"))
 
 
-class _Stream(io.StringIO):
-    """A captured standard stream that says whether the client's one is a terminal."""
+class _FrameStream(io.TextIOBase):
+    """A worker's stdout or stderr: text written is sent to the client in frames (see
+    :mod:`corpus_search.protocol`) as soon as the command flushes, or 64 KiB gathered; it
+    says whether the client's own stream is a terminal."""
 
-    def __init__(self, tty: bool):
+    def __init__(self, sink: Any, kind: bytes, tty: bool):
         super().__init__()
-        self._tty = tty
+        self._sink, self._kind, self._tty = sink, kind, tty
+        self._pending: list[bytes] = []
+        self._size = 0
+
+    @property
+    def encoding(self) -> str:  # type: ignore[override]
+        return "utf-8"
+
+    def writable(self) -> bool:
+        return True
 
     def isatty(self) -> bool:
         return self._tty
+
+    def write(self, text: str) -> int:
+        data = text.encode("utf-8", "surrogateescape")
+        self._pending.append(data)
+        self._size += len(data)
+        if self._size >= 1 << 16:
+            self.flush()
+        return len(text)
+
+    def flush(self) -> None:
+        if self._pending:
+            data = b"".join(self._pending)
+            self._pending, self._size = [], 0
+            self._sink.write(frame(self._kind, data))
+            self._sink.flush()
 
 
 class Indexes:
@@ -76,6 +121,17 @@ class Indexes:
             ix = self._open[key] = CorpusIndex(path)
         yield ix  # not closed: the next question finds it warm
 
+    def refresh(self) -> None:
+        """Reopen each index an indexing run has committed to since (the server does this
+        before it forks a worker: every worker starts warm at the last commit)."""
+        for key, ix in list(self._open.items()):
+            try:
+                ix.refresh()
+            except Exception:  # noqa: BLE001 - gone or damaged: the worker opens and says
+                with contextlib.suppress(Exception):
+                    ix.close()
+                del self._open[key]
+
     def close(self) -> None:
         for ix in self._open.values():
             with contextlib.suppress(Exception):
@@ -83,85 +139,105 @@ class Indexes:
         self._open.clear()
 
 
+class DeadlineExceeded(CorpusSearchError):
+    http_status = 503
+
+
+@dataclass
+class _Worker:
+    pid: int
+    started: float
+
+
 class Server:
-    def __init__(self, index: Path):
+    def __init__(self, index: Path, deadline: float = DEADLINE, config: Any = None):
         self.index = Path(index)
         self.socket_path = self.index / SOCKET_NAME
         self.indexes = Indexes()
-        self.lock = threading.Lock()
         self.token = secrets.token_urlsafe(24)
-        self._servers: list[socketserver.BaseServer] = []
+        self.deadline = deadline
+        self._config = config
+        self._listeners: list[socket.socket] = []
+        self._workers: dict[int, _Worker] = {}
 
-    # -- running a command as the CLI would --------------------------------------------------
+    # -- a worker: one connection, in a process of its own ------------------------------
+
+    def _work(self, conn: socket.socket, kind: str) -> None:
+        """Answer one connection (in the forked worker); the worker then exits."""
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(sig, signal.SIG_DFL)  # the server's handlers are not the worker's
+        for listener in self._listeners:
+            listener.close()
+
+        def past_deadline(signum: int, frame: Any) -> None:
+            signal.setitimer(signal.ITIMER_REAL, 0)
+            raise DeadlineExceeded(
+                f"the request ran past the server's deadline ({self.deadline:g} s; "
+                "corpus-search serve --deadline SECONDS)"
+            )
+
+        signal.signal(signal.SIGALRM, past_deadline)
+        signal.setitimer(signal.ITIMER_REAL, self.deadline)
+        if kind == "http":
+            self._answer_http(conn)
+        else:
+            self._answer_socket(conn)
+
+    def _answer_socket(self, conn: socket.socket) -> None:
+        sink = conn.makefile("wb")
+        line = conn.makefile("rb").readline(MAX_REQUEST)
+        if not line.endswith(b"\n"):
+            return  # a probe (a second server checking), or a client that went away
+        request = json.loads(line)
+        sink.write(ACCEPTED)
+        sink.flush()
+        argv = [str(a) for a in request.get("argv") or []]
+        if command_of(argv) not in SERVED:  # indexing, or a nested serve, runs elsewhere
+            sink.write(b'{"version": "refused"}\n')
+            return
+        if request.get("version") != version():
+            sink.write(json.dumps({"version": version()}).encode("utf-8") + b"\n")
+            return
+        sink.write(json.dumps({"version": version()}).encode("utf-8") + b"\n")
+        sink.flush()
+        _watch_client(conn)
+        out = _FrameStream(sink, STDOUT, bool(request.get("stdout_tty")))
+        err = _FrameStream(sink, STDERR, bool(request.get("stderr_tty")))
+        code = self.run_cli(request, out, err)
+        for stream in (out, err):
+            stream.flush()
+        sink.write(frame(EXIT, str(int(code)).encode("ascii")))
+        sink.flush()
 
     def run_cli(
-        self, request: dict[str, Any], report: Callable[[BaseException], None] | None = None
-    ) -> dict[str, Any]:
+        self,
+        request: dict[str, Any],
+        out: io.TextIOBase,
+        err: io.TextIOBase,
+        report: Callable[[BaseException], None] | None = None,
+    ) -> int:
+        """Run a command line as the client would have, in this worker: its folder, its
+        environment and its streams are the worker's own (a process for this one request)."""
         from . import cli
 
-        env = request.get("env", {})
-        out, err = (
-            _Stream(bool(request.get("stdout_tty"))),
-            _Stream(bool(request.get("stderr_tty"))),
+        for k in ("NO_COLOR", "TERM", "FORCE_COLOR"):
+            os.environ.pop(k, None)
+        os.environ.update({str(k): str(v) for k, v in (request.get("env") or {}).items()})
+        os.environ["COLUMNS"] = str(request.get("width") or 80)
+        with contextlib.suppress(OSError):
+            os.chdir(request.get("cwd") or ".")
+        sys.stdout, sys.stderr = out, err  # type: ignore[assignment]
+        cli.INDEXES = self.indexes
+        return cli.cli.main(
+            args=list(request["argv"]),
+            prog_name=cli.PROG,
+            standalone_mode=False,
+            report=report,
         )
-        with self.lock:
-            saved_env = {k: os.environ.get(k) for k in (*env, "COLUMNS", "NO_COLOR", "TERM")}
-            saved_cwd = os.getcwd()
-            saved_streams = sys.stdout, sys.stderr
-            try:
-                for k in ("NO_COLOR", "TERM", "FORCE_COLOR"):
-                    os.environ.pop(k, None)
-                os.environ.update(env)
-                os.environ["COLUMNS"] = str(request.get("width") or 80)
-                os.chdir(request.get("cwd") or saved_cwd)
-                sys.stdout, sys.stderr = out, err
-                cli.INDEXES = self.indexes
-                code = cli.cli.main(
-                    args=list(request["argv"]),
-                    prog_name=cli.PROG,
-                    standalone_mode=False,
-                    report=report,
-                )
-            finally:
-                cli.INDEXES = None
-                sys.stdout, sys.stderr = saved_streams
-                os.chdir(saved_cwd)
-                for k, v in saved_env.items():
-                    if v is None:
-                        os.environ.pop(k, None)
-                    else:
-                        os.environ[k] = v
-        return {
-            "version": version(),
-            "code": int(code),
-            "stdout": out.getvalue(),
-            "stderr": err.getvalue(),
-        }
 
     # -- the Unix socket ------------------------------------------------------------------
 
-    def _unix_server(self) -> socketserver.UnixStreamServer:
-        server = self
-
-        class Handler(socketserver.StreamRequestHandler):
-            def handle(self) -> None:
-                try:
-                    request = json.loads(self.rfile.read())
-                    # taken: the client now waits for the answer, however long it takes (a
-                    # stopped server never says this, and the client runs the command itself)
-                    self.wfile.write(ACCEPTED)
-                    self.wfile.flush()
-                    if command_of(list(request.get("argv") or [])) not in SERVED:
-                        # only the reading commands: indexing or a nested serve runs elsewhere
-                        answer = {"version": "refused", "code": 2, "stdout": "", "stderr": ""}
-                    elif request.get("version") != version():
-                        answer = {"version": version(), "code": 2, "stdout": "", "stderr": ""}
-                    else:
-                        answer = server.run_cli(request)
-                except Exception as exc:  # noqa: BLE001 - answered, so the client runs it itself
-                    answer = {"version": "error", "error": repr(exc)}
-                self.wfile.write(json.dumps(answer).encode("utf-8"))
-
+    def _unix_listener(self) -> socket.socket:
         self._replace_stale_socket()
         where = str(self.socket_path)
         if len(os.fsencode(where)) > 107:  # sun_path holds 108 bytes with its NUL
@@ -171,9 +247,12 @@ class Server:
                 "shorter path (a symbolic link will do)"
             )
         old = os.umask(0o177)  # the socket is created 0600: only its owner can use it
+        listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         try:
-            unix = socketserver.ThreadingUnixStreamServer(where, Handler)
+            listener.bind(where)
+            listener.listen(128)
         except OSError as exc:
+            listener.close()
             raise ServerError(
                 f"cannot create the server's socket {where}: "
                 f"{exc.strerror or exc} (the index folder must be writable to serve it)"
@@ -181,7 +260,7 @@ class Server:
         finally:
             os.umask(old)
         os.chmod(self.socket_path, 0o600)
-        return unix
+        return listener
 
     def _replace_stale_socket(self) -> None:
         if not self.socket_path.exists():
@@ -199,7 +278,7 @@ class Server:
 
     def http_respond(
         self, method: str, target: str, headers: dict[str, str], port: int
-    ) -> tuple[int, dict[str, str], bytes]:
+    ) -> tuple[int, dict[str, str], bytes | Iterator[bytes]]:
         """(status, headers, body) for one HTTP request: the page, its assets, or JSON."""
         from . import web
 
@@ -209,9 +288,10 @@ class Server:
             kind, text = web.STATIC[parts[1]]
             return 200, {"Content-Type": kind}, text.encode("utf-8")
         if parts and parts[0] not in ("article", "view", "export.jsonl", "export.csv"):
-            status, obj = self.http_answer(method, target, headers, port)
-            data = json.dumps(obj, ensure_ascii=False).encode("utf-8")
-            return status, {"Content-Type": "application/json; charset=utf-8"}, data
+            try:
+                return self._api(method, url, parts, headers, port)
+            except Exception as exc:  # noqa: BLE001 - answered with its status
+                return _failed(exc)
         html_type = {"Content-Type": "text/html; charset=utf-8"}
         query = parse_qs(url.query, keep_blank_values=True)
         given = query.pop("token", [""])[0]
@@ -241,19 +321,22 @@ class Server:
             "reuse": web.reuse_page,
             "watch": web.watch_page,
         }
-        with self.lock, self.indexes.get(self.index) as ix:
+        with self.indexes.get(self.index) as ix:
             if not parts:
                 status, body = web.search_page(ix, query)
             elif parts[0] == "article":
                 status, body = web.article_page(ix, "/".join(parts[1:]), query)
             elif parts[0] in ("export.jsonl", "export.csv"):
+                from .request import from_query
+
                 fmt = parts[0].split(".")[1]
-                status, kind, data = web.export_rows(ix, query, fmt)
+                request = from_query("export", query, strict=False, fmt=fmt)
+                kind, pieces = self._export(request)
                 extra = {
                     "Content-Type": kind,
                     "Content-Disposition": f'attachment; filename="corpus-search-export.{fmt}"',
                 }
-                return status, extra, data
+                return 200, extra, pieces
             elif len(parts) > 2 and parts[:2] == ["view", "reused-from"]:
                 status, body = web.reused_from_page(ix, query, "/".join(parts[2:]))
             elif len(parts) == 3 and parts[:2] == ["view", "facet"]:
@@ -264,51 +347,92 @@ class Server:
                 status, body = 404, "<!doctype html><p>no such page</p>"
         return status, extra, body.encode("utf-8")
 
-    def http_answer(
-        self, method: str, target: str, headers: dict[str, str], port: int
-    ) -> tuple[int, dict[str, Any]]:
-        """(status, JSON object) for one HTTP request."""
+    def _api(
+        self,
+        method: str,
+        url: Any,
+        parts: list[str],
+        headers: dict[str, str],
+        port: int,
+    ) -> tuple[int, dict[str, str], bytes | Iterator[bytes]]:
+        """(status, headers, body) of a JSON request: the command's request read from the
+        query string (see :mod:`.request`), run by the library, written by the CLI's own
+        renderer: the bytes of ``--json``. Errors are raised (their status is theirs)."""
+        from . import commands
+        from .request import from_query
+
+        json_type = {"Content-Type": "application/json; charset=utf-8"}
         if headers.get("host", "") not in _hosts(port):
-            return 403, {"error": "the Host header must name this machine"}
-        url = urlsplit(target)
-        query = {k: v for k, v in parse_qs(url.query, keep_blank_values=True).items()}
+            raise _Refused(403, "the Host header must name this machine")
+        params = parse_qs(url.query, keep_blank_values=True)
         token = (
-            query.pop("token", [""])[0]
+            params.pop("token", [""])[0]
             or headers.get("authorization", "").removeprefix("Bearer ").strip()
         )
         if not _same_token(token, self.token):
-            return 403, {"error": "a valid token is needed (?token=... or Authorization: Bearer)"}
+            raise _Refused(403, "a valid token is needed (?token=... or Authorization: Bearer)")
         if method != "GET":
-            return 405, {"error": "only GET"}
-        parts = [unquote(p) for p in url.path.strip("/").split("/") if p]
-        argv = _argv_for(parts, query)
-        if argv is None:
-            return 404, {
-                "error": f"no such endpoint {url.path!r}: /search, /facets/FIELD, "
-                "/timeline, /show/ID, /kwic, /collocates, /reprints, /reuse, /ngrams, "
-                "/keywords?q=, /dispersion?word=, /stats"
-            }
-        failures: list[BaseException] = []
-        answer = self.run_cli(
-            {
-                "argv": ["--index", str(self.index), *argv],
-                "cwd": os.getcwd(),
-                "env": {"NO_COLOR": "1"},
-            },
-            report=failures.append,
-        )
-        if answer["code"] == 2:
-            message = answer["stderr"].strip().splitlines()
-            error = message[-1].removeprefix("corpus-search: ") if message else "error"
-            return _http_status(failures[-1] if failures else None), {"error": error}
-        return 200, json.loads(answer["stdout"] or "{}")
+            raise _Refused(405, "only GET")
+        command, rest = parts[0], parts[1:]
+        if command not in API or (rest and not API[command]):
+            raise _Refused(404, f"no such endpoint {url.path!r}: {', '.join(sorted(API_PATHS))}")
+        if command == "export":
+            kind, pieces = self._export(from_query("export", params))
+            return 200, {"Content-Type": kind}, pieces
+        request = from_query(command, params, rest or None, as_json=True)
+        out = io.StringIO()
+        commands.execute(request, self._context(out))
+        return 200, json_type, out.getvalue().encode("utf-8")
 
-    def _http_server(self, port: int, host: str = "127.0.0.1") -> socketserver.TCPServer:
-        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+    def _export(self, request: Any) -> tuple[str, Iterator[bytes]]:
+        """The content type and the pieces of an export, made as they are sent."""
+        from . import commands
+
+        kind = (
+            "text/csv; charset=utf-8"
+            if request.fmt == "csv"
+            else "application/x-ndjson; charset=utf-8"
+        )
+        lines = commands.export_lines(request, self._context(io.StringIO()), tty=False)
+        return kind, _pieces(lines, first=2 if request.fmt == "csv" else 1)
+
+    def _context(self, out: io.StringIO) -> Any:
+        """A request's context on the server: its open index, its config, the given stream
+        for results (messages are not sent: the JSON says what they say)."""
+        from .commands import Context
+
+        if self._config is None:
+            from .config import load_config
+
+            self._config = load_config(None)
+        return Context(
+            self._config,
+            lambda _index_dir: self.indexes.get(self.index),
+            lambda _index_dir: self.index,
+            out=out,
+            err=io.StringIO(),
+        )
+
+    def http_answer(
+        self, method: str, target: str, headers: dict[str, str], port: int
+    ) -> tuple[int, Any]:
+        """(status, the JSON read back) of one HTTP request (for tests and programs in this
+        process)."""
+        status, _headers, body = self.http_respond(method, target, headers, port)
+        data = body if isinstance(body, bytes) else b"".join(body)
+        return status, json.loads(data) if data.strip() else None
+
+    def _answer_http(self, conn: socket.socket) -> None:
+        """Answer one HTTP request (in the worker); a body given as pieces is sent as they
+        come (chunked), so a download's size never gathers in memory."""
+        from http.server import BaseHTTPRequestHandler
 
         server = self
+        port = int(conn.getsockname()[1])
 
         class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
             def do_GET(self) -> None:  # noqa: N802 - http.server's naming
                 self._answer("GET")
 
@@ -318,31 +442,45 @@ class Server:
             def _answer(self, method: str) -> None:
                 from .web import CSP
 
+                self.close_connection = True
+                _watch_client(conn)
                 headers = {k.lower(): v for k, v in self.headers.items()}
-                port = int(self.server.server_address[1])  # type: ignore[index]
                 try:
-                    status, extra, data = server.http_respond(method, self.path, headers, port)
-                except Exception:  # a bug: logged with its traceback here, one line there
-                    import traceback
-
-                    traceback.print_exc(file=sys.stderr)
-                    status, extra = 500, {"Content-Type": "application/json; charset=utf-8"}
-                    data = b'{"error": "internal error (the server logged it)"}'
-
+                    status, extra, body = server.http_respond(method, self.path, headers, port)
+                    pieces = _first_piece_read(body)
+                except Exception as exc:  # noqa: BLE001 - answered with its status
+                    status, extra, pieces = _failed(exc)
                 self.send_response(status)
                 for key, value in extra.items():
                     self.send_header(key, value)
-                self.send_header("Content-Length", str(len(data)))
+                if isinstance(pieces, bytes):
+                    self.send_header("Content-Length", str(len(pieces)))
+                else:
+                    self.send_header("Transfer-Encoding", "chunked")
+                self.send_header("Connection", "close")
                 self.send_header("X-Content-Type-Options", "nosniff")
                 self.send_header("Content-Security-Policy", CSP)
                 self.send_header("Referrer-Policy", "no-referrer")
                 self.end_headers()
-                self.wfile.write(data)
+                if isinstance(pieces, bytes):
+                    self.wfile.write(pieces)
+                    return
+                try:
+                    for piece in pieces:
+                        if piece:
+                            self.wfile.write(b"%x\r\n%s\r\n" % (len(piece), piece))
+                except Exception as exc:  # noqa: BLE001 - the body is cut short: no last chunk
+                    _failed(exc)
+                    return
+                self.wfile.write(b"0\r\n\r\n")
 
             def log_message(self, *args: Any) -> None:
                 pass
 
-        return ThreadingHTTPServer((host, port), Handler)
+        class _Origin:  # what the handler asks of its server
+            server_address = conn.getsockname()
+
+        Handler(conn, conn.getpeername(), _Origin())  # type: ignore[arg-type]
 
     # -- life -------------------------------------------------------------------------------
 
@@ -359,16 +497,21 @@ class Server:
         signal.signal(signal.SIGTERM, stop)  # before the socket exists: stop cleanly from then on
         unix = None
         try:  # a signal may come as soon as "serving" is out, before the loop has started
-            unix = self._unix_server()  # refuses (and leaves alone) another server's socket
-            self._servers.append(unix)
+            unix = self._unix_listener()  # refuses (and leaves alone) another server's socket
+            self._listeners.append(unix)
+            doors = {unix.fileno(): "socket"}
             if http_port is not None:
-                web = self._http_server(http_port, host)
-                self._servers.append(web)
-                port = web.server_address[1]
-                announce(f"http://{host}:{port}/?token={self.token}")
-                threading.Thread(target=web.serve_forever, daemon=True).start()
+                try:
+                    web = socket.create_server((host, http_port), backlog=128)
+                except OSError as exc:
+                    raise ServerError(
+                        f"cannot listen on {host}:{http_port}: {exc.strerror or exc}"
+                    ) from exc
+                self._listeners.append(web)
+                doors[web.fileno()] = "http"
+                announce(f"http://{host}:{web.getsockname()[1]}/?token={self.token}")
             announce(f"serving {self.index} on {self.socket_path}; Ctrl-C to stop")
-            unix.serve_forever(poll_interval=0.5)
+            self._loop(doors)
         except KeyboardInterrupt:
             return True
         except _Stopped:
@@ -381,88 +524,177 @@ class Server:
                 signal.signal(signal.SIGINT, previous)
         return False
 
+    def _loop(self, doors: dict[int, str]) -> None:
+        """Accept, fork a worker for each connection, reap the finished ones, stop those
+        past their deadline. The server runs no command itself and has no threads, so a
+        fork copies one consistent process."""
+        with selectors.DefaultSelector() as selector:
+            for listener in self._listeners:
+                selector.register(listener, selectors.EVENT_READ)
+            while True:
+                for key, _ in selector.select(timeout=0.2):
+                    door: socket.socket = key.fileobj  # type: ignore[assignment]
+                    try:
+                        conn, _addr = door.accept()
+                    except OSError:
+                        continue
+                    self._fork(conn, doors[door.fileno()])
+                self._reap()
+
+    def _fork(self, conn: socket.socket, kind: str) -> None:
+        self.indexes.refresh()  # the worker starts at the last commit, warm
+        sys.stdout.flush()
+        sys.stderr.flush()
+        pid = os.fork()
+        if pid == 0:  # the worker: never returns into the server's loop
+            code = 0
+            try:
+                self._work(conn, kind)
+            except BaseException:  # noqa: BLE001 - a worker's end is its own
+                code = 1
+            finally:
+                with contextlib.suppress(Exception):
+                    conn.close()
+                os._exit(code)
+        conn.close()
+        self._workers[pid] = _Worker(pid, time.monotonic())
+
+    def _reap(self) -> None:
+        while self._workers:
+            try:
+                pid, _status = os.waitpid(-1, os.WNOHANG)
+            except ChildProcessError:
+                self._workers.clear()
+                return
+            if pid == 0:
+                break
+            self._workers.pop(pid, None)
+        now = time.monotonic()
+        for worker in list(self._workers.values()):
+            if now - worker.started > self.deadline + GRACE:  # it did not stop by itself
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(worker.pid, signal.SIGKILL)
+
     def close(self) -> None:
-        for s in self._servers:
+        for listener in self._listeners:
             with contextlib.suppress(Exception):
-                s.server_close()
-        self._servers.clear()
+                listener.close()
+        self._listeners.clear()
+        for pid in list(self._workers):
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGTERM)
+        for pid in list(self._workers):
+            with contextlib.suppress(ChildProcessError):
+                os.waitpid(pid, 0)
+        self._workers.clear()
         self.socket_path.unlink(missing_ok=True)
         self.indexes.close()
 
 
+def _watch_client(conn: socket.socket) -> None:
+    """End this worker when its client goes away (a closed connection, before the answer is
+    complete): a thread waits for the connection to end and stops the process, which only
+    reads the index, at once."""
+    import threading
+
+    def watch() -> None:
+        import select
+
+        poll = select.poll()
+        poll.register(conn.fileno(), select.POLLIN | select.POLLHUP | select.POLLERR)
+        while True:
+            poll.poll()
+            try:
+                data = conn.recv(1, socket.MSG_PEEK | socket.MSG_DONTWAIT)
+            except BlockingIOError:
+                continue
+            except OSError:
+                data = b""
+            if not data:
+                os._exit(0)  # gone: nothing of this worker's is owed to anyone
+            return  # more from the client (nothing this protocol sends): stop watching
+
+    threading.Thread(target=watch, daemon=True).start()
+
+
+def _first_piece_read(body: bytes | str | Iterable[bytes]) -> bytes | Iterator[bytes]:
+    """The body as bytes, or as an iterator of pieces whose first piece has been made
+    already: a failure before any byte is sent still gets its own status."""
+    if isinstance(body, str):
+        return body.encode("utf-8")
+    if isinstance(body, bytes):
+        return body
+    pieces = iter(body)
+    first = next(pieces, None)
+    if first is None:
+        return b""
+
+    def rest() -> Iterator[bytes]:
+        yield first
+        yield from pieces
+
+    return rest()
+
+
+def _failed(exc: BaseException) -> tuple[int, dict[str, str], bytes]:
+    """The answer to a request that raised: its status and one line; a bug is logged with
+    its traceback on the server's stderr."""
+    from .commands import one_line
+
+    status = _http_status(exc)
+    message = (
+        str(exc)
+        if status != 500
+        else f"internal error: {type(exc).__name__}: {exc} (the server logged it)"
+    )
+    body = json.dumps({"error": one_line(message)}, ensure_ascii=False).encode("utf-8")
+    return status, {"Content-Type": "application/json; charset=utf-8"}, body
+
+
 class _Stopped(BaseException):
     """SIGTERM: stop serving (raised by the signal handler inside the serving loop; not an
-    Exception, which socketserver would catch and log while it starts a request)."""
+    Exception, so that nothing on the way mistakes it for a failed request)."""
 
 
-def _argv_for(parts: list[str], query: dict[str, list[str]]) -> list[str] | None:
-    """The CLI arguments an HTTP request stands for (always with --json)."""
-    if not parts:
-        return None
-    first = lambda name, default=None: query.get(name, [default])[0]  # noqa: E731
-    filters: list[str] = []
-    for name in VALUE_FIELDS:
-        for value in query.get(name, []):
-            filters += [f"--{name}", value]
-    for name in ("since", "until", "min-views"):
-        if first(name):
-            filters += [f"--{name}", first(name)]
-    q = first("q", "") or ""
-    head, rest = parts[0], parts[1:]
-    if head == "search" and not rest:
-        argv = ["search", "--json", *filters]
-        for facet in query.get("facet", []):
-            argv += ["--facet", facet]
-        for name in ("limit", "page", "sort", "facet-limit", "timeout"):
-            if first(name):
-                argv += [f"--{name}", first(name)]
-        if first("collapse"):
-            argv.append("--collapse")
-        return [*argv, "--", q] if q else argv
-    if head == "facets" and len(rest) == 1:
-        return ["facets", "--json", "--query", q, *filters, "--", rest[0]]
-    if head == "timeline" and not rest:
-        argv = ["timeline", "--json", *filters]
-        if first("by"):
-            argv += ["--by", first("by")]
-        return [*argv, "--", q] if q else argv
-    if head == "show" and rest:
-        return ["show", "--json", "--", "/".join(rest)]  # an id such as --help is an id
-    if head in ("kwic", "collocates", "reprints") and not rest:
-        argv = [head, "--json", *filters]
-        return [*argv, "--", q] if q else argv
-    if head in ("ngrams", "reuse") and not rest:
-        argv = [head, "--json", *filters]
-        for name, flag in (("n", "--size"), ("around", "--around"), ("min-freq", "--min-freq")):
-            if head == "ngrams" and first(name):
-                argv += [flag, first(name)]
-        return [*argv, "--", q] if q else argv
-    if head == "keywords" and not rest and q:
-        argv = ["keywords", "--json", *filters]
-        for name in ("reference", "min-freq", "top"):
-            if first(name):
-                argv += [f"--{name}", first(name)]
-        if first("negative"):
-            argv.append("--negative")
-        return [*argv, "--", q]
-    if head == "dispersion" and not rest and first("word"):
-        argv = ["dispersion", "--json", *filters, "--", first("word")]
-        return [*argv, q] if q else argv
-    if head == "stats" and not rest:
-        return ["stats", "--json"]
-    return None
+class _Refused(CorpusSearchError):
+    """A request refused before it runs, with its HTTP status."""
+
+    def __init__(self, status: int, message: str):
+        super().__init__(message)
+        self.http_status = status
 
 
-def _http_status(exc: BaseException | None) -> int:
+#: The JSON endpoints: command -> whether it takes the rest of the address (/show/ID).
+API = {
+    name: any(arg.web == "path" for arg in spec.args)
+    for name, spec in SPECS.items()
+    if not any(opt.required and not opt.web for opt in spec.options)
+}
+API_PATHS = tuple(f"/{name}/..." if path else f"/{name}" for name, path in API.items())
+
+
+def _pieces(lines: Iterable[str], first: int, size: int = 1 << 16) -> Iterator[bytes]:
+    """Lines gathered into pieces of about ``size`` bytes; the first ``first`` lines (a
+    record, or a CSV's header and first row) sent at once."""
+    pending: list[bytes] = []
+    gathered = 0
+    for n, line in enumerate(lines, 1):
+        data = line.encode("utf-8", "surrogateescape")
+        pending.append(data)
+        gathered += len(data)
+        if gathered >= size or n == first:
+            yield b"".join(pending)
+            pending, gathered = [], 0
+    if pending:
+        yield b"".join(pending)
+
+
+def _http_status(exc: BaseException) -> int:
     """The HTTP status of a failed request: the error's own (400 a bad query or option, 404
-    an unknown id, 503 a missing or damaged index); a click usage error is 400; anything
-    else is a bug: 500, its traceback logged on the server's stderr."""
-    import click
-
+    an unknown id, 503 a missing or damaged index); anything else is a bug: 500, its
+    traceback logged on the server's stderr."""
     if isinstance(exc, CorpusSearchError):
         return exc.http_status
-    if isinstance(exc, click.ClickException) or exc is None:
-        return 400
     import traceback
 
     print("".join(traceback.format_exception(exc)).rstrip(), file=sys.stderr, flush=True)

@@ -277,7 +277,7 @@ def test_generated_queries_through_the_server(sample_index, tmp_path):
     from test_hostile import FUZZ_PIECES
     from test_serve import _ask
 
-    from corpus_search.client import version
+    from corpus_search.protocol import version
 
     index = tmp_path / "ix"
     shutil.copytree(sample_index, index)

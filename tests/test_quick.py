@@ -60,6 +60,7 @@ SEARCHES = [
     ["--index", "index", "search", "grain", "--count"],
     ["search", "grain", "--index", "empty-index", "--json"],
     ["search", "grain", "--index", "no-such-index"],
+    ["search", "gas", "--timeout", "3", "--count"],
 ]
 
 
@@ -89,7 +90,6 @@ def test_the_same_output_with_and_without_click(base, args):
         ["search", "gas", "--page", "0"],
         ["search", "gas", "--sort", "sideways"],
         ["search", "gas", "--facet", "colour"],
-        ["search", "gas", "--timeout", "3"],
         ["search", "gas", "--json=yes"],
         ["search", "gas", "--limit"],
         ["--config", "x.yaml", "search", "gas"],

@@ -18,8 +18,8 @@ from pathlib import Path
 
 import pytest
 
-from corpus_search.client import ACCEPTED, SOCKET_NAME, version
 from corpus_search.indexer import update_index
+from corpus_search.protocol import ACCEPTED, EXIT, SOCKET_NAME, STDERR, STDOUT, read_frame, version
 
 from conftest import REPO, SAMPLE, run_cli, untimed
 
@@ -106,15 +106,23 @@ def test_the_same_output_with_and_without_the_server(served, args):
 
 
 def _ask(index: Path, request: dict) -> dict:
+    """Speak the socket protocol as the client does: {version, code, stdout, stderr}."""
     with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as conn:
         conn.connect(str(index / SOCKET_NAME))
-        conn.sendall(json.dumps(request).encode())
-        conn.shutdown(socket.SHUT_WR)
-        data = b""
-        while chunk := conn.recv(65536):
-            data += chunk
-    assert data.startswith(ACCEPTED)  # taken at once, then answered
-    return json.loads(data.removeprefix(ACCEPTED))
+        conn.sendall(json.dumps(request).encode() + b"\n")
+        answer = conn.makefile("rb")
+        assert answer.read(1) == ACCEPTED  # taken at once, then answered
+        head = json.loads(answer.readline())
+        out = {"version": head["version"], "code": None, "stdout": "", "stderr": ""}
+        while (got := read_frame(answer.read)) is not None:
+            kind, data = got
+            if kind == EXIT:
+                out["code"] = int(data)
+                break
+            out[{STDOUT: "stdout", STDERR: "stderr"}[kind]] += data.decode(
+                "utf-8", "surrogateescape"
+            )
+    return out
 
 
 def test_the_server_answers_and_renders_for_the_clients_terminal(served):
@@ -279,9 +287,12 @@ def test_http_answers_the_analyses_as_the_cli_does(web):
         want = json.loads(here.stdout)
         assert status == 200, (path, body)
         assert {**body, "took_ms": 0} == {**want, "took_ms": 0}, path
-    # the word of a dispersion and the target of keywords are needed: else not a request
-    assert _get(port, f"/dispersion?token={token}")[0] == 404
-    assert _get(port, f"/keywords?token={token}")[0] == 404
+    # the word of a dispersion and the target of keywords are needed: a bad request, named
+    assert _get(port, f"/dispersion?token={token}") == (
+        400,
+        {"error": "/dispersion needs word=..."},
+    )
+    assert _get(port, f"/keywords?token={token}") == (400, {"error": "/keywords needs q=..."})
 
 
 def test_a_stopped_server_is_not_waited_for(tmp_path):

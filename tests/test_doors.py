@@ -1,0 +1,471 @@
+"""One request model, many doors: every reading command gives the same bytes through the
+CLI, the server's socket and HTTP (one table of cases); options are declared once; and the
+server answers many clients at once. Concurrency is shown with gates (a worker held at a
+known point until the test opens it), never with sleeps or timing."""
+
+from __future__ import annotations
+
+import http.client
+import json
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+from pathlib import Path
+from urllib.parse import quote
+
+import pytest
+from test_serve import _ask, wait_for
+
+from corpus_search.indexer import update_index
+from corpus_search.protocol import ACCEPTED, SOCKET_NAME, version
+from corpus_search.request import SPECS, Opt, RequestError, Spec, from_query
+
+from conftest import REPO, SAMPLE, cli_env, run_cli, untimed
+
+# --------------------------------------------------------------------------------------------
+# A server whose workers stop at gates
+
+
+def start_gated(index: Path, gates: Path, *extra: str) -> tuple[subprocess.Popen, int, str]:
+    """A real server whose workers stop at two points until the test opens them: at the start
+    of ``collocates`` (file ``collocates.PID.held`` on arrival, waits for
+    ``collocates.open``) and after the first record an export reads (``records.PID.held``,
+    ``records.open``). Returns the process, its HTTP port and token."""
+    gates.mkdir(exist_ok=True)
+    script = f"""
+import os, sys, time
+from pathlib import Path
+import corpus_search.search as s
+
+gates = Path({str(gates)!r})
+
+def hold(name):
+    (gates / f"{{name}}.{{os.getpid()}}.held").touch()
+    while not (gates / f"{{name}}.open").exists():
+        time.sleep(0.01)
+
+real_collocates = s.CorpusIndex.collocates
+def collocates(self, *a, **kw):
+    hold("collocates")
+    return real_collocates(self, *a, **kw)
+s.CorpusIndex.collocates = collocates
+
+real_records = s.CorpusIndex.records
+def records(self, *a, **kw):
+    for n, record in enumerate(real_records(self, *a, **kw)):
+        if n == 1:
+            hold("records")
+        yield record
+s.CorpusIndex.records = records
+
+from corpus_search.cli import main
+sys.argv = ["corpus-search", "serve", "--index", {str(index)!r}, "--http", "0", *{list(extra)!r}]
+sys.exit(main())
+"""
+    proc = subprocess.Popen(
+        [sys.executable, "-c", script],
+        env=dict(os.environ, PYTHONPATH=str(REPO)),
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    m = re.fullmatch(r"http://127\.0\.0\.1:(\d+)/\?token=(\S+)", proc.stderr.readline().strip())
+    assert m, f"the server stopped: {proc.poll()}"
+    assert proc.stderr.readline().startswith("serving ")
+    return proc, int(m.group(1)), m.group(2)
+
+
+def held(gates: Path, name: str) -> list[int]:
+    """The workers waiting at gate ``name``: their process ids."""
+    return sorted(int(p.name.split(".")[1]) for p in gates.glob(f"{name}.*.held"))
+
+
+def gone(pid: int) -> bool:
+    """Whether a worker has ended (reaped, or a zombie not yet reaped)."""
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return True
+    return "\nState:\tZ" in status
+
+
+def request(argv: list[str], cwd: Path) -> dict:
+    return {
+        "version": version(),
+        "argv": argv,
+        "cwd": str(cwd),
+        "env": {"NO_COLOR": "1"},
+        "stdout_tty": False,
+        "stderr_tty": False,
+        "width": 80,
+    }
+
+
+@pytest.fixture(scope="module")
+def doors(tmp_path_factory):
+    """The sample corpus indexed, and a server answering it on its socket and over HTTP."""
+    base = tmp_path_factory.mktemp("doors")
+    shutil.copytree(SAMPLE, base / "corpus")
+    update_index(base / "index", [base / "corpus"])
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "corpus_search", "serve", "--index", "index", "--http", "0"],
+        cwd=base,
+        env=dict(os.environ, PYTHONPATH=str(REPO)),
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    first = proc.stderr.readline()
+    m = re.fullmatch(r"http://127\.0\.0\.1:(\d+)/\?token=(\S+)", first.strip())
+    assert m, first
+    assert proc.stderr.readline().startswith("serving ")
+    yield base, int(m.group(1)), m.group(2)
+    proc.send_signal(signal.SIGTERM)
+    proc.wait(30)
+
+
+def get(port: int, path: str) -> tuple[int, dict[str, str], bytes]:
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
+    conn.request("GET", path, headers={"Host": f"127.0.0.1:{port}"})
+    r = conn.getresponse()
+    return r.status, {k.lower(): v for k, v in r.getheaders()}, r.read()
+
+
+# --------------------------------------------------------------------------------------------
+# One table of cases through the three doors
+
+Q = quote
+CASES = [
+    (
+        ["search", "sanctions", "--facet", "category", "--sort", "-date", "-n", "3"],
+        "/search?q=sanctions&facet=category&sort=-date&n=3",
+    ),
+    (
+        ["search", "*", "--category", "Russia", "--since", "2021", "--collapse", "--page", "2"],
+        "/search?q=*&category=Russia&since=2021&collapse=1&page=2",
+    ),
+    (
+        ["search", "gas", "OR", "oil", "--fields", "id,title", "--mark", "<b>,</b>", "--limit=4"],
+        f"/search?q={Q('gas OR oil')}&fields=id,title&mark={Q('<b>,</b>')}&limit=4",
+    ),
+    (["search", "zzqx"], "/search?q=zzqx"),
+    (["facets", "author", "--query", "grain"], "/facets/author?q=grain"),
+    (["facets", "lang", "--sort", "name", "--limit", "2"], "/facets/lang?sort=name&limit=2"),
+    (["timeline", "sanctions", "--by", "year"], "/timeline?q=sanctions&by=year"),
+    (["timeline", "--split", "source", "--by", "year"], "/timeline?split=source&by=year"),
+    (["show", "wire/2023-grain-deal.txt"], "/show/wire/2023-grain-deal.txt"),
+    (["stats"], "/stats"),
+    (["explain", "grain", "-n", "1"], "/explain?q=grain&n=1"),
+    (["kwic", "grain", "--width", "20", "--sort", "left"], "/kwic?q=grain&width=20&sort=left"),
+    (
+        ["collocates", "grain", "--window", "3", "--measure", "pmi"],
+        "/collocates?q=grain&window=3&measure=pmi",
+    ),
+    (["ngrams", "--size", "2..3", "--min-freq", "2"], "/ngrams?size=2..3&min-freq=2"),
+    (["keywords", "grain", "--min-freq", "1", "--negative"], "/keywords?q=grain&min-freq=1&negative=1"),
+    (["dispersion", "grain", "grain", "OR", "sanctions"], f"/dispersion?word=grain&q={Q('grain OR sanctions')}"),
+    (["reprints", "--threshold", "0.5", "--min-size", "2"], "/reprints?threshold=0.5&min-size=2"),
+    (["reuse"], "/reuse"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("argv", "path"), CASES, ids=[" ".join(c[0]) for c in CASES])
+def test_the_same_json_through_every_door(doors, argv, path):
+    """The CLI run by itself, the server's socket and HTTP give the same bytes (``--json``)."""
+    base, port, token = doors
+    args = [*argv, "--json", "--index", "index"]
+    here = run_cli(args, base, server=False)
+    assert here.returncode in (0, 1), here.stderr
+    assert here.stdout.strip(), "every case answers something"
+    socket_answer = _ask(base / "index", request(args, base))
+    assert socket_answer["version"] == version()  # the server answered it, not the client
+    assert (socket_answer["code"], untimed(socket_answer["stdout"])) == (
+        here.returncode,
+        untimed(here.stdout),
+    )
+    status, headers, body = get(
+        port, f"{path}&token={token}" if "?" in path else f"{path}?token={token}"
+    )
+    assert status == 200, body
+    assert headers["content-type"] == "application/json; charset=utf-8"
+    assert untimed(body.decode("utf-8")) == untimed(here.stdout)  # byte for byte
+
+
+EXPORTS = [
+    (["export", "grain", "--format", "csv", "--fields", "id,title,source"], "/export?q=grain&format=csv&fields=id,title,source", "text/csv"),
+    (["export", "--sort", "date", "--category", "Russia"], "/export?sort=date&category=Russia", "application/x-ndjson"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("argv", "path", "kind"), EXPORTS, ids=[" ".join(c[0]) for c in EXPORTS])
+def test_an_export_through_every_door(doors, argv, path, kind):
+    base, port, token = doors
+    args = [*argv, "--index", "index"]
+    here = run_cli(args, base, server=False)
+    assert here.returncode == 0 and here.stdout.count("\n") >= 2, here.stderr
+    socket_answer = _ask(base / "index", request(args, base))
+    assert (socket_answer["code"], socket_answer["stdout"]) == (0, here.stdout)
+    status, headers, body = get(port, f"{path}&token={token}")
+    assert status == 200 and headers["content-type"].startswith(kind)
+    assert headers.get("transfer-encoding") == "chunked"  # sent as it is made
+    assert body.decode("utf-8") == here.stdout
+
+
+ERRORS = [
+    (["search", "(unbalanced"], "/search?q=%28unbalanced", 400),
+    (["search", "grain", "--since", "yesterday"], "/search?q=grain&since=yesterday", 400),
+    (["show", "no/such.txt"], "/show/no/such.txt", 404),
+    (["search", "a", "--fields", "nope"], "/search?q=a&fields=nope", 400),
+    (["ngrams", "--size", "x"], "/ngrams?size=x", 400),
+]
+
+
+@pytest.mark.parametrize(("argv", "path", "status"), ERRORS, ids=[" ".join(c[0]) for c in ERRORS])
+def test_the_same_error_through_every_door(doors, argv, path, status):
+    """An error is exit 2 with one line on the CLI and the socket, the same line with its
+    status over HTTP."""
+    base, port, token = doors
+    args = [*argv, "--json", "--index", "index"]
+    here = run_cli(args, base, server=False)
+    assert here.returncode == 2 and here.stdout == ""
+    line = here.stderr.strip()
+    assert "\n" not in line and line.startswith("corpus-search: ")
+    socket_answer = _ask(base / "index", request(args, base))
+    assert (socket_answer["code"], socket_answer["stderr"].strip()) == (2, line)
+    got, _headers, body = get(
+        port, f"{path}&token={token}" if "?" in path else f"{path}?token={token}"
+    )
+    assert (got, json.loads(body)) == (status, {"error": line.removeprefix("corpus-search: ")})
+
+
+def test_a_bad_option_value_or_parameter_is_a_bad_request(doors):
+    base, port, token = doors
+    for path, words in (
+        ("/search?q=grain&limit=nope", ["-n/--limit", "'nope' is not a whole number"]),
+        ("/search?q=grain&page=0", ["--page", "'0' is not in the range"]),
+        ("/search?q=grain&sort=sideways", ["--sort", "relevance, date, -date"]),
+        ("/timeline?by=fortnight", ["--by", "year, month, week, day"]),
+        ("/reprints?threshold=0", ["--threshold", "0<x<=1"]),
+        ("/search?q=grain&limt=5", ["unknown parameter 'limt'", "limit"]),
+        ("/search?q=grain&index=/etc", ["unknown parameter 'index'"]),  # not the client's
+        ("/facets/colour", ["invalid field 'colour'"]),
+    ):
+        status, _h, body = get(
+            port, f"{path}&token={token}" if "?" in path else f"{path}?token={token}"
+        )
+        error = json.loads(body)["error"]
+        assert status == 400 and all(w in error for w in words), (path, error)
+    # the CLI says the same of the same value, in click's words
+    r = run_cli(["search", "grain", "--limit", "nope", "--index", "index"], base)
+    assert r.returncode == 2 and "--limit" in r.stderr and "nope" in r.stderr
+
+
+# --------------------------------------------------------------------------------------------
+# Declared once
+
+
+def test_every_declared_option_is_an_option_of_the_cli_and_a_parameter_of_http():
+    from corpus_search.cli import cli
+
+    for spec in SPECS.values():
+        command = cli.commands[spec.name]
+        on_cli = {tuple(p.opts): p.name for p in command.params if p.param_type_name == "option"}
+        declared = {tuple(o.flags): o.key for o in spec.options}
+        assert on_cli == declared, spec.name
+        assert [p.name for p in command.params if p.param_type_name == "argument"] == [
+            a.key for a in spec.args
+        ]
+        assert command.help == spec.help
+
+
+def test_adding_an_option_is_one_edit(monkeypatch):
+    """A new option declared once is a click option, a quick-path option and an HTTP
+    parameter, with the same kind and bounds everywhere."""
+    from click.testing import CliRunner
+
+    from corpus_search import quick
+    from corpus_search.cli import _reading_command
+
+    search = SPECS["search"]
+    extra = Opt("snippet_words", ("--snippet-words",), "int", 30, low=5, help="Words a snippet.")
+    grown = Spec(search.name, search.help, search.args, (*search.options, extra))
+    monkeypatch.setitem(SPECS, "search", grown)
+
+    command = _reading_command(grown)
+    assert "--snippet-words" in [o for p in command.params for o in p.opts]
+    ctx = command.make_context("search", ["grain", "--snippet-words", "12"])
+    assert ctx.params["snippet_words"] == 12
+    bad = CliRunner().invoke(command, ["grain", "--snippet-words", "2"])
+    assert bad.exit_code == 2 and "--snippet-words" in bad.output
+
+    assert quick.parse(["search", "grain", "--snippet-words", "12"]).snippet_words == 12
+    assert quick.parse(["search", "grain", "--snippet-words", "2"]) is None  # click says why
+
+    assert from_query("search", {"snippet-words": ["12"]}).snippet_words == 12
+    assert from_query("search", {}).snippet_words == 30
+    with pytest.raises(RequestError, match="--snippet-words"):
+        from_query("search", {"snippet-words": ["2"]})
+
+
+def test_http_parameters_are_the_options_spellings():
+    r = from_query("search", {"q": ["grain"], "n": ["3"], "facet": ["author", "lang"]})
+    assert (r.query, r.limit, r.facets) == ("grain", 3, ("author", "lang"))
+    assert from_query("search", {"limit": ["4"]}).limit == 4
+    assert from_query("facets", {"facet-limit": ["2"]}, ["author"]).limit == 2
+    assert from_query("ngrams", {"n": ["2..3"]}).size == "2..3"  # -n/--size
+    f = from_query("search", {"category": ["A", "B"], "min-views": ["10"]}).filters()
+    assert (f.category, f.min_views) == (["A", "B"], 10)
+    # an empty value is no value (a form's empty field); a flag's empty value is set
+    assert from_query("search", {"since": [""], "collapse": [""]}).values["since"] is None
+    assert from_query("search", {"collapse": [""]}).collapse is True
+    assert from_query("search", {"collapse": ["0"]}).collapse is False
+    for name in ("json", "jsonl", "count", "l", "index"):  # output forms, paths: not the client's
+        with pytest.raises(RequestError, match="unknown parameter"):
+            from_query("search", {name: ["1"]})
+
+
+# --------------------------------------------------------------------------------------------
+# Many clients at once
+
+
+@pytest.fixture
+def gated(tmp_path):
+    shutil.copytree(SAMPLE, tmp_path / "corpus")
+    update_index(tmp_path / "index", [tmp_path / "corpus"])
+    servers: list[subprocess.Popen] = []
+
+    def start(*extra: str) -> tuple[int, str]:
+        proc, port, token = start_gated(tmp_path / "index", tmp_path / "gates", *extra)
+        servers.append(proc)
+        return port, token
+
+    yield tmp_path, start
+    for proc in servers:
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(30)
+
+
+def test_searches_are_answered_while_two_long_analyses_run(gated):
+    """Two collocates requests held inside their work (both at once: one lock would let only
+    one in), and searches answered by the server meanwhile; released, the analyses answer
+    what they answer without a server."""
+    base, start = gated
+    start()
+    gates = base / "gates"
+    args = ["collocates", "grain", "--json", "--index", "index"]
+    want = run_cli(args, base).stdout
+    searches = {
+        q: run_cli(["search", q, "--json", "--index", "index"], base).stdout
+        for q in ("sanctions", "ferry", "grain")
+    }
+    env = cli_env(server=True)
+    analyses = [
+        subprocess.Popen([sys.executable, "-m", "corpus_search", *args], cwd=base, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        for _ in range(2)
+    ]  # fmt: skip
+    wait_for(
+        lambda: len(held(gates, "collocates")) == 2 or any(p.poll() is not None for p in analyses)
+    )
+    assert len(held(gates, "collocates")) == 2  # both running at once
+    for q, expected in searches.items():
+        answer = _ask(base / "index", request(["search", q, "--json", "--index", "index"], base))
+        assert (answer["code"], untimed(answer["stdout"])) == (0, untimed(expected))
+    assert all(p.poll() is None for p in analyses)  # still held: the searches did not wait
+    (gates / "collocates.open").touch()
+    for p in analyses:
+        out, err = p.communicate(timeout=120)
+        assert (p.returncode, out, err) == (0, want, "")
+
+
+def test_a_client_that_goes_away_ends_its_work(gated):
+    base, start = gated
+    start()
+    gates = base / "gates"
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as conn:
+        conn.connect(str(base / "index" / SOCKET_NAME))
+        line = json.dumps(request(["collocates", "grain", "--index", "index"], base))
+        conn.sendall(line.encode() + b"\n")
+        assert conn.recv(1) == ACCEPTED
+        wait_for(lambda: held(gates, "collocates"))
+        (worker,) = held(gates, "collocates")
+        assert not gone(worker)
+    wait_for(lambda: gone(worker))  # the gate never opened: it ended because its client left
+    answer = _ask(base / "index", request(["search", "grain", "--count", "--index", "index"], base))
+    assert (answer["code"], answer["stdout"]) == (0, "2\n")  # and the server goes on
+
+
+def test_an_export_streams_and_a_reader_that_stops_ends_it(gated):
+    """``export | head -1``: the first record arrives while the worker is still held before
+    the second (the answer is not gathered first); the reader gone, client and worker end."""
+    base, start = gated
+    start()
+    gates = base / "gates"
+    client = subprocess.Popen(
+        [sys.executable, "-m", "corpus_search", "export", "*", "--index", "index"],
+        cwd=base,
+        env=cli_env(server=True),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    first = client.stdout.readline()
+    assert json.loads(first)["id"]
+    wait_for(lambda: held(gates, "records"))  # the first record came before the second is made
+    (worker,) = held(gates, "records")
+    client.stdout.close()  # the reader goes away (head -1 has its line)
+    (gates / "records.open").touch()
+    assert client.wait(60) == 0  # like grep: what was asked for was printed
+    assert client.stderr.read() == b""
+    wait_for(lambda: gone(worker))
+
+
+def test_an_http_export_streams_in_chunks(gated):
+    """Over HTTP too: the first record arrives (chunked) while the worker is held before the
+    second; the connection closed, the worker ends."""
+    base, start = gated
+    port, token = start()
+    gates = base / "gates"
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+    conn.request("GET", f"/export?q=*&token={token}", headers={"Host": f"127.0.0.1:{port}"})
+    r = conn.getresponse()
+    assert r.status == 200 and r.getheader("Transfer-Encoding") == "chunked"
+    assert json.loads(r.readline())["id"]
+    wait_for(lambda: held(gates, "records"))  # the first record came before the second is made
+    (worker,) = held(gates, "records")
+    assert not gone(worker)
+    r.close()  # the response holds the connection's socket too
+    conn.close()
+    wait_for(lambda: gone(worker))  # the gate never opened: it ended because its client left
+
+
+def test_a_request_past_its_deadline_is_stopped_and_said_so(gated):
+    base, start = gated
+    start("--deadline", "1")
+    r = run_cli(["collocates", "grain", "--index", "index"], base, server=True)
+    assert r.returncode == 2 and r.stdout == ""
+    assert "ran past the server's deadline (1 s" in r.stderr
+
+
+def test_a_running_request_keeps_its_snapshot_across_a_commit(gated):
+    """An export held after its first record while an update removes most of the corpus and
+    commits: released, it answers every record of the index it started on; the next
+    request answers from the commit."""
+    base, start = gated
+    start()
+    gates = base / "gates"
+    before = run_cli(["export", "*", "--sort", "date", "--index", "index"], base).stdout
+    client = subprocess.Popen(
+        [sys.executable, "-m", "corpus_search", "export", "*", "--sort", "date", "--index", "index"],
+        cwd=base, env=cli_env(server=True), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    wait_for(lambda: held(gates, "records"))
+    for path in sorted((base / "corpus").rglob("*.*"))[5:]:
+        path.unlink()
+    update_index(base / "index")
+    (gates / "records.open").touch()
+    out, err = client.communicate(timeout=120)
+    assert (client.returncode, err) == (0, "")
+    assert out == before and out.count("\n") > 5
+    count = _ask(base / "index", request(["search", "*", "--count", "--index", "index"], base))
+    assert count["stdout"] == "5\n"

@@ -162,6 +162,25 @@ class Snapshot:
         with contextlib.suppress(Exception):
             self.reader.close()
 
+    def reopen_files(self) -> None:
+        """Open this commit's files again, for this process alone. After a fork, an open
+        file is shared with the parent and every other child: one read offset for all, and
+        each process's buffer of what it last read there; two processes reading through it
+        read each other's places (a stored body cut mid-stream). The data already read
+        (columns, lengths, lexicons, word forms) is kept: it is the same commit's."""
+        from whoosh.index import FileIndex
+
+        if not self.leaves:
+            return
+        segments = [leaf.segment() for leaf, _ in self.leaves]
+        try:
+            reader = FileIndex._reader(self._ix.storage, self._ix.schema, segments, self.generation)
+        except DAMAGE_ERRORS as exc:
+            raise self._read_error(exc) from exc
+        self.reader = reader  # the parent's file objects are left to the parent
+        self.leaves = [(reader, 0)] if reader.is_atomic() else list(reader.leaf_readers())
+        self._searcher = None
+
     @property
     def searcher(self):
         """Whoosh's searcher over this snapshot's reader (the public API the conformance

@@ -82,6 +82,11 @@ class CorpusIndex:
             return True
         return False
 
+    def reopen_files(self) -> None:
+        """Open the index's files again for this process (a forked worker must: see
+        :meth:`postings.Snapshot.reopen_files`), keeping what was read from them."""
+        self._snapshot.reopen_files()
+
     def _call(self, fn):
         """Run ``fn()`` on the current snapshot; reopen and run it again once if a newer
         commit removed files it was reading."""

@@ -121,15 +121,34 @@ class Indexes:
             ix = self._open[key] = CorpusIndex(path)
         yield ix  # not closed: the next question finds it warm
 
+    def warm(self, path: str | Path) -> None:
+        """Open an index and read what most requests read (the columns of every facet and
+        sort): a worker forked after this finds them in its memory."""
+        from .vocab import FACETS
+
+        with self.get(path) as ix:
+            ix.search("*", facets=list(FACETS), limit=1, sort="-date", snippets=False)
+
     def refresh(self) -> None:
-        """Reopen each index an indexing run has committed to since (the server does this
-        before it forks a worker: every worker starts warm at the last commit)."""
+        """Reopen (and warm again) each index an indexing run has committed to since (the
+        server does this before it forks a worker: every worker starts warm at the last
+        commit)."""
         for key, ix in list(self._open.items()):
             try:
-                ix.refresh()
+                if ix.refresh():
+                    self.warm(key)
             except Exception:  # noqa: BLE001 - gone or damaged: the worker opens and says
                 with contextlib.suppress(Exception):
                     ix.close()
+                del self._open[key]
+
+    def after_fork(self) -> None:
+        """In a worker: its own file objects for every open index (the parent's are shared
+        with every other worker, read offsets included)."""
+        for key, ix in list(self._open.items()):
+            try:
+                ix.reopen_files()
+            except Exception:  # noqa: BLE001 - the request opens it afresh and says why
                 del self._open[key]
 
     def close(self) -> None:
@@ -168,6 +187,7 @@ class Server:
             signal.signal(sig, signal.SIG_DFL)  # the server's handlers are not the worker's
         for listener in self._listeners:
             listener.close()
+        self.indexes.after_fork()
 
         def past_deadline(signum: int, frame: Any) -> None:
             signal.setitimer(signal.ITIMER_REAL, 0)
@@ -490,6 +510,7 @@ class Server:
         from .store import IndexFolder
 
         IndexFolder(self.index).require_meta()  # a clear error when there is no index
+        self.indexes.warm(self.index)
 
         def stop(signum: int, frame: Any) -> None:
             raise _Stopped

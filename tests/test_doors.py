@@ -469,3 +469,45 @@ def test_a_running_request_keeps_its_snapshot_across_a_commit(gated):
     assert out == before and out.count("\n") > 5
     count = _ask(base / "index", request(["search", "*", "--count", "--index", "index"], base))
     assert count["stdout"] == "5\n"
+
+
+def test_workers_read_their_own_files_at_the_real_shape(tmp_path):
+    """2,000 articles in mixed layouts, several segments: exports and analyses answered by
+    workers one after another and side by side each equal the CLI run by itself. (Workers
+    forked with the server's open files shared one read offset: the second export read
+    another's place and reported the index damaged after 1,028 of 2,226 BBC stories.)"""
+    from corpora import write_corpus
+    from test_serve import start
+
+    write_corpus(tmp_path / "corpus")
+    update_index(tmp_path / "index", [tmp_path / "corpus"])
+    cases = [
+        ["export", "*", "--sort", "date"],
+        ["export", "grain", "--format", "csv"],
+        ["kwic", "ferry", "-n", "0", "--json"],
+        ["collocates", "grain", "--json"],
+    ]
+    want = {}
+    for args in cases:
+        r = run_cli([*args, "--index", "index"], tmp_path)
+        assert r.returncode == 0 and r.stdout.count("\n") > 100, r.stderr
+        want[tuple(args)] = r.stdout
+    assert want[("export", "*", "--sort", "date")].count("\n") == 2000
+    proc = start(tmp_path / "index")
+    try:
+        env = cli_env(server=True)
+        for _round in range(2):  # one after another
+            for args in cases:
+                answer = _ask(tmp_path / "index", request([*args, "--index", "index"], tmp_path))
+                assert (answer["code"], answer["stderr"]) == (0, "")
+                assert answer["stdout"] == want[tuple(args)], args
+        side_by_side = [
+            subprocess.Popen([sys.executable, "-m", "corpus_search", *args, "--index", "index"], cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+            for args in cases * 2
+        ]  # fmt: skip
+        for args, p in zip(cases * 2, side_by_side, strict=True):
+            out, err = p.communicate(timeout=300)
+            assert (p.returncode, err) == (0, "") and out == want[tuple(args)], args
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(30)

@@ -454,3 +454,32 @@ def test_grouped_writer_merges_as_whoosh_does(tmp_path):
     assert set(ours) == set(theirs) and "pst" in ours
     for name in theirs:
         assert ours[name] == theirs[name], name
+
+
+def test_files_reopened_in_a_forked_child_read_alone(tmp_path_factory):
+    """After a fork, a child that reopens the snapshot's files reads every stored document as
+    Whoosh's public API (in the parent) reads it, while the parent keeps reading its own:
+    the read offsets are no longer shared (the server's workers rely on this)."""
+    import os
+
+    index = _build(tmp_path_factory.mktemp("fork"), "two-processes")
+    folder = IndexFolder(index)
+    s = Snapshot(folder.open(), folder.path)
+    try:
+        live = _public_live(s)
+        reference = [s.reader.stored_fields(d) for d in live]  # the public reference
+        assert len(s.leaves) >= 2 and len(reference) > 100
+        pid = os.fork()
+        if pid == 0:  # the child: reopen, read everything, exit 0 only when all agree
+            ok = False
+            try:
+                s.reopen_files()
+                ok = all(s.stored(d) == r for d, r in zip(live, reference, strict=True))
+            finally:
+                os._exit(0 if ok else 1)
+        for d, r in zip(reversed(live), reversed(reference), strict=True):
+            assert s.stored(d) == r  # the parent reads on meanwhile, through its files
+        assert os.waitpid(pid, 0)[1] == 0
+        assert [s.stored(d) for d in live] == reference
+    finally:
+        s.close()

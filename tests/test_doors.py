@@ -476,8 +476,9 @@ def test_workers_read_their_own_files_at_the_real_shape(tmp_path):
     workers one after another and side by side each equal the CLI run by itself. (Workers
     forked with the server's open files shared one read offset: the second export read
     another's place and reported the index damaged after 1,028 of 2,226 BBC stories.)"""
-    from corpora import write_corpus
     from test_serve import start
+
+    from corpora import write_corpus
 
     write_corpus(tmp_path / "corpus")
     update_index(tmp_path / "index", [tmp_path / "corpus"])

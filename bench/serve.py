@@ -43,13 +43,14 @@ def pct(values: list[float], q: float) -> float:
 class Served:
     """A ``corpus-search serve --http 0`` process."""
 
-    def __init__(self, index: Path):
-        env = dict(os.environ, PYTHONPATH=str(HERE.parent))
+    def __init__(self, index: Path, checkout: Path = HERE.parent):
+        env = dict(os.environ, PYTHONPATH=str(checkout))
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "corpus_search", "serve", "--index", str(index), "--http", "0"],
             stderr=subprocess.PIPE,
             text=True,
             env=env,
+            cwd=checkout,  # python -m puts the folder first on the path
         )
         first = self.proc.stderr.readline()
         m = re.match(r"http://127\.0\.0\.1:(\d+)/\?token=(\S+)", first)
@@ -178,6 +179,8 @@ def export_figures(server: Served, index: Path) -> dict:
     ms, status, size = server.get("/export?q=*")
     done.set()
     sampler.join()
+    if status != 200:  # a server without the endpoint (--checkout of an older one)
+        return {}
     env = dict(os.environ, PYTHONPATH=str(HERE.parent))
     head = {}
     for label, extra in (("served", {}), ("in_process", {"CORPUS_SEARCH_NO_SERVER": "1"})):
@@ -211,6 +214,9 @@ def main() -> None:
     ap.add_argument("--per-client", type=int, default=60, help="searches each client sends")
     ap.add_argument("--word", default="government", help="the analyses' word")
     ap.add_argument("--json", type=Path, help="also write the figures here")
+    ap.add_argument(
+        "--checkout", type=Path, default=HERE.parent, help="serve with this checkout's package"
+    )
     args = ap.parse_args()
 
     from corpus_search.indexer import update_index
@@ -233,7 +239,7 @@ def main() -> None:
 
     with CorpusIndex(index) as ix:
         docs = ix.doc_count
-    server = Served(index)
+    server = Served(index.resolve(), args.checkout.resolve())
     try:
         server.get(search_path(0))
         figures = {

@@ -56,6 +56,7 @@ from .request import SPECS
 
 DEADLINE = 300.0  # seconds a worker may run (serve --deadline)
 GRACE = 5.0  # then the server kills a worker that did not stop by itself
+SPARES = 2  # workers forked ahead of their requests
 
 
 class ServerError(CorpusSearchError):
@@ -129,18 +130,22 @@ class Indexes:
         with self.get(path) as ix:
             ix.search("*", facets=list(FACETS), limit=1, sort="-date", snippets=False)
 
-    def refresh(self) -> None:
-        """Reopen (and warm again) each index an indexing run has committed to since (the
-        server does this before it forks a worker: every worker starts warm at the last
-        commit)."""
+    def refresh(self) -> bool:
+        """Reopen (and warm again) each index an indexing run has committed to since; True
+        if any was (the server does this before it hands a worker a request: workers made
+        before a commit are replaced, every request is answered from the last commit)."""
+        changed = False
         for key, ix in list(self._open.items()):
             try:
                 if ix.refresh():
+                    changed = True
                     self.warm(key)
             except Exception:  # noqa: BLE001 - gone or damaged: the worker opens and says
+                changed = True
                 with contextlib.suppress(Exception):
                     ix.close()
                 del self._open[key]
+        return changed
 
     def after_fork(self) -> None:
         """In a worker: its own file objects for every open index (the parent's are shared
@@ -166,6 +171,7 @@ class DeadlineExceeded(CorpusSearchError):
 class _Worker:
     pid: int
     started: float
+    control: socket.socket  # a spare's: the server hands it its connection through this
 
 
 class Server:
@@ -177,17 +183,36 @@ class Server:
         self.deadline = deadline
         self._config = config
         self._listeners: list[socket.socket] = []
-        self._workers: dict[int, _Worker] = {}
+        self._workers: dict[int, _Worker] = {}  # answering a request
+        self._spares: list[_Worker] = []  # waiting for one
 
     # -- a worker: one connection, in a process of its own ------------------------------
 
-    def _work(self, conn: socket.socket, kind: str) -> None:
-        """Answer one connection (in the forked worker); the worker then exits."""
+    def _spare(self, control: socket.socket) -> None:
+        """A worker made ahead of its request (in the child): its own files open, it waits
+        for the server to hand it one connection, answers it, and ends."""
         for sig in (signal.SIGINT, signal.SIGTERM):
             signal.signal(sig, signal.SIG_DFL)  # the server's handlers are not the worker's
         for listener in self._listeners:
             listener.close()
+        for other in self._spares:
+            other.control.close()
         self.indexes.after_fork()
+        try:
+            kind, fds, _flags, _addr = socket.recv_fds(control, 16, 1)
+        except OSError:
+            return
+        if not fds:
+            return  # retired (a commit came) or the server stopped: nothing to answer
+        conn = socket.socket(fileno=fds[0])
+        try:
+            self._work(conn, kind.decode())
+        finally:
+            with contextlib.suppress(Exception):
+                conn.close()
+
+    def _work(self, conn: socket.socket, kind: str) -> None:
+        """Answer one connection (in a worker), within the deadline."""
 
         def past_deadline(signum: int, frame: Any) -> None:
             signal.setitimer(signal.ITIMER_REAL, 0)
@@ -416,6 +441,24 @@ class Server:
         lines = commands.export_lines(request, self._context(io.StringIO()), tty=False)
         return kind, _pieces(lines, first=2 if request.fmt == "csv" else 1)
 
+    def _preload(self) -> None:
+        """Import what workers use (the HTTP handler, the command line, the renderers) by
+        running a search to JSON and to text here: every worker is forked with them loaded
+        (imported in each worker, they cost ~45 ms a request)."""
+        import http.server  # noqa: F401 - the HTTP worker's handler
+
+        from . import cli, web  # noqa: F401 - the socket worker's command line, the page
+        from .commands import execute
+        from .request import Request
+
+        with self.indexes.get(self.index) as ix:
+            first = ix.search("*", limit=1, snippets=False)
+        title = first.hits[0].record.get("title") or "" if first.hits else ""
+        word = next((w for w in title.split() if w.isalpha()), "*")
+        for as_json in (True, False):  # a word's search: matching, snippets, their patterns
+            request = Request("search", {"query": (word,), "limit": 3, "as_json": as_json})
+            execute(request, self._context(io.StringIO()))
+
     def _context(self, out: io.StringIO) -> Any:
         """A request's context on the server: its open index, its config, the given stream
         for results (messages are not sent: the JSON says what they say)."""
@@ -511,6 +554,7 @@ class Server:
 
         IndexFolder(self.index).require_meta()  # a clear error when there is no index
         self.indexes.warm(self.index)
+        self._preload()
 
         def stop(signum: int, frame: Any) -> None:
             raise _Stopped
@@ -546,9 +590,10 @@ class Server:
         return False
 
     def _loop(self, doors: dict[int, str]) -> None:
-        """Accept, fork a worker for each connection, reap the finished ones, stop those
-        past their deadline. The server runs no command itself and has no threads, so a
-        fork copies one consistent process."""
+        """Accept, hand each connection to a spare worker, make spares for the next ones,
+        reap the finished workers, stop those past their deadline. The server runs no
+        command itself and has no threads, so a fork copies one consistent process."""
+        self._fill_spares()
         with selectors.DefaultSelector() as selector:
             for listener in self._listeners:
                 selector.register(listener, selectors.EVENT_READ)
@@ -559,37 +604,62 @@ class Server:
                         conn, _addr = door.accept()
                     except OSError:
                         continue
-                    self._fork(conn, doors[door.fileno()])
+                    self._dispatch(conn, doors[door.fileno()])
                 self._reap()
+                self._fill_spares()
 
-    def _fork(self, conn: socket.socket, kind: str) -> None:
-        self.indexes.refresh()  # the worker starts at the last commit, warm
-        sys.stdout.flush()
-        sys.stderr.flush()
-        pid = os.fork()
-        if pid == 0:  # the worker: never returns into the server's loop
-            code = 0
-            try:
-                self._work(conn, kind)
-            except BaseException:  # noqa: BLE001 - a worker's end is its own
-                code = 1
-            finally:
-                with contextlib.suppress(Exception):
-                    conn.close()
-                os._exit(code)
+    def _dispatch(self, conn: socket.socket, kind: str) -> None:
+        """Hand a connection to a spare worker (made after the last commit)."""
+        if self.indexes.refresh():
+            self._retire_spares()  # made before the commit: they would answer from before
+        if not self._spares:
+            self._fill_spares(1)
+        spare = self._spares.pop(0)
+        try:
+            socket.send_fds(spare.control, [kind.encode()], [conn.fileno()])
+        except OSError:
+            pass  # it died: the client sees its connection closed and runs the command
+        spare.control.close()
         conn.close()
-        self._workers[pid] = _Worker(pid, time.monotonic())
+        spare.started = time.monotonic()
+        self._workers[spare.pid] = spare
+
+    def _fill_spares(self, count: int = SPARES) -> None:
+        """Fork workers until ``count`` wait for a request."""
+        while len(self._spares) < count:
+            control, child_end = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+            sys.stdout.flush()
+            sys.stderr.flush()
+            pid = os.fork()
+            if pid == 0:  # the worker: never returns into the server's loop
+                code = 0
+                try:
+                    control.close()
+                    self._spare(child_end)
+                except BaseException:  # noqa: BLE001 - a worker's end is its own
+                    code = 1
+                finally:
+                    os._exit(code)
+            child_end.close()
+            self._spares.append(_Worker(pid, time.monotonic(), control))
+
+    def _retire_spares(self) -> None:
+        for spare in self._spares:
+            spare.control.close()  # it reads the end, and ends
+        self._spares.clear()
 
     def _reap(self) -> None:
-        while self._workers:
+        while True:
             try:
                 pid, _status = os.waitpid(-1, os.WNOHANG)
             except ChildProcessError:
-                self._workers.clear()
-                return
+                break
             if pid == 0:
                 break
             self._workers.pop(pid, None)
+            for spare in [s for s in self._spares if s.pid == pid]:  # died waiting
+                spare.control.close()
+                self._spares.remove(spare)
         now = time.monotonic()
         for worker in list(self._workers.values()):
             if now - worker.started > self.deadline + GRACE:  # it did not stop by itself
@@ -601,6 +671,7 @@ class Server:
             with contextlib.suppress(Exception):
                 listener.close()
         self._listeners.clear()
+        self._retire_spares()
         for pid in list(self._workers):
             with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGTERM)

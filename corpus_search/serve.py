@@ -57,6 +57,7 @@ from .request import SPECS
 DEADLINE = 300.0  # seconds a worker may run (serve --deadline)
 GRACE = 5.0  # then the server kills a worker that did not stop by itself
 SPARES = 2  # workers forked ahead of their requests
+IDLE = 8  # workers kept waiting at most (more are forked when many requests come at once)
 
 
 class ServerError(CorpusSearchError):
@@ -171,7 +172,8 @@ class DeadlineExceeded(CorpusSearchError):
 class _Worker:
     pid: int
     started: float
-    control: socket.socket  # a spare's: the server hands it its connection through this
+    control: socket.socket  # the server hands it connections through this; it says "done"
+    generation: int = 0  # the server's count of commits when it was forked
 
 
 class Server:
@@ -183,33 +185,47 @@ class Server:
         self.deadline = deadline
         self._config = config
         self._listeners: list[socket.socket] = []
-        self._workers: dict[int, _Worker] = {}  # answering a request
-        self._spares: list[_Worker] = []  # waiting for one
+        self._busy: dict[int, _Worker] = {}  # answering a request, by process id
+        self._idle: list[_Worker] = []  # waiting for one
+        self._generation = 0  # of the indexes, counted by the server: one more a commit
+        self._selector: selectors.BaseSelector | None = None
 
     # -- a worker: one connection, in a process of its own ------------------------------
 
-    def _spare(self, control: socket.socket) -> None:
-        """A worker made ahead of its request (in the child): its own files open, it waits
-        for the server to hand it one connection, answers it, and ends."""
+    def _worker(self, control: socket.socket) -> None:
+        """A worker (in the child): its own files open, it answers the connections the
+        server hands it, one at a time. After an HTTP request it says so and waits for the
+        next (its caches stay warm; a request sets nothing in the process). A command line
+        from the socket sets the process's folder, environment and streams to the client's:
+        the worker ends after it, so no request finds another's."""
         for sig in (signal.SIGINT, signal.SIGTERM):
             signal.signal(sig, signal.SIG_DFL)  # the server's handlers are not the worker's
         for listener in self._listeners:
             listener.close()
-        for other in self._spares:
+        for other in [*self._idle, *self._busy.values()]:
             other.control.close()
         self.indexes.after_fork()
-        try:
-            kind, fds, _flags, _addr = socket.recv_fds(control, 16, 1)
-        except OSError:
-            return
-        if not fds:
-            return  # retired (a commit came) or the server stopped: nothing to answer
-        conn = socket.socket(fileno=fds[0])
-        try:
-            self._work(conn, kind.decode())
-        finally:
-            with contextlib.suppress(Exception):
-                conn.close()
+        while True:
+            try:
+                kind, fds, _flags, _addr = socket.recv_fds(control, 16, 1)
+            except OSError:
+                return
+            if not fds:
+                return  # retired (a commit came, enough wait) or the server stopped
+            conn = socket.socket(fileno=fds[0])
+            try:
+                self._work(conn, kind.decode())
+            except Exception:  # noqa: BLE001 - past its deadline while closing, say
+                pass
+            finally:
+                with contextlib.suppress(Exception):
+                    conn.close()
+            if kind != b"http":
+                return
+            try:
+                control.sendall(b"d")
+            except OSError:
+                return
 
     def _work(self, conn: socket.socket, kind: str) -> None:
         """Answer one connection (in a worker), within the deadline."""
@@ -223,10 +239,13 @@ class Server:
 
         signal.signal(signal.SIGALRM, past_deadline)
         signal.setitimer(signal.ITIMER_REAL, self.deadline)
-        if kind == "http":
-            self._answer_http(conn)
-        else:
-            self._answer_socket(conn)
+        try:
+            if kind == "http":
+                self._answer_http(conn)
+            else:
+                self._answer_socket(conn)
+        finally:
+            signal.setitimer(signal.ITIMER_REAL, 0)
 
     def _answer_socket(self, conn: socket.socket) -> None:
         sink = conn.makefile("wb")
@@ -245,7 +264,7 @@ class Server:
             return
         sink.write(json.dumps({"version": version()}).encode("utf-8") + b"\n")
         sink.flush()
-        _watch_client(conn)
+        _watch_client(conn)  # this worker ends with the request (it is the client's now)
         out = _FrameStream(sink, STDOUT, bool(request.get("stdout_tty")))
         err = _FrameStream(sink, STDERR, bool(request.get("stderr_tty")))
         code = self.run_cli(request, out, err)
@@ -503,10 +522,17 @@ class Server:
                 self._answer("POST")
 
             def _answer(self, method: str) -> None:
-                from .web import CSP
 
                 self.close_connection = True
-                _watch_client(conn)
+                stop_watching = _watch_client(conn)  # the request is read: only its end comes
+                try:
+                    self._respond(method)
+                finally:
+                    stop_watching()
+
+            def _respond(self, method: str) -> None:
+                from .web import CSP
+
                 headers = {k.lower(): v for k, v in self.headers.items()}
                 try:
                     status, extra, body = server.http_respond(method, self.path, headers, port)
@@ -590,63 +616,87 @@ class Server:
         return False
 
     def _loop(self, doors: dict[int, str]) -> None:
-        """Accept, hand each connection to a spare worker, make spares for the next ones,
-        reap the finished workers, stop those past their deadline. The server runs no
-        command itself and has no threads, so a fork copies one consistent process."""
-        self._fill_spares()
-        with selectors.DefaultSelector() as selector:
+        """Accept, hand each connection to an idle worker, take back the workers that are
+        done, fork new ones ahead of need, reap the ended ones, stop those past their
+        deadline. The server runs no command itself and has no threads, so a fork copies
+        one consistent process."""
+        self._selector = selectors.DefaultSelector()
+        with self._selector as selector:
             for listener in self._listeners:
-                selector.register(listener, selectors.EVENT_READ)
+                selector.register(listener, selectors.EVENT_READ, doors[listener.fileno()])
+            self._fill()
             while True:
                 for key, _ in selector.select(timeout=0.2):
+                    if isinstance(key.data, _Worker):
+                        self._done(key.data)
+                        continue
                     door: socket.socket = key.fileobj  # type: ignore[assignment]
                     try:
                         conn, _addr = door.accept()
                     except OSError:
                         continue
-                    self._dispatch(conn, doors[door.fileno()])
+                    self._dispatch(conn, key.data)
                 self._reap()
-                self._fill_spares()
+                self._fill()
 
     def _dispatch(self, conn: socket.socket, kind: str) -> None:
-        """Hand a connection to a spare worker (made after the last commit)."""
+        """Hand a connection to an idle worker made after the last commit."""
         if self.indexes.refresh():
-            self._retire_spares()  # made before the commit: they would answer from before
-        if not self._spares:
-            self._fill_spares(1)
-        spare = self._spares.pop(0)
+            self._generation += 1
+            for worker in self._idle:  # made before the commit: they would answer from before
+                self._retire(worker)
+            self._idle.clear()
+        worker = self._idle.pop() if self._idle else self._fork()
         try:
-            socket.send_fds(spare.control, [kind.encode()], [conn.fileno()])
+            socket.send_fds(worker.control, [kind.encode()], [conn.fileno()])
         except OSError:
             pass  # it died: the client sees its connection closed and runs the command
-        spare.control.close()
         conn.close()
-        spare.started = time.monotonic()
-        self._workers[spare.pid] = spare
+        worker.started = time.monotonic()
+        self._busy[worker.pid] = worker
 
-    def _fill_spares(self, count: int = SPARES) -> None:
-        """Fork workers until ``count`` wait for a request."""
-        while len(self._spares) < count:
-            control, child_end = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
-            sys.stdout.flush()
-            sys.stderr.flush()
-            pid = os.fork()
-            if pid == 0:  # the worker: never returns into the server's loop
-                code = 0
-                try:
-                    control.close()
-                    self._spare(child_end)
-                except BaseException:  # noqa: BLE001 - a worker's end is its own
-                    code = 1
-                finally:
-                    os._exit(code)
-            child_end.close()
-            self._spares.append(_Worker(pid, time.monotonic(), control))
+    def _done(self, worker: _Worker) -> None:
+        """A worker said it is done (or ended): idle again, or retired."""
+        try:
+            said = worker.control.recv(16)
+        except OSError:
+            said = b""
+        self._busy.pop(worker.pid, None)
+        if said and worker.generation == self._generation and len(self._idle) < IDLE:
+            self._idle.append(worker)
+        else:
+            self._retire(worker)
 
-    def _retire_spares(self) -> None:
-        for spare in self._spares:
-            spare.control.close()  # it reads the end, and ends
-        self._spares.clear()
+    def _fork(self) -> _Worker:
+        control, child_end = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+        sys.stdout.flush()
+        sys.stderr.flush()
+        pid = os.fork()
+        if pid == 0:  # the worker: never returns into the server's loop
+            code = 0
+            try:
+                control.close()
+                self._worker(child_end)
+            except BaseException:  # noqa: BLE001 - a worker's end is its own
+                code = 1
+            finally:
+                os._exit(code)
+        child_end.close()
+        worker = _Worker(pid, time.monotonic(), control, self._generation)
+        if self._selector is not None:
+            self._selector.register(control, selectors.EVENT_READ, worker)
+        return worker
+
+    def _fill(self) -> None:
+        """Fork workers until SPARES wait for a request."""
+        while len(self._idle) < SPARES:
+            self._idle.append(self._fork())
+
+    def _retire(self, worker: _Worker) -> None:
+        if self._selector is not None:
+            with contextlib.suppress(KeyError, ValueError):
+                self._selector.unregister(worker.control)
+        worker.control.close()  # it reads the end, and ends
 
     def _reap(self) -> None:
         while True:
@@ -656,12 +706,14 @@ class Server:
                 break
             if pid == 0:
                 break
-            self._workers.pop(pid, None)
-            for spare in [s for s in self._spares if s.pid == pid]:  # died waiting
-                spare.control.close()
-                self._spares.remove(spare)
+            ended = self._busy.pop(pid, None)
+            if ended is not None:
+                self._retire(ended)
+            for worker in [w for w in self._idle if w.pid == pid]:  # died waiting
+                self._retire(worker)
+                self._idle.remove(worker)
         now = time.monotonic()
-        for worker in list(self._workers.values()):
+        for worker in list(self._busy.values()):
             if now - worker.started > self.deadline + GRACE:  # it did not stop by itself
                 with contextlib.suppress(ProcessLookupError):
                     os.kill(worker.pid, signal.SIGKILL)
@@ -671,42 +723,57 @@ class Server:
             with contextlib.suppress(Exception):
                 listener.close()
         self._listeners.clear()
-        self._retire_spares()
-        for pid in list(self._workers):
+        for worker in self._idle:
+            self._retire(worker)
+        for pid in list(self._busy):
             with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGTERM)
-        for pid in list(self._workers):
+        for pid in [*self._busy, *(w.pid for w in self._idle)]:
             with contextlib.suppress(ChildProcessError):
                 os.waitpid(pid, 0)
-        self._workers.clear()
+        self._busy.clear()
+        self._idle.clear()
         self.socket_path.unlink(missing_ok=True)
         self.indexes.close()
 
 
-def _watch_client(conn: socket.socket) -> None:
-    """End this worker when its client goes away (a closed connection, before the answer is
-    complete): a thread waits for the connection to end and stops the process, which only
-    reads the index, at once."""
+def _watch_client(conn: socket.socket) -> Callable[[], None]:
+    """End this worker when its client goes away before the answer is complete (the
+    connection ends): a thread waits for that and stops the process, which only reads the
+    index, at once. Returns the function that stops watching (the answer is complete)."""
+    import select
     import threading
 
-    def watch() -> None:
-        import select
+    stop_r, stop_w = os.pipe()
 
+    def watch() -> None:
         poll = select.poll()
         poll.register(conn.fileno(), select.POLLIN | select.POLLHUP | select.POLLERR)
-        while True:
-            poll.poll()
-            try:
-                data = conn.recv(1, socket.MSG_PEEK | socket.MSG_DONTWAIT)
-            except BlockingIOError:
-                continue
-            except OSError:
-                data = b""
-            if not data:
-                os._exit(0)  # gone: nothing of this worker's is owed to anyone
-            return  # more from the client (nothing this protocol sends): stop watching
+        poll.register(stop_r, select.POLLIN)
+        try:
+            while True:
+                ready = dict(poll.poll())
+                if stop_r in ready:
+                    return
+                try:
+                    data = conn.recv(1, socket.MSG_PEEK | socket.MSG_DONTWAIT)
+                except BlockingIOError:
+                    continue
+                except OSError:
+                    data = b""
+                if not data:
+                    os._exit(0)  # gone: nothing of this request is owed to anyone
+                return  # more from the client (nothing these doors send): stop watching
+        finally:
+            os.close(stop_r)
 
     threading.Thread(target=watch, daemon=True).start()
+
+    def stop() -> None:
+        os.write(stop_w, b"x")
+        os.close(stop_w)
+
+    return stop
 
 
 def _first_piece_read(body: bytes | str | Iterable[bytes]) -> bytes | Iterator[bytes]:

@@ -512,3 +512,26 @@ def test_workers_read_their_own_files_at_the_real_shape(tmp_path):
     finally:
         proc.send_signal(signal.SIGTERM)
         proc.wait(30)
+
+
+def test_http_workers_follow_commits(doors, tmp_path):
+    """HTTP workers answer many requests each (warm); after a commit every request is
+    answered from it, none from a worker made before."""
+    base, port, token = doors
+
+    def total() -> int:
+        status, _h, body = get(port, f"/search?q=*&limit=0&token={token}")
+        assert status == 200
+        return json.loads(body)["total"]
+
+    before = total()
+    assert [total() for _ in range(6)] == [before] * 6
+    late = base / "corpus" / "wire" / "late-http.txt"
+    late.write_text("Late news\n\nA late grain story.\n", "utf-8")
+    try:
+        update_index(base / "index")
+        assert [total() for _ in range(6)] == [before + 1] * 6
+    finally:
+        late.unlink()
+        update_index(base / "index")
+    assert [total() for _ in range(6)] == [before] * 6

@@ -561,18 +561,13 @@ STATIC = {
 
 
 def _filters_of(params: dict[str, list[str]]):
-    from .matching import Filters
+    """The filters of the page's address, read as HTTP reads them (request.py): a bad value
+    is a RequestError naming its option."""
+    from .request import filter_params, from_query
 
-    values = {name: [v for v in params.get(name, []) if v] for name in VALUE_FIELDS}
-    views = params.get("min-views", [""])[0]
-    if views and not views.isdigit():
-        raise CorpusSearchError(f"min-views must be a whole number, not {views!r}")
-    return Filters(
-        **values,
-        since=params.get("since", [""])[0] or None,
-        until=params.get("until", [""])[0] or None,
-        min_views=int(views) if views else None,
-    )
+    names = filter_params()
+    given = {k: v for k, v in params.items() if k in names}
+    return from_query("search", given).filters()
 
 
 def views_nav(params: dict[str, list[str]]) -> str:
@@ -944,28 +939,3 @@ def _word_key(word: str) -> str:
 
 
 MAX_WORD_DIFF = 4_000_000  # words x words of a changed passage compared word by word
-
-
-def export_rows(ix: Any, params: dict[str, list[str]], fmt: str) -> tuple[int, str, bytes]:
-    """(status, content type, body) of a download of every matching record."""
-    import csv
-    import io
-    import json
-
-    from .articles import RECORD_FIELDS
-    from .render import csv_cell
-
-    q = params.get("q", [""])[0]
-    try:
-        records = list(ix.records(q, _filters_of(params)))
-    except CorpusSearchError as exc:
-        return exc.http_status, "text/plain; charset=utf-8", str(exc).encode("utf-8")
-    if fmt == "csv":
-        buf = io.StringIO()
-        writer = csv.writer(buf, lineterminator="\n")
-        writer.writerow(RECORD_FIELDS)
-        for r in records:
-            writer.writerow([csv_cell(r[k]) for k in RECORD_FIELDS])
-        return 200, "text/csv; charset=utf-8", buf.getvalue().encode("utf-8")
-    lines = "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records)
-    return 200, "application/x-ndjson; charset=utf-8", lines.encode("utf-8")

@@ -577,7 +577,6 @@ class ClusterIndex:
         from .matching import Filters
         from .results import SearchResult
         from .schema import stored_to_record  # noqa: F401 - the record's shape, for reference
-        from .snippets import find_matches, make_snippets, mark_text
 
         if collapse:
             raise ClusterError("--collapse is not available with the OpenSearch backend yet")
@@ -611,23 +610,12 @@ class ClusterIndex:
         )
         for name in facets:
             result.facets[name] = self._facet(name, tree, filters, answer, facet_limit)
-        title_spec, body_spec = spec_of(tree)
-        for rank, hit in enumerate(answer["hits"]["hits"], start=(page - 1) * limit + 1):
-            record = _record(hit["_source"])
-            text_body = record.pop("body")
-            from .results import Hit
+        from .results import Hit
 
-            result.hits.append(
-                Hit(
-                    rank=rank,
-                    score=hit.get("_score") if sort == "relevance" else None,
-                    record=record,
-                    snippets=make_snippets(text_body, body_spec) if snippets else [],
-                    title=mark_text(
-                        record["title"] or "", find_matches(record["title"] or "", title_spec)
-                    ),
-                )
-            )
+        specs = spec_of(tree)
+        for rank, hit in enumerate(answer["hits"]["hits"], start=(page - 1) * limit + 1):
+            score = hit.get("_score") if sort == "relevance" else None
+            result.hits.append(Hit.of(rank, score, _record(hit["_source"]), specs, snippets))
         result.took_ms = round((time.perf_counter() - started) * 1000, 2)
         return result
 

@@ -19,6 +19,31 @@ __all__ = ["Hit", "SearchResult"]
 class Hit(Record):
     FIELDS = ("rank", "score", "record", "snippets", "title", "reprints")
 
+    @classmethod
+    def of(
+        cls,
+        rank: int,
+        score: float | None,
+        record: dict[str, Any],
+        specs: tuple[Any, Any],
+        snippets: bool = True,
+    ) -> Hit:
+        """A hit from a stored record (body included: it is taken out) and what to mark in
+        its title and body (``specs``: snippets.MatchSpec each, from the local matcher or
+        from the query tree for a cluster): the one place both engines make hits."""
+        from .snippets import find_matches, make_snippets, mark_text
+
+        title_spec, body_spec = specs
+        body = record.pop("body")
+        title = record["title"] or ""
+        return cls(
+            rank=rank,
+            score=score,
+            record=record,
+            snippets=make_snippets(body, body_spec) if snippets else [],
+            title=mark_text(title, find_matches(title, title_spec)),
+        )
+
     def __init__(
         self,
         rank: int,

@@ -22,7 +22,6 @@ from .facets import ColumnCache, FacetCount, Timeline, build_timeline, count_fac
 from .matching import Deadline, Filters, Matcher
 from .results import Hit, SearchResult  # their home is results.py; these names are kept
 from .schema import stored_to_record
-from .snippets import find_matches, make_snippets, mark_text
 from .store import IndexFolder
 from .vocab import FACETS, PERIODS, SORTS, fold, fold_accents, words
 
@@ -277,17 +276,8 @@ class CorpusIndex:
         start = (page - 1) * limit
         for rank, docnum in enumerate(top[start : start + limit], start=start + 1):
             record = stored_to_record(self._snapshot.stored(docnum))
-            body = record.pop("body")
-            title = record["title"] or ""
-            hits.append(
-                Hit(
-                    rank=rank,
-                    score=scores[docnum] if scores is not None else None,
-                    record=record,
-                    snippets=make_snippets(body, matcher.body) if snippets else [],
-                    title=mark_text(title, find_matches(title, matcher.title)),
-                )
-            )
+            score = scores[docnum] if scores is not None else None
+            hits.append(Hit.of(rank, score, record, (matcher.title, matcher.body), snippets))
         return hits
 
     # -- suggestions ----------------------------------------------------------------------

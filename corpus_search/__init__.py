@@ -46,6 +46,10 @@ _EXPORTS = {
     "IndexDamagedError": "errors",
     "IndexLockedError": "errors",
     "NoIndexError": "errors",
+    "Request": "request",
+    "from_query": "request",
+    "Context": "commands",
+    "execute": "commands",
 }
 
 __all__ = sorted(_EXPORTS) + ["__version__"]
@@ -72,6 +76,8 @@ if TYPE_CHECKING:
     from .matching import Filters
     from .profiles import load_profiles
     from .query import parse_query
+    from .commands import Context, execute
+    from .request import Request, from_query
     from .search import CorpusIndex, Hit, SearchResult
 
 

@@ -60,6 +60,7 @@ if TYPE_CHECKING:
 
     # what type checkers see; at run time the names load on first use
     from .articles import Article, decode_text, iter_files, parse_article, parse_bytes
+    from .commands import Context, execute
     from .config import Config, load_config
     from .errors import (
         ArticleError,
@@ -76,7 +77,6 @@ if TYPE_CHECKING:
     from .matching import Filters
     from .profiles import load_profiles
     from .query import parse_query
-    from .commands import Context, execute
     from .request import Request, from_query
     from .search import CorpusIndex, Hit, SearchResult
 

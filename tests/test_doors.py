@@ -535,3 +535,35 @@ def test_http_workers_follow_commits(doors, tmp_path):
         late.unlink()
         update_index(base / "index")
     assert [total() for _ in range(6)] == [before] * 6
+
+
+HOSTILE_VALUES = ["", "0", "-1", "1", "2..3", "1e309", "nan", "inf", "9" * 40, "\x00", "é", "../..", "a" * 3000, "1,2", "*", "(", "date", "-date", "author", "true"]  # fmt: skip
+
+
+def test_hostile_parameters_are_answered_not_crashed_on(doors):
+    """Every endpoint, every parameter it takes, given odd values (seeded): each answer is a
+    result or a one-line error with its status; none is a bug (500), none a dropped
+    connection."""
+    import random
+
+    from corpus_search.serve import API
+
+    base, port, token = doors
+    rng = random.Random(24)
+    seen: dict[int, int] = {}
+    for name, takes_path in API.items():
+        spec = SPECS[name]
+        names = [n for o in spec.options if o.web for n in o.names]
+        names += [a.web for a in spec.args if a.web and a.web != "path"]
+        for _ in range(25):
+            params = {n: rng.choice(HOSTILE_VALUES) for n in rng.sample(names, min(3, len(names)))}
+            query = "&".join(f"{k}={quote(v)}" for k, v in params.items())
+            path = f"/{name}" + ("/author" if takes_path and name == "facets" else "")
+            path += "/wire/2023-grain-deal.txt" if name == "show" else ""
+            status, headers, body = get(port, f"{path}?{query}&token={token}")
+            seen[status] = seen.get(status, 0) + 1
+            assert status in (200, 400, 404), (path, params, status, body[:300])
+            if status != 200:
+                error = json.loads(body)["error"]
+                assert error and "\n" not in error and "internal error" not in error, error
+    assert seen.get(200) and seen.get(400)  # both kinds of answer were exercised

@@ -111,12 +111,11 @@ class _State:
 
 
 def index_option(fn):
-    return click.option(
-        "--index",
-        "index_dir",
-        metavar="DIR",
-        help="Index folder (default: $CORPUS_SEARCH_INDEX, the config's 'index:', else ./index).",
-    )(fn)
+    """``--index`` for the commands not declared in request.py (index, roots, watch, serve),
+    from the same declaration as the reading commands'."""
+    from .request import INDEX
+
+    return click.option(*INDEX.flags, INDEX.key, metavar=INDEX.metavar, help=INDEX.help)(fn)
 
 
 # --------------------------------------------------------------------------------------------

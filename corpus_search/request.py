@@ -138,9 +138,6 @@ class Spec:
         self.name, self.help, self.args, self.options = name, help, args, options
         self.query_words = query_words
 
-    def option(self, key: str) -> Opt:
-        return next(o for o in self.options if o.key == key)
-
     def defaults(self) -> dict[str, Any]:
         values: dict[str, Any] = {}
         for arg in self.args:

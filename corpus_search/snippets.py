@@ -120,6 +120,7 @@ def _find_words(text: str, spec: MatchSpec) -> list[tuple[int, int, str]]:
     if not heads:
         return []
     pattern = _heads_pattern(frozenset(heads))
+    keys = _keys_of(spec)
     spans = []
     pos = 0
     for head in pattern.finditer(text):
@@ -129,12 +130,35 @@ def _find_words(text: str, spec: MatchSpec) -> list[tuple[int, int, str]]:
         if m is None:
             continue
         pos = m.end()
-        word = _norm(m.group())
-        folded = fold_accents(word)
-        key = spec.key_of(word, folded, _stem(folded) if spec.stems else None)
+        surface = m.group()
+        key: str | None
+        seen = keys.get(surface, _UNSEEN)
+        if seen is not _UNSEEN:
+            key = seen  # type: ignore[assignment]
+        else:  # each spelling normalised and stemmed once, not at every match
+            word = _norm(surface)
+            folded = fold_accents(word)
+            key = keys[surface] = spec.key_of(word, folded, _stem(folded) if spec.stems else None)
         if key is not None:
             spans.append((m.start(), m.end(), key))
     return spans
+
+
+_UNSEEN = object()
+_KEYS: dict[tuple, dict[str, str | None]] = {}
+
+
+def _keys_of(spec: MatchSpec) -> dict[str, str | None]:
+    """What each spelling of a word matched under ``spec`` (None: nothing), as found so far:
+    shared by every text the same spec is applied to (a concordance over thousands of
+    articles normalises each spelling once)."""
+    signature = (frozenset(spec.stems), frozenset(spec.words), frozenset(spec.folded))
+    keys = _KEYS.get(signature)
+    if keys is None:
+        if len(_KEYS) >= 32:
+            _KEYS.clear()
+        keys = _KEYS[signature] = {}
+    return keys
 
 
 @lru_cache(maxsize=256)

@@ -255,7 +255,10 @@ class Snapshot:
                 perdoc = leaf._perdoc
                 if "_stored" not in perdoc._readers and not perdoc.has_column("_stored"):
                     raise FileNotFoundError(f"stored fields of segment {_name(leaf)}")
-                return leaf.stored_fields(docnum - offset)
+                # the per-document reader's own (a fresh dict each time): Whoosh's public
+                # stored_fields copies it keeping the fields in the schema, all of them here
+                # (a schema change is a rebuild): a fifth of reading 20,000 articles
+                return perdoc.stored_fields(docnum - offset) or {}
         raise IndexError(f"no document {docnum}")
 
     @_guarded

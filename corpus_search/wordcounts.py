@@ -9,6 +9,7 @@ the title and the body, nor across paragraphs (a blank line).
 from __future__ import annotations
 
 import math
+import re
 from collections import Counter
 from collections.abc import Iterable
 from typing import Any
@@ -25,7 +26,16 @@ def paragraphs_of(record: dict[str, Any]) -> list[str]:
 
 
 def words_of(text: str) -> list[str]:
-    return [fold(w) for w in WORD_RE.findall(text)]
+    """The text's words, folded: the whole text folded once, then split (the same words as
+    splitting and folding each, found ~3 times faster), unless it holds a letter whose lower
+    case depends on its neighbours or changes the split: İ (two characters), Σ (final σ or ς
+    by what follows), the Kelvin sign (an ASCII k)."""
+    if _FOLDS_APART.search(text):
+        return [fold(w) for w in WORD_RE.findall(text)]
+    return WORD_RE.findall(fold(text))
+
+
+_FOLDS_APART = re.compile("[\u0130\u03a3\u212a]")
 
 
 # --------------------------------------------------------------------------------------------

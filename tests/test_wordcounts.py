@@ -283,3 +283,21 @@ def test_watched_queries_name_their_new_matches(tmp_path):
     assert json.loads(run(cli, ["watch", "list", "--json", "--index", ix]).stdout) == {}
     out = json.loads(run(cli, ["index", "--index", ix, "--json"]).stdout)
     assert out["watch"] == {}
+
+
+def test_words_of_a_whole_text_equal_each_word_folded():
+    """Folding a whole text before splitting it gives the words that splitting it and
+    folding each word gives, on 5,000 random texts holding the letters that fold apart
+    (İ, Σ, the Kelvin sign), ё, accents, combining marks, abbreviations and numbers."""
+    import random
+
+    from corpus_search.vocab import WORD_RE, fold
+    from corpus_search.wordcounts import words_of
+
+    pieces = ["İstanbul", "ΟΔΟΣ", "ΣΟΦΙΑ", "Σ", "\u212aelvin", "k\u0301", "Ёлка", "ёж", "café",
+              "U.S.", "3.14", "बेलारूस", "रूसी", "Straße", "ǅungla", "'", "-", " ", ", ", ".", "\n",
+              "ΑΣ'Α", "word", "WORD", "e\u0301", "ﬁne"]  # fmt: skip
+    rng = random.Random(26)
+    for _ in range(5000):
+        text = "".join(rng.choice(pieces) + rng.choice(["", " ", " "]) for _ in range(10))
+        assert words_of(text) == [fold(w) for w in WORD_RE.findall(text)], text

@@ -709,8 +709,15 @@ def watch_show(state, name, index_dir, only_new, limit, as_json):
     metavar="SECONDS",
     help="Stop a request that runs longer (its client is told so).",
 )
+@click.option(
+    "--workers",
+    type=click.IntRange(min=1),
+    default=None,
+    metavar="N",
+    help="Requests answered at once (default: twice the cores, at least 4); more wait.",
+)
 @click.pass_obj
-def serve(state, index_dir, http_port, host, deadline):
+def serve(state, index_dir, http_port, host, deadline, workers):
     """Keep the index open and answer many questions fast.
 
     While it runs, the commands that read the index (search, facets, timeline, show, stats,
@@ -722,7 +729,9 @@ def serve(state, index_dir, http_port, host, deadline):
     """
     from .serve import Server
 
-    server = Server(state.index_path(index_dir), deadline=deadline, config=state.config)
+    server = Server(
+        state.index_path(index_dir), deadline=deadline, config=state.config, workers=workers or 0
+    )
     if server.serve(http_port, host, announce=lambda line: click.echo(line, err=True)):
         _err("interrupted; the server stopped")
         return Exit.INTERRUPTED  # Ctrl-C: 130, as the README says of every command

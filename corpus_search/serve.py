@@ -23,6 +23,7 @@ socket; a socket left by a killed server is detected and replaced.
 
 from __future__ import annotations
 
+import collections
 import contextlib
 import io
 import json
@@ -177,7 +178,9 @@ class _Worker:
 
 
 class Server:
-    def __init__(self, index: Path, deadline: float = DEADLINE, config: Any = None):
+    def __init__(
+        self, index: Path, deadline: float = DEADLINE, config: Any = None, workers: int = 0
+    ):
         self.index = Path(index)
         self.socket_path = self.index / SOCKET_NAME
         self.indexes = Indexes()
@@ -189,6 +192,8 @@ class Server:
         self._idle: list[_Worker] = []  # waiting for one
         self._generation = 0  # of the indexes, counted by the server: one more a commit
         self._selector: selectors.BaseSelector | None = None
+        self._waiting: collections.deque[tuple[socket.socket, str]] = collections.deque()
+        self.workers = workers or max(4, 2 * (os.cpu_count() or 1))
 
     # -- a worker: one connection, in a process of its own ------------------------------
 
@@ -635,17 +640,27 @@ class Server:
                         conn, _addr = door.accept()
                     except OSError:
                         continue
-                    self._dispatch(conn, key.data)
+                    self._waiting.append((conn, key.data))
                 self._reap()
+                self._serve_waiting()
                 self._fill()
 
-    def _dispatch(self, conn: socket.socket, kind: str) -> None:
-        """Hand a connection to an idle worker made after the last commit."""
+    def _serve_waiting(self) -> None:
+        """Hand the waiting connections to workers: idle ones first, new ones while fewer
+        than ``workers`` are busy (more would only take turns on the same cores); the rest
+        wait for a worker to be done."""
+        if not self._waiting:
+            return
         if self.indexes.refresh():
             self._generation += 1
             for worker in self._idle:  # made before the commit: they would answer from before
                 self._retire(worker)
             self._idle.clear()
+        while self._waiting and (self._idle or len(self._busy) < self.workers):
+            self._dispatch(*self._waiting.popleft())
+
+    def _dispatch(self, conn: socket.socket, kind: str) -> None:
+        """Hand a connection to an idle worker made after the last commit."""
         worker = self._idle.pop() if self._idle else self._fork()
         try:
             socket.send_fds(worker.control, [kind.encode()], [conn.fileno()])
@@ -723,6 +738,9 @@ class Server:
             with contextlib.suppress(Exception):
                 listener.close()
         self._listeners.clear()
+        for conn, _kind in self._waiting:
+            conn.close()
+        self._waiting.clear()
         for worker in self._idle:
             self._retire(worker)
         for pid in list(self._busy):

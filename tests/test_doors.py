@@ -350,9 +350,9 @@ def gated(tmp_path):
 def test_searches_are_answered_while_two_long_analyses_run(gated):
     """Two collocates requests held inside their work (both at once: one lock would let only
     one in), and searches answered by the server meanwhile; released, the analyses answer
-    what they answer without a server."""
+    what they answer without a server. Three workers at most: the third answers them all."""
     base, start = gated
-    start()
+    start("--workers", "3")
     gates = base / "gates"
     args = ["collocates", "grain", "--json", "--index", "index"]
     want = run_cli(args, base).stdout

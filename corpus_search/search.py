@@ -847,7 +847,8 @@ class CorpusIndex:
         effect size; ``negative``: the words unusually rare. Common words of the index's
         languages are left out unless ``stopwords``."""
         from .concordance import stopwords_for
-        from .wordcounts import rank_keywords, word_counts
+        from .parallel import split_work
+        from .wordcounts import merge_word_counts, rank_keywords, word_counts
 
         if min_freq < 1:
             raise CorpusSearchError("--min-freq must be 1 or more")
@@ -873,8 +874,16 @@ class CorpusIndex:
             else:
                 ref_docs = self._snapshot.live() - docs
                 ref_from = self
-            t = word_counts(records_of(self, docs, deadline))
-            r = word_counts(records_of(ref_from, ref_docs, deadline))
+            def counts(index: CorpusIndex, of: set[int]) -> tuple[Counter, Counter, int, int]:
+                return split_work(
+                    sorted(of),
+                    lambda part: word_counts(records_of(index, part, deadline)),
+                    merge_word_counts,
+                    in_child=index.reopen_files,
+                )
+
+            t = counts(self, docs)
+            r = counts(ref_from, ref_docs)
             skip = frozenset() if stopwords else stopwords_for(self._languages())
             ranked = rank_keywords(t, r, min_freq=min_freq, top=top, negative=negative, skip=skip)
             return {

@@ -162,6 +162,15 @@ def word_counts(records: Iterable[dict[str, Any]]) -> tuple[Counter, Counter, in
     return counts, docs, total, n
 
 
+def merge_word_counts(
+    a: tuple[Counter, Counter, int, int], b: tuple[Counter, Counter, int, int]
+) -> tuple[Counter, Counter, int, int]:
+    """The word counts of two sets of articles as one (see :func:`word_counts`)."""
+    a[0].update(b[0])
+    a[1].update(b[1])
+    return a[0], a[1], a[2] + b[2], a[3] + b[3]
+
+
 def log_likelihood(a: int, b: int, c: int, d: int) -> float:
     """Dunning's log-likelihood as Rayson and Garside compute keyness: a word seen ``a``
     times in ``c`` words of the target and ``b`` times in ``d`` words of the reference."""

@@ -131,7 +131,13 @@ def oracle_keyness(target, reference):
     return out
 
 
-def test_keywords_of_one_source_against_the_other(corpus):
+@pytest.mark.parametrize("helper", [False, True], ids=["alone", "with-a-forked-helper"])
+def test_keywords_of_one_source_against_the_other(corpus, helper, monkeypatch):
+    """Keyness against the log-likelihood written out here; counted here alone, and with
+    half the articles counted by a forked helper (what large sets get)."""
+    from corpus_search import parallel
+
+    monkeypatch.setattr(parallel, "FROM", 1 if helper else 10**9)
     arts, base = corpus
     rt = [a for a in arts if a["source"] == "RT"]
     reuters = [a for a in arts if a["source"] == "Reuters"]
@@ -301,3 +307,27 @@ def test_words_of_a_whole_text_equal_each_word_folded():
     for _ in range(5000):
         text = "".join(rng.choice(pieces) + rng.choice(["", " ", " "]) for _ in range(10))
         assert words_of(text) == [fold(w) for w in WORD_RE.findall(text)], text
+
+
+def test_a_helpers_error_is_raised_here_and_its_process_ends():
+    """An error in the forked helper (a timeout, a bug) is raised in the caller with its
+    message; the helper leaves no process behind."""
+    import os
+
+    from corpus_search import parallel
+    from corpus_search.errors import CorpusSearchError, QueryTimeout
+
+    def work(part):
+        if part[0] >= 5000:  # the helper's half
+            raise QueryTimeout("grain", 1.5)
+        return sum(part)
+
+    def children() -> set[str]:
+        me = os.getpid()
+        return set(open(f"/proc/{me}/task/{me}/children").read().split())
+
+    before = children()
+    with pytest.raises(CorpusSearchError, match="took longer than 1.5s"):
+        parallel.split_work(list(range(10000)), work, lambda a, b: a + b)
+    assert parallel.split_work(list(range(10000)), sum, lambda a, b: a + b) == sum(range(10000))
+    assert children() == before  # no helper left, not even a zombie

@@ -12,7 +12,7 @@ import heapq
 import os
 import time
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from operator import countOf, itemgetter
 from pathlib import Path
 
@@ -593,29 +593,48 @@ class CorpusIndex:
             raise CorpusSearchError("--window and --top must be 1 or more")
 
         def run() -> Collocates:
+            from .parallel import split_work
+
             matcher, docs, _ = self._query(text, filters, timeout)
-            counts: Counter = Counter()
-            by_lemma: dict[str, Counter] = {}  # lemma -> its forms seen (with --lemma)
-            languages: dict[str, str | None] = {}  # lemma -> a language it was read in
             finder = matcher._finder() if lemma else None
-            seen = 0
-            for d in sorted(docs):
-                record = stored_to_record(self._snapshot.stored(d))
-                for part, spec in (
-                    (record["title"] or "", matcher.title),
-                    (record["body"], matcher.body),
-                ):
-                    n, near = window_words(part, spec, window)
-                    seen += n
-                    if finder is None:
-                        counts.update(near)
-                        continue
-                    for w, k in near.items():
-                        key = finder.lemma(record["language"], fold_accents(w))
-                        counts[key] += k
-                        by_lemma.setdefault(key, Counter())[w] += k
-                        languages.setdefault(key, record["language"])
-                matcher.deadline.check()
+
+            def near_words(part_docs: Sequence[int]) -> tuple[Counter, dict, dict, int]:
+                """(words near the matches, lemma -> its forms seen (with --lemma), lemma ->
+                the language it was first read in, matches) in these articles."""
+                counts: Counter = Counter()
+                by_lemma: dict[str, Counter] = {}
+                languages: dict[str, str | None] = {}
+                seen = 0
+                for d in part_docs:
+                    record = stored_to_record(self._snapshot.stored(d))
+                    for part, spec in (
+                        (record["title"] or "", matcher.title),
+                        (record["body"], matcher.body),
+                    ):
+                        n, near = window_words(part, spec, window)
+                        seen += n
+                        if finder is None:
+                            counts.update(near)
+                            continue
+                        for w, k in near.items():
+                            key = finder.lemma(record["language"], fold_accents(w))
+                            counts[key] += k
+                            by_lemma.setdefault(key, Counter())[w] += k
+                            languages.setdefault(key, record["language"])
+                    matcher.deadline.check()
+                return counts, by_lemma, languages, seen
+
+            def merge(a: tuple, b: tuple) -> tuple[Counter, dict, dict, int]:
+                a[0].update(b[0])
+                for key, forms in b[1].items():
+                    a[1].setdefault(key, Counter()).update(forms)
+                for key, language in b[2].items():
+                    a[2].setdefault(key, language)  # the first half's came first
+                return a[0], a[1], a[2], a[3] + b[3]
+
+            counts, by_lemma, languages, seen = split_work(
+                sorted(docs), near_words, merge, in_child=self.reopen_files
+            )
             snap = self._snapshot
             hide: set[str] = set() if stopwords else set(stopwords_for(self._languages()))
 
@@ -874,6 +893,7 @@ class CorpusIndex:
             else:
                 ref_docs = self._snapshot.live() - docs
                 ref_from = self
+
             def counts(index: CorpusIndex, of: set[int]) -> tuple[Counter, Counter, int, int]:
                 return split_work(
                     sorted(of),

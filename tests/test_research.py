@@ -295,7 +295,11 @@ def _window_oracle(records, window):
     return occurrences, counts
 
 
-def test_collocate_counts_match_a_hand_count(sample_index, sample_records):
+@pytest.mark.parametrize("helper", [False, True], ids=["alone", "with-a-forked-helper"])
+def test_collocate_counts_match_a_hand_count(sample_index, sample_records, helper, monkeypatch):
+    from corpus_search import parallel
+
+    monkeypatch.setattr(parallel, "FROM", 1 if helper else 10**9)
     r = run(
         "collocates",
         "grain",

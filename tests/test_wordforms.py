@@ -421,3 +421,20 @@ def test_a_default_language_in_the_config_for_articles_of_unknown_language(tmp_p
     r = run(cli, ["--config", str(cfg), "index", str(corpus), "--index", str(tmp_path / "ix2")])
     assert r.exit_code == 2 and "default_language: languages are ISO 639-1 codes" in r.stderr
     assert "('portuguese' is none): pt" in r.stderr
+
+
+@pytest.mark.parametrize("lemma", [False, True], ids=["words", "lemmas"])
+def test_collocates_counted_with_a_forked_helper_are_those_counted_alone(
+    corpora, lemma, monkeypatch
+):
+    """Large sets of articles are shared with a forked helper: the same collocates, counts,
+    forms and the language each lexeme is named in as counting them all here."""
+    from corpus_search import parallel
+
+    articles, base = corpora
+    with CorpusIndex(base / "ix-mixed") as ix:
+        monkeypatch.setattr(parallel, "FROM", 10**9)
+        alone = ix.collocates("лавров", lemma=lemma, top=200, measure="llr", window=3)
+        monkeypatch.setattr(parallel, "FROM", 1)
+        helped = ix.collocates("лавров", lemma=lemma, top=200, measure="llr", window=3)
+    assert alone.collocates and helped.to_dict() == alone.to_dict()

@@ -12,13 +12,18 @@ Two doors into one process:
   ``Host`` header must name this machine (no DNS rebinding).
 
 Each connection is answered by a worker process forked from the warm server (its open
-indexes are the worker's at no cost, and a long analysis runs on its own core, beside the
-others: Python threads would take turns on one). The server itself only accepts, forks and
-reaps: it never runs a command, so nothing it holds changes per request. Before each fork
-it follows the index's commits, so a worker answers from the last commit and keeps its own
-snapshot for as long as it runs. A worker has a deadline (``--deadline``); one whose client
-goes away stops at once. Ctrl-C or SIGTERM stops the server and its workers and removes its
-socket; a socket left by a killed server is detected and replaced.
+indexes, their columns read and the modules a request uses imported, are the worker's at no
+cost; a long analysis runs on its own core, beside the others: Python threads would take
+turns on one). The server itself only accepts, hands connections to workers, forks new ones
+ahead of need (at most ``--workers`` busy; more requests wait for one) and reaps them: it
+never runs a command, so nothing it holds changes per request. An HTTP worker answers one
+request after another (nothing of a request stays in it: it is run with explicit streams);
+a command line from the socket takes on its client's folder, environment and streams, so
+its worker ends with it. Before handing a request over, the server follows the index's
+commits: workers made before a commit are retired, while a request already running keeps
+its snapshot to the end. A request has a deadline (``--deadline``); a client that goes
+away ends its worker at once. Ctrl-C or SIGTERM stops the server and its workers and
+removes its socket; a socket left by a killed server is detected and replaced.
 """
 
 from __future__ import annotations

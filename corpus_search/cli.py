@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import sys
+from pathlib import Path
 from typing import Any
 
 import click
@@ -21,14 +22,9 @@ from .errors import CorpusSearchError
 
 PROG = commands.PROG
 
-#: Set by ``corpus-search serve`` while it runs a command: its open indexes (kept warm).
-INDEXES: Any = None
-
 
 def open_corpus_index(path):
-    """The index a command reads: the server's open one, or one opened (and closed) here."""
-    if INDEXES is not None:
-        return INDEXES.get(path)
+    """The index a command reads, opened here (and closed by the command)."""
     from .search import CorpusIndex
 
     return CorpusIndex(path)
@@ -41,23 +37,38 @@ class _State:
         debug: bool,
         index_dir: str | None = None,
         opensearch: str | None = None,
+        client: commands.Client | None = None,
     ):
         self.opensearch = opensearch
         self.config_path = config_path
         self.debug = debug
         self.index_dir = index_dir
+        self.client = client  # a served command line's: its folder, environment, streams
         self._config = None
 
     @property
     def config(self):
         if self._config is None:
-            from .config import load_config
+            from .config import Config, load_config
 
-            self._config = load_config(self.config_path)
+            # a client sends its command line only when no config file can apply to it
+            self._config = Config() if self.client else load_config(self.config_path)
         return self._config
 
+    @property
+    def environ(self):
+        return self.client.environ if self.client else os.environ
+
     def index_path(self, flag: str | None):
-        return self.config.resolve_index(flag or self.index_dir)
+        """The index folder as the command line names it (what messages and stats show)."""
+        return self.config.resolve_index(flag or self.index_dir, self.environ)
+
+    def index_location(self, flag: str | None):
+        """Where that folder is: from a served client's folder, not this process's."""
+        path = self.index_path(flag)
+        if self.client and not path.is_absolute():
+            return Path(self.client.cwd) / path
+        return path
 
     def ignore_patterns(self):
         """File name patterns that are not articles: the config's, else the defaults."""
@@ -76,14 +87,26 @@ class _State:
         $CORPUS_SEARCH_OPENSEARCH_URL or the config's opensearch_url)."""
         return (
             self.opensearch
-            or os.environ.get("CORPUS_SEARCH_OPENSEARCH_URL")
+            or self.environ.get("CORPUS_SEARCH_OPENSEARCH_URL")
             or self.config.opensearch_url
         )
 
     def context(self) -> commands.Context:
-        """Where a reading command reads and writes: this process's streams."""
+        """Where a reading command reads and writes: this process's streams, or a served
+        client's."""
+        cluster = bool(self.cluster_url())
+        if self.client is None:
+            return commands.Context(self.config, self.open_index, self.index_path, cluster=cluster)
+        c = self.client
         return commands.Context(
-            self.config, self.open_index, self.index_path, cluster=bool(self.cluster_url())
+            self.config,
+            self.open_index,
+            self.index_path,
+            cluster=cluster,
+            out=c.out,
+            err=c.err,
+            environ=c.environ,
+            cwd=c.cwd,
         )
 
     def open_index(self, index_dir):
@@ -94,7 +117,9 @@ class _State:
             from .opensearch import ClusterIndex
 
             return ClusterIndex(url, self.config.opensearch_index)
-        return open_corpus_index(self.index_path(index_dir))
+        if self.client is not None and self.client.indexes is not None:
+            return self.client.indexes.get(self.index_location(index_dir))
+        return open_corpus_index(self.index_location(index_dir))
 
     def profiles(self):
         from .profiles import load_profiles
@@ -204,6 +229,7 @@ class CorpusGroup(click.Group):
         complete_var=None,
         standalone_mode=True,
         report=None,
+        client=None,
         **extra,
     ):
         argv = list(args) if args is not None else sys.argv[1:]
@@ -217,10 +243,12 @@ class CorpusGroup(click.Group):
                 prog_name=prog_name or PROG,
                 complete_var=complete_var,
                 standalone_mode=False,
+                obj=client,
                 **extra,
             ),
             debug,
             report,
+            client.err if client else None,
         )
         if standalone_mode:
             sys.exit(code)
@@ -261,7 +289,8 @@ def cli(ctx, config_path, index_dir, debug, opensearch_url):
 
     Exit codes: 0 hits or success, 1 no hits, 2 error, 130 interrupted.
     """
-    ctx.obj = _State(config_path, debug, index_dir, opensearch_url)
+    client = ctx.obj if isinstance(ctx.obj, commands.Client) else None
+    ctx.obj = _State(config_path, debug, index_dir, opensearch_url, client)
 
 
 # --------------------------------------------------------------------------------------------
@@ -895,22 +924,25 @@ def opensearch_push(state, paths, chunk, prune, as_json):
 # Entry point
 
 
-def _click_outcome(exc: BaseException) -> int | None:
-    """The exit code of click's own outcomes (--help, --version, usage errors)."""
+def _click_outcome(exc: BaseException, stream=None) -> int | None:
+    """The exit code of click's own outcomes (--help, --version, usage errors); messages to
+    stderr, or ``stream``."""
     if isinstance(exc, click.exceptions.Exit):
         return exc.exit_code
     if isinstance(exc, click.exceptions.Abort):
-        _err("interrupted")
+        _err("interrupted", stream)
         return Exit.INTERRUPTED
     if isinstance(exc, click.ClickException):
-        exc.show()
+        exc.show(file=stream)
         return Exit.ERROR
     return None
 
 
-def _run_mapped(invoke, debug: bool, report=None) -> int:
+def _run_mapped(invoke, debug: bool, report=None, stream=None) -> int:
     """Run a click invocation, mapping every outcome to a grep-style exit code."""
-    return commands.run_mapped(invoke, debug, _click_outcome, report)
+    return commands.run_mapped(
+        invoke, debug, lambda exc: _click_outcome(exc, stream), report, stream
+    )
 
 
 def main() -> int:

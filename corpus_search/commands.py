@@ -42,17 +42,19 @@ def one_line(message: str) -> str:
     return visible(message.replace("\n", "\\n").replace("\r", "\\r"))
 
 
-def err(message: str) -> None:
-    _stderr(f"{PROG}: {one_line(message)}")
+def err(message: str, stream: Any = None) -> None:
+    """One line on stderr (or ``stream``: a served client's)."""
+    _stderr(f"{PROG}: {one_line(message)}", stream)
 
 
-def warn(message: str) -> None:
-    _stderr(f"{PROG}: warning: {one_line(message)}")
+def warn(message: str, stream: Any = None) -> None:
+    _stderr(f"{PROG}: warning: {one_line(message)}", stream)
 
 
-def _stderr(line: str) -> None:
-    sys.stderr.write(line + "\n")
-    sys.stderr.flush()
+def _stderr(line: str, stream: Any = None) -> None:
+    stream = stream or sys.stderr
+    stream.write(line + "\n")
+    stream.flush()
 
 
 def echo(line: Any) -> None:
@@ -81,12 +83,14 @@ def run_mapped(
     debug: bool,
     other: Callable[[BaseException], int | None] | None = None,
     report: Callable[[BaseException], None] | None = None,
+    stream: Any = None,
 ) -> int:
     """Run a command, mapping every outcome to a grep-style exit code and every error to one
     line on stderr (a traceback only with --debug). ``other`` maps the exceptions of the
     caller's own framework first (click's), returning None for those it does not know.
     ``report`` is told the exception behind an error exit (the server maps it to an HTTP
-    status and logs a bug's traceback)."""
+    status and logs a bug's traceback). ``stream``: where messages go when not this
+    process's stderr (a served client's)."""
     try:
         signal.signal(signal.SIGTERM, _on_sigterm)
     except ValueError:  # not the main thread
@@ -106,28 +110,40 @@ def run_mapped(
                 import traceback
 
                 traceback.print_exc()
-            err(str(exc))
+            err(str(exc), stream)
             return Exit.ERROR
         if isinstance(exc, (KeyboardInterrupt, Interrupted)):
             err(
                 "interrupted; everything committed before the interrupt is kept "
-                "(run the command again to finish)"
+                "(run the command again to finish)",
+                stream,
             )
             return Exit.INTERRUPTED
         if isinstance(exc, BrokenPipeError):
-            return reader_went_away()
+            return reader_went_away() if stream is None else Exit.OK
         if not isinstance(exc, Exception):  # SystemExit, GeneratorExit: not ours to map
             raise
         if debug:
             import traceback
 
             traceback.print_exc()
-        err(f"internal error: {type(exc).__name__}: {exc} (run with --debug for details)")
+        err(f"internal error: {type(exc).__name__}: {exc} (run with --debug for details)", stream)
         return Exit.ERROR
 
 
 # --------------------------------------------------------------------------------------------
 # The commands that read the index: each takes a Request and a Context
+
+
+class Client:
+    """Whom a command line sent to the server's socket answers: the client's folder, the
+    environment its output depends on (NO_COLOR, TERM, COLUMNS...), its streams (frames to
+    it), and the server's open indexes. It travels with the request: the worker's own folder,
+    environment and streams stay as they are."""
+
+    def __init__(self, cwd: str, environ: dict[str, str], out: Any, err: Any, indexes: Any):
+        self.cwd, self.environ, self.out, self.err = cwd, environ, out, err
+        self.indexes = indexes
 
 
 class Context:
@@ -147,6 +163,8 @@ class Context:
         out: Any = None,
         err: Any = None,
         width: int | None = None,
+        environ: dict[str, str] | None = None,
+        cwd: str | None = None,
     ):
         self.config = config
         self.open_index = open_index
@@ -155,11 +173,19 @@ class Context:
         self.out = out if out is not None else sys.stdout
         self.err = err if err is not None else sys.stderr
         self.width = width
+        self.environ = environ  # None: this process's
+        self.cwd = cwd  # None: this process's
 
     def console(self) -> Any:
         from .render import make_console
 
-        return make_console(file=self.out, width=self.width)
+        return make_console(file=self.out, width=self.width, environ=self.environ)
+
+    def path(self, given: str) -> str:
+        """A path the request names, from the requester's folder."""
+        if self.cwd is None or os.path.isabs(given):
+            return given
+        return os.path.join(self.cwd, given)
 
     def timeout(self, given: float | None) -> float:
         return given or self.config.timeout
@@ -350,7 +376,9 @@ def stats(req: Any, ctx: Context) -> Exit:
     else:
         from .indexer import index_stats
 
-        figures = index_stats(ctx.index_path(req.index_dir))
+        named = ctx.index_path(req.index_dir)
+        figures = index_stats(ctx.path(str(named)))
+        figures["index"] = str(named)  # as the command line named it
     if req.as_json:
         ctx.write_json(figures)
     else:
@@ -498,7 +526,7 @@ def ngrams(req: Any, ctx: Context) -> Exit:
 def keywords(req: Any, ctx: Context) -> Exit:
     from .search import CorpusIndex
 
-    other = CorpusIndex(req.reference_index) if req.reference_index else None
+    other = CorpusIndex(ctx.path(req.reference_index)) if req.reference_index else None
     try:
         with ctx.open_index(req.index_dir) as ix:
             _local_only(ix, "keywords", "keywords")
@@ -575,10 +603,11 @@ def reuse(req: Any, ctx: Context) -> Exit:
     return Exit.OK if result["passages"] else Exit.NO_HITS
 
 
-def read_queries(path: str) -> list[str]:
-    """Queries one a line; blank lines and lines starting with # left out."""
+def read_queries(path: str, where: str | None = None) -> list[str]:
+    """Queries one a line; blank lines and lines starting with # left out. ``where``: the
+    file to read, when ``path`` (named in messages) is relative to another folder."""
     try:
-        with open(path, encoding="utf-8") as fh:
+        with open(where or path, encoding="utf-8") as fh:
             lines = fh.read().splitlines()
     except OSError as exc:
         raise CorpusSearchError(f"{path}: cannot be read ({exc.strerror})") from None
@@ -601,7 +630,7 @@ def read_queries(path: str) -> list[str]:
 
 
 def count(req: Any, ctx: Context) -> Exit:
-    queries = read_queries(req.queries_file)
+    queries = read_queries(req.queries_file, ctx.path(req.queries_file))
     filters = req.filters()
     by = req.by
     with ctx.open_index(req.index_dir) as ix:

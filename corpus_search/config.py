@@ -17,6 +17,7 @@ from .vocab import FACETS
 
 TYPE_CHECKING = False  # typing is not imported at run time: a search starts faster without it
 if TYPE_CHECKING:
+    from collections.abc import Mapping
     from typing import Any
 
 CONFIG_NAME = "corpus-search.yaml"
@@ -77,11 +78,12 @@ class Config(Record):
         self.max_file_mb = max_file_mb
         self.timeout = timeout
 
-    def resolve_index(self, flag: str | None) -> Path:
-        """The index folder: flag > $CORPUS_SEARCH_INDEX > config ``index:`` > ./index."""
+    def resolve_index(self, flag: str | None, environ: Mapping[str, str] | None = None) -> Path:
+        """The index folder: flag > $CORPUS_SEARCH_INDEX (of ``environ``, default this
+        process's) > config ``index:`` > ./index."""
         if flag:
             return Path(flag)
-        env = os.environ.get(INDEX_ENV)
+        env = (os.environ if environ is None else environ).get(INDEX_ENV)
         if env:
             return Path(env)
         if self.index:

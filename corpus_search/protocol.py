@@ -56,6 +56,7 @@ ENV_KEYS = (
     "COLUMNS",
     "LINES",
     "FORCE_COLOR",
+    "COLORTERM",
     "CORPUS_SEARCH_INDEX",
     "CORPUS_SEARCH_CONFIG",
     "HOME",

@@ -17,6 +17,7 @@ from .vocab import counted
 
 TYPE_CHECKING = False  # typing is not imported at run time: a search starts faster without it
 if TYPE_CHECKING:
+    from collections.abc import Mapping
     from typing import Any, TextIO
 
 JSON_INDENT = 2
@@ -166,10 +167,17 @@ def visible(text: str) -> str:
     return _CONTROLS.sub(_show_control, text) if _CONTROLS.search(text) else text
 
 
-def make_console(stderr: bool = False, *, file: TextIO | None = None, width: int | None = None):
+def make_console(
+    stderr: bool = False,
+    *,
+    file: TextIO | None = None,
+    width: int | None = None,
+    environ: Mapping[str, str] | None = None,
+):
     """A rich console: colour only on a terminal and without NO_COLOR; soft wrap when piped.
     ``file``: where it writes (default stdout, or stderr); ``width``: the layout's width
-    (default: COLUMNS, else the terminal's)."""
+    (default: COLUMNS, else the terminal's); ``environ``: the environment it follows (NO_COLOR,
+    TERM, FORCE_COLOR, COLUMNS: a served client's; default this process's)."""
     from rich.console import Console
 
     class _Console(Console):
@@ -181,22 +189,26 @@ def make_console(stderr: bool = False, *, file: TextIO | None = None, width: int
 
     stream = file or (sys.stderr if stderr else sys.stdout)
     tty = stream.isatty()
-    columns = os.environ.get("COLUMNS", "")
+    env = dict(os.environ if environ is None else environ)
+    columns = env.get("COLUMNS", "")
     if width is not None:
         width = min(max(width, 20), 10000)
     elif columns and not (columns.isascii() and columns.isdigit() and 20 <= int(columns) <= 10000):
         # COLUMNS=0 made rich print nothing at all (exit 0, no output); a width it cannot
         # use is ignored: the terminal's own, else 80
         width = 80 if not tty else None
-        os.environ.pop("COLUMNS", None)
+        del env["COLUMNS"]
+        if environ is None:
+            os.environ.pop("COLUMNS", None)
     return _Console(
         file=stream,
         width=width,
         highlight=False,
-        no_color=bool(os.environ.get("NO_COLOR")),
+        no_color=bool(env.get("NO_COLOR")),
         soft_wrap=not tty,
         emoji=False,
         markup=False,
+        _environ=env,
     )
 
 

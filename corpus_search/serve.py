@@ -16,10 +16,10 @@ indexes, their columns read and the modules a request uses imported, are the wor
 cost; a long analysis runs on its own core, beside the others: Python threads would take
 turns on one). The server itself only accepts, hands connections to workers, forks new ones
 ahead of need (at most ``--workers`` busy; more requests wait for one) and reaps them: it
-never runs a command, so nothing it holds changes per request. An HTTP worker answers one
-request after another (nothing of a request stays in it: it is run with explicit streams);
-a command line from the socket takes on its client's folder, environment and streams, so
-its worker ends with it. Before handing a request over, the server follows the index's
+never runs a command, so nothing it holds changes per request. A worker answers one
+request after another, warm; nothing of a request stays in it: a command line from the
+socket is run with the client's folder, environment and streams given to the command,
+never set in the process. Before handing a request over, the server follows the index's
 commits: workers made before a commit are retired, while a request already running keeps
 its snapshot to the end. A request has a deadline (``--deadline``); a client that goes
 away ends its worker at once. Ctrl-C or SIGTERM stops the server and its workers and
@@ -204,10 +204,9 @@ class Server:
 
     def _worker(self, control: socket.socket) -> None:
         """A worker (in the child): its own files open, it answers the connections the
-        server hands it, one at a time. After an HTTP request it says so and waits for the
-        next (its caches stay warm; a request sets nothing in the process). A command line
-        from the socket sets the process's folder, environment and streams to the client's:
-        the worker ends after it, so no request finds another's."""
+        server hands it, one at a time, saying when each is done (its caches stay warm; a
+        request sets nothing in the process: the client's folder, environment and streams
+        are given to the command)."""
         for sig in (signal.SIGINT, signal.SIGTERM):
             signal.signal(sig, signal.SIG_DFL)  # the server's handlers are not the worker's
         for listener in self._listeners:
@@ -230,8 +229,6 @@ class Server:
             finally:
                 with contextlib.suppress(Exception):
                     conn.close()
-            if kind != b"http":
-                return
             try:
                 control.sendall(b"d")
             except OSError:
@@ -274,39 +271,30 @@ class Server:
             return
         sink.write(json.dumps({"version": version()}).encode("utf-8") + b"\n")
         sink.flush()
-        _watch_client(conn)  # this worker ends with the request (it is the client's now)
-        out = _FrameStream(sink, STDOUT, bool(request.get("stdout_tty")))
-        err = _FrameStream(sink, STDERR, bool(request.get("stderr_tty")))
-        code = self.run_cli(request, out, err)
-        for stream in (out, err):
-            stream.flush()
-        sink.write(frame(EXIT, str(int(code)).encode("ascii")))
-        sink.flush()
+        stop_watching = _watch_client(conn)  # the request is read: only its end comes
+        try:
+            out = _FrameStream(sink, STDOUT, bool(request.get("stdout_tty")))
+            err = _FrameStream(sink, STDERR, bool(request.get("stderr_tty")))
+            code = self.run_cli(request, out, err)
+            for stream in (out, err):
+                stream.flush()
+            sink.write(frame(EXIT, str(int(code)).encode("ascii")))
+            sink.flush()
+        finally:
+            stop_watching()
 
-    def run_cli(
-        self,
-        request: dict[str, Any],
-        out: io.TextIOBase,
-        err: io.TextIOBase,
-        report: Callable[[BaseException], None] | None = None,
-    ) -> int:
-        """Run a command line as the client would have, in this worker: its folder, its
-        environment and its streams are the worker's own (a process for this one request)."""
+    def run_cli(self, request: dict[str, Any], out: Any, err: Any) -> int:
+        """Run a client's command line as the client would have run it: from its folder,
+        in its environment, to its streams, all given to the command (commands.Client), so
+        nothing of this worker changes and it can take the next request."""
         from . import cli
+        from .commands import Client
 
-        for k in ("NO_COLOR", "TERM", "FORCE_COLOR"):
-            os.environ.pop(k, None)
-        os.environ.update({str(k): str(v) for k, v in (request.get("env") or {}).items()})
-        os.environ["COLUMNS"] = str(request.get("width") or 80)
-        with contextlib.suppress(OSError):
-            os.chdir(request.get("cwd") or ".")
-        sys.stdout, sys.stderr = out, err  # type: ignore[assignment]
-        cli.INDEXES = self.indexes
+        environ = {str(k): str(v) for k, v in (request.get("env") or {}).items()}
+        environ["COLUMNS"] = str(request.get("width") or 80)
+        client = Client(str(request.get("cwd") or os.getcwd()), environ, out, err, self.indexes)
         return cli.cli.main(
-            args=list(request["argv"]),
-            prog_name=cli.PROG,
-            standalone_mode=False,
-            report=report,
+            args=list(request["argv"]), prog_name=cli.PROG, standalone_mode=False, client=client
         )
 
     # -- the Unix socket ------------------------------------------------------------------

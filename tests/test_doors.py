@@ -567,3 +567,49 @@ def test_hostile_parameters_are_answered_not_crashed_on(doors):
                 error = json.loads(body)["error"]
                 assert error and "\n" not in error and "internal error" not in error, error
     assert seen.get(200) and seen.get(400)  # both kinds of answer were exercised
+
+
+def test_nothing_of_the_servers_environment_or_a_previous_request_reaches_a_client(tmp_path):
+    """The server runs with a config of its own (other default facets): a client's command
+    line is answered as the client would answer it, without that config; requests for a
+    terminal with colour and for a pipe, one after another in the same warm workers, each
+    get their own rendering."""
+    shutil.copytree(SAMPLE, tmp_path / "corpus")
+    update_index(tmp_path / "index", [tmp_path / "corpus"])
+    config = tmp_path / "server.yaml"
+    config.write_text("facets: [lang, site]\n", "utf-8")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "corpus_search", "serve", "--index", "index", "--workers", "1"],
+        cwd=tmp_path,
+        env=dict(os.environ, PYTHONPATH=str(REPO), CORPUS_SEARCH_CONFIG=str(config)),
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert proc.stderr.readline().startswith("serving ")
+        args = ["search", "sanctions", "--index", "index"]
+        here = run_cli(args, tmp_path)
+        configured = subprocess.run(
+            [sys.executable, "-m", "corpus_search", *args],
+            cwd=tmp_path,
+            env=cli_env(CORPUS_SEARCH_CONFIG=str(config)),
+            capture_output=True,
+            text=True,
+        )
+        assert untimed(configured.stdout) != untimed(here.stdout)  # the config would show
+        base = request(args, tmp_path)
+        for tty in (True, False, True, False):
+            answer = _ask(tmp_path / "index", {**base, "stdout_tty": tty, "env": {}})
+            assert answer["code"] == 0
+            assert ("\x1b[" in answer["stdout"]) is tty  # colour for a terminal only
+            if not tty:
+                assert untimed(answer["stdout"]) == untimed(here.stdout)
+        narrow = _ask(
+            tmp_path / "index",
+            {**base, "stdout_tty": True, "width": 40, "env": {"NO_COLOR": "1"}},
+        )
+        assert max(map(len, narrow["stdout"].splitlines())) <= 40
+        assert "\x1b[" not in narrow["stdout"]
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(30)

@@ -16,13 +16,21 @@ from typing import Any
 from urllib.parse import quote, urlencode
 
 from .errors import CorpusSearchError, QueryError
-from .vocab import SORTS, VALUE_FIELDS, counted
+from .vocab import SORTS, counted
 
 CSP = (
     "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
     "form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
 )
-FILTERS = (*VALUE_FIELDS, "since", "until")
+
+
+def _filter_options() -> tuple[Any, ...]:
+    """The filters' declarations (request.py): the form's fields and the chips in force."""
+    from .request import FILTERS as DECLARED
+
+    return DECLARED
+
+
 PAGE_FACETS = ("category", "author", "source", "site", "place", "lang", "year")
 PER_PAGE = 20
 FACET_LIMIT = 12
@@ -70,16 +78,31 @@ def _layout(title: str, body: str) -> str:
 
 
 def _form(params: dict[str, list[str]]) -> str:
+    """The search form, its fields from the search command's declaration (request.py): the
+    sort order's choices, and each filter under its HTTP name with its kind and help."""
+    from .request import SPECS
+
+    sort_opt = next(o for o in SPECS["search"].options if o.key == "sort")
     q = params.get("q", [""])[0]
-    sort = params.get("sort", ["relevance"])[0]
+    sort = params.get("sort", [sort_opt.default])[0]
     options = "".join(
-        f'<option value="{e(s)}"{" selected" if s == sort else ""}>{e(s)}</option>' for s in SORTS
+        f'<option value="{e(s)}"{" selected" if s == sort else ""}>{e(s)}</option>'
+        for s in sort_opt.choices
     )
     fields = []
-    for name in FILTERS:
-        kind = ' type="date"' if name in ("since", "until") else ""
+    for opt in _filter_options():
+        name = opt.names[0]
+        if opt.metavar == "DATE":
+            kind = ' type="date"'
+        elif opt.kind == "int":
+            kind = f' type="number" min="{int(opt.low or 0)}"'
+        else:
+            kind = ""
         value = e(params.get(name, [""])[0])
-        fields.append(f'<label>{e(name)} <input name="{e(name)}" value="{value}"{kind}></label>')
+        fields.append(
+            f'<label title="{e(opt.help)}">{e(name)} '
+            f'<input name="{e(name)}" value="{value}"{kind}></label>'
+        )
     filters = "".join(fields)
     return (
         '<form role="search" method="get" action="/">'
@@ -209,7 +232,7 @@ def _timelines(timeline: Any, params: dict[str, list[str]]) -> str:
 def _in_force(params: dict[str, list[str]]) -> str:
     """The filters in force above the hits, each a link that removes it."""
     chips = []
-    for name in (*FILTERS, "min-views"):
+    for name in (opt.names[0] for opt in _filter_options()):
         for value in params.get(name, []):
             if not value:
                 continue

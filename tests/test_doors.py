@@ -618,3 +618,28 @@ def test_nothing_of_the_servers_environment_or_a_previous_request_reaches_a_clie
     finally:
         proc.send_signal(signal.SIGTERM)
         proc.wait(30)
+
+
+def test_the_pages_form_is_made_from_the_declaration(doors):
+    """The page's search form: a field for every declared filter under its HTTP name (a date
+    field for dates, a number at least the option's bound for counts), the declared sort
+    orders; and a filter set there narrows the search as the CLI's option does."""
+    from corpus_search.request import FILTERS
+
+    base, port, token = doors
+    status, _h, body = get(port, f"/?token={token}")
+    page = body.decode("utf-8")
+    assert status == 200
+    for opt in FILTERS:
+        name = opt.names[0]
+        field = re.search(rf'<input name="{re.escape(name)}"[^>]*>', page)
+        assert field, name
+        if opt.metavar == "DATE":
+            assert 'type="date"' in field.group()
+        if opt.kind == "int":
+            assert f'type="number" min="{int(opt.low)}"' in field.group()
+    sort = next(o for o in SPECS["search"].options if o.key == "sort")
+    assert re.findall(r'<option value="([^"]+)"', page)[: len(sort.choices)] == list(sort.choices)
+    cli_count = run_cli(["search", "*", "--min-views", "1000", "--count", "--index", "index"], base)
+    status, _h, body = get(port, f"/?q=*&min-views=1000&token={token}")
+    assert f"{int(cli_count.stdout)} hits" in body.decode("utf-8")

@@ -263,14 +263,12 @@ class Server:
         sink.write(ACCEPTED)
         sink.flush()
         argv = [str(a) for a in request.get("argv") or []]
-        if command_of(argv) not in SERVED:  # indexing, or a nested serve, runs elsewhere
-            sink.write(b'{"version": "refused"}\n')
-            return
-        if request.get("version") != version():
-            sink.write(json.dumps({"version": version()}).encode("utf-8") + b"\n")
-            return
-        sink.write(json.dumps({"version": version()}).encode("utf-8") + b"\n")
+        served = command_of(argv) in SERVED  # indexing, or a nested serve, runs elsewhere
+        head = {"version": version() if served else "refused"}
+        sink.write(json.dumps(head).encode("utf-8") + b"\n")
         sink.flush()
+        if not served or request.get("version") != version():
+            return  # the client runs the command itself
         stop_watching = _watch_client(conn)  # the request is read: only its end comes
         try:
             out = _FrameStream(sink, STDOUT, bool(request.get("stdout_tty")))

@@ -63,6 +63,7 @@ from .request import SPECS
 DEADLINE = 300.0  # seconds a worker may run (serve --deadline)
 GRACE = 5.0  # then the server kills a worker that did not stop by itself
 SPARES = 2  # workers forked ahead of their requests
+REQUEST_WAIT = 10.0  # seconds a worker waits for a connection's request
 IDLE = 8  # workers kept waiting at most (more are forked when many requests come at once)
 
 
@@ -256,7 +257,12 @@ class Server:
 
     def _answer_socket(self, conn: socket.socket) -> None:
         sink = conn.makefile("wb")
-        line = conn.makefile("rb").readline(MAX_REQUEST)
+        conn.settimeout(REQUEST_WAIT)  # a connection that sends no request does not hold a worker
+        try:
+            line = conn.makefile("rb").readline(MAX_REQUEST)
+        except TimeoutError:
+            return
+        conn.settimeout(None)
         if not line.endswith(b"\n"):
             return  # a probe (a second server checking), or a client that went away
         request = json.loads(line)
@@ -510,6 +516,7 @@ class Server:
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
+            timeout = REQUEST_WAIT  # a connection that sends no request does not hold a worker
 
             def do_GET(self) -> None:  # noqa: N802 - http.server's naming
                 self._answer("GET")
@@ -518,8 +525,8 @@ class Server:
                 self._answer("POST")
 
             def _answer(self, method: str) -> None:
-
                 self.close_connection = True
+                conn.settimeout(None)  # the request is in: the answer may take its time
                 stop_watching = _watch_client(conn)  # the request is read: only its end comes
                 try:
                     self._respond(method)
@@ -694,8 +701,8 @@ class Server:
         return worker
 
     def _fill(self) -> None:
-        """Fork workers until SPARES wait for a request."""
-        while len(self._idle) < SPARES:
+        """Fork workers until SPARES wait for a request (``workers`` in all at most)."""
+        while len(self._idle) < SPARES and len(self._idle) + len(self._busy) < self.workers:
             self._idle.append(self._fork())
 
     def _retire(self, worker: _Worker) -> None:

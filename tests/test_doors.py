@@ -643,3 +643,39 @@ def test_the_pages_form_is_made_from_the_declaration(doors):
     cli_count = run_cli(["search", "*", "--min-views", "1000", "--count", "--index", "index"], base)
     status, _h, body = get(port, f"/?q=*&min-views=1000&token={token}")
     assert f"{int(cli_count.stdout)} hits" in body.decode("utf-8")
+
+
+def test_a_connection_that_sends_nothing_does_not_hold_the_only_worker(tmp_path):
+    """One worker, taken by a connection that never sends its request: it gives up waiting
+    for it (here after 0.3 s) and answers the next client."""
+    shutil.copytree(SAMPLE / "wire", tmp_path / "corpus")
+    update_index(tmp_path / "index", [tmp_path / "corpus"])
+    script = (
+        "import sys\n"
+        "import corpus_search.serve as s\n"
+        "s.REQUEST_WAIT = 0.3\n"
+        "from corpus_search.cli import main\n"
+        f"sys.argv = ['corpus-search', 'serve', '--index', {str(tmp_path / 'index')!r}, "
+        "'--http', '0', '--workers', '1']\n"
+        "sys.exit(main())\n"
+    )
+    proc = subprocess.Popen(
+        [sys.executable, "-c", script],
+        env=dict(os.environ, PYTHONPATH=str(REPO)),
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        m = re.fullmatch(r"http://127\.0\.0\.1:(\d+)/\?token=(\S+)", proc.stderr.readline().strip())
+        assert m and proc.stderr.readline().startswith("serving ")
+        port, token = int(m.group(1)), m.group(2)
+        with socket.create_connection(("127.0.0.1", port)) as silent:
+            with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as quiet:
+                quiet.connect(str(tmp_path / "index" / SOCKET_NAME))
+                status, _h, body = get(port, f"/search?q=grain&limit=0&token={token}")
+                want = run_cli(["search", "grain", "--count", "--index", "index"], tmp_path)
+                assert status == 200 and json.loads(body)["total"] == int(want.stdout) > 0
+            assert silent.recv(1) == b""  # closed by the worker that waited for it
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(30)

@@ -282,6 +282,7 @@ class Server:
             code = self.run_cli(request, out, err)
             for stream in (out, err):
                 stream.flush()
+            stop_watching()  # the client closes when it has the exit code
             sink.write(frame(EXIT, str(int(code)).encode("ascii")))
             sink.flush()
         finally:
@@ -529,11 +530,11 @@ class Server:
                 conn.settimeout(None)  # the request is in: the answer may take its time
                 stop_watching = _watch_client(conn)  # the request is read: only its end comes
                 try:
-                    self._respond(method)
+                    self._respond(method, stop_watching)
                 finally:
                     stop_watching()
 
-            def _respond(self, method: str) -> None:
+            def _respond(self, method: str, stop_watching: Callable[[], None]) -> None:
                 from .web import CSP
 
                 headers = {k.lower(): v for k, v in self.headers.items()}
@@ -555,6 +556,7 @@ class Server:
                 self.send_header("Referrer-Policy", "no-referrer")
                 self.end_headers()
                 if isinstance(pieces, bytes):
+                    stop_watching()  # the client closes when it has the body
                     self.wfile.write(pieces)
                     return
                 try:
@@ -564,6 +566,7 @@ class Server:
                 except Exception as exc:  # noqa: BLE001 - the body is cut short: no last chunk
                     _failed(exc)
                     return
+                stop_watching()
                 self.wfile.write(b"0\r\n\r\n")
 
             def log_message(self, *args: Any) -> None:
@@ -754,13 +757,16 @@ class Server:
 
 
 def _watch_client(conn: socket.socket) -> Callable[[], None]:
-    """End this worker when its client goes away before the answer is complete (the
-    connection ends): a thread waits for that and stops the process, which only reads the
-    index, at once. Returns the function that stops watching (the answer is complete)."""
+    """End this worker when its client goes away before its answer is sent (the connection
+    ends): a thread waits for that and stops the process, which only reads the index, at
+    once. Returns the function that stops watching: call it before the answer's last bytes
+    (a client closes as soon as it has them); after it, the worker surely lives on."""
     import select
     import threading
 
     stop_r, stop_w = os.pipe()
+    lock = threading.Lock()
+    stopped = False
 
     def watch() -> None:
         poll = select.poll()
@@ -777,15 +783,23 @@ def _watch_client(conn: socket.socket) -> Callable[[], None]:
                     continue
                 except OSError:
                     data = b""
-                if not data:
-                    os._exit(0)  # gone: nothing of this request is owed to anyone
-                return  # more from the client (nothing these doors send): stop watching
+                if data:
+                    return  # more from the client (nothing these doors send): stop watching
+                with lock:  # not once the answer is being finished: then it lives on
+                    if not stopped:
+                        os._exit(0)  # gone: nothing of this request is owed to anyone
+                return
         finally:
             os.close(stop_r)
 
     threading.Thread(target=watch, daemon=True).start()
 
     def stop() -> None:
+        nonlocal stopped
+        with lock:
+            if stopped:
+                return
+            stopped = True
         os.write(stop_w, b"x")
         os.close(stop_w)
 

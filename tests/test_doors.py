@@ -679,3 +679,39 @@ def test_a_connection_that_sends_nothing_does_not_hold_the_only_worker(tmp_path)
     finally:
         proc.send_signal(signal.SIGTERM)
         proc.wait(30)
+
+
+def test_a_warm_worker_outlives_the_answers_it_gives(tmp_path):
+    """One worker answers 40 requests in a row, over HTTP and the socket, and is the same
+    process at the end: a client closing as soon as it has its answer is not a client gone
+    mid-request (the worker killed itself then, and the next request handed to it was lost:
+    "Remote end closed connection without response")."""
+    shutil.copytree(SAMPLE / "wire", tmp_path / "corpus")
+    update_index(tmp_path / "index", [tmp_path / "corpus"])
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "corpus_search", "serve", "--index", "index", "--http", "0",
+         "--workers", "1"],
+        cwd=tmp_path, env=dict(os.environ, PYTHONPATH=str(REPO)), stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        m = re.fullmatch(r"http://127\.0\.0\.1:(\d+)/\?token=(\S+)", proc.stderr.readline().strip())
+        assert m and proc.stderr.readline().startswith("serving ")
+        port, token = int(m.group(1)), m.group(2)
+
+        def workers() -> set[str]:
+            return set(Path(f"/proc/{proc.pid}/task/{proc.pid}/children").read_text().split())
+
+        wait_for(lambda: len(workers()) == 1)
+        before = workers()
+        want = run_cli(["search", "grain", "--count", "--index", "index"], tmp_path).stdout
+        for n in range(40):
+            if n % 2:
+                status, _h, body = get(port, f"/search?q=grain&limit=0&token={token}")
+                assert status == 200 and json.loads(body)["total"] == int(want)
+            else:
+                args = ["search", "grain", "--count", "--index", "index"]
+                assert _ask(tmp_path / "index", request(args, tmp_path))["stdout"] == want
+        assert workers() == before
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(30)

@@ -785,7 +785,8 @@ def from_query(
     for arg in spec.args:
         if arg.web == "path":
             if arg.required and not path:
-                raise RequestError(f"/{command}/{arg.key.upper()}: the address needs it")
+                name = (arg.metavar or arg.key).rstrip(".").upper()
+                raise RequestError(f"/{command}/{name}: the address needs the {name.lower()}")
             if path:
                 joined = "/".join(path)
                 if arg.choices and joined not in arg.choices:

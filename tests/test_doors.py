@@ -715,3 +715,13 @@ def test_a_warm_worker_outlives_the_answers_it_gives(tmp_path):
     finally:
         proc.send_signal(signal.SIGTERM)
         proc.wait(30)
+
+
+def test_an_address_without_its_id_or_field_says_so(doors):
+    base, port, token = doors
+    for path, error in (
+        ("/show", "/show/ID: the address needs the id"),
+        ("/facets", "/facets/FIELD: the address needs the field"),
+    ):
+        status, _h, body = get(port, f"{path}?token={token}")
+        assert (status, json.loads(body)) == (400, {"error": error})

@@ -285,7 +285,9 @@ SPECS: dict[str, Spec] = {
                     help="Print only the paths of matching files.",
                     web=False,
                 ),
-                Opt("fields", ("--fields",), metavar="A,B", help="Only these keys in each hit."),
+                Opt(
+                    "fields", ("--fields",), metavar="A,B", help="Only these keys in each JSON hit."
+                ),
                 Opt(
                     "mark",
                     ("--mark",),

@@ -630,7 +630,16 @@ def read_queries(path: str, where: str | None = None) -> list[str]:
 
 
 def count(req: Any, ctx: Context) -> Exit:
-    queries = read_queries(req.queries_file, ctx.path(req.queries_file))
+    from .query import parse_query
+
+    queries = read_queries(req.queries_file, ctx.path(req.queries_file)) if req.queries_file else []
+    for text in req.query_list:
+        parse_query(text)  # a bad one stops everything before any output
+        queries.append(text)
+    if not queries:
+        raise CorpusSearchError(
+            "count needs queries: --queries FILE, or --query QUERY (repeatable)"
+        )
     filters = req.filters()
     by = req.by
     with ctx.open_index(req.index_dir) as ix:

@@ -655,9 +655,9 @@ SPECS: dict[str, Spec] = {
             "count",
             """Count many queries over time in one go: a dictionary of narratives, say.
 
-    Each query is counted exactly as 'search QUERY --count' would and broken down by period
-    (the article's own date). A bad query stops everything before any output, naming its
-    line. Exit 0 if any query matched, 1 if none did.
+    Each query (of a --queries file, and each --query) is counted exactly as 'search QUERY
+    --count' would and broken down by period (the article's own date). A bad query stops
+    everything before any output, naming its line. Exit 0 if any query matched, 1 if none did.
     """,
             (),
             (
@@ -665,10 +665,16 @@ SPECS: dict[str, Spec] = {
                     "queries_file",
                     ("--queries",),
                     "file",
-                    required=True,
                     metavar="FILE",
                     help="One query a line; blank lines and # comments ignored.",
                     web=False,
+                ),
+                Opt(
+                    "query_list",
+                    ("--query",),
+                    multiple=True,
+                    metavar="QUERY",
+                    help="A query to count (repeatable; after the file's, if any).",
                 ),
                 INDEX,
                 *FILTERS,

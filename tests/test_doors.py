@@ -168,6 +168,7 @@ CASES = [
     (["dispersion", "grain", "grain", "OR", "sanctions"], f"/dispersion?word=grain&q={Q('grain OR sanctions')}"),
     (["reprints", "--threshold", "0.5", "--min-size", "2"], "/reprints?threshold=0.5&min-size=2"),
     (["reuse"], "/reuse"),
+    (["count", "--query", "sanctions", "--query", "grain OR gas", "--by", "year"], f"/count?query=sanctions&query={Q('grain OR gas')}&by=year"),
 ]  # fmt: skip
 
 
@@ -725,3 +726,32 @@ def test_an_address_without_its_id_or_field_says_so(doors):
     ):
         status, _h, body = get(port, f"{path}?token={token}")
         assert (status, json.loads(body)) == (400, {"error": error})
+
+
+def test_count_takes_queries_on_the_command_line_as_from_a_file(doors, tmp_path):
+    base, port, token = doors
+    (tmp_path / "q.txt").write_text("# narratives\nsanctions\n\ngrain OR gas\n", "utf-8")
+    from_file = run_cli(
+        ["count", "--queries", tmp_path / "q.txt", "--json", "--index", "index"], base
+    )
+    given = [
+        "count",
+        "--query",
+        "sanctions",
+        "--query",
+        "grain OR gas",
+        "--json",
+        "--index",
+        "index",
+    ]
+    inline = run_cli(given, base)
+    assert from_file.returncode == inline.returncode == 0
+    assert json.loads(inline.stdout) == json.loads(from_file.stdout)
+    assert [q["query"] for q in json.loads(inline.stdout)["queries"]] == [
+        "sanctions",
+        "grain OR gas",
+    ]
+    none = run_cli(["count", "--index", "index"], base)
+    assert none.returncode == 2 and "--queries FILE, or --query QUERY" in none.stderr
+    bad = run_cli(["count", "--query", "grain", "--query", "(bad", "--index", "index"], base)
+    assert (bad.returncode, bad.stdout) == (2, "") and "unbalanced" in bad.stderr

@@ -4,8 +4,9 @@ merged. Python threads take turns on one core; a fork has the open index at no c
 opens its own files: a file shared across a fork shares its read offset).
 
 Used where an analysis reads tens of thousands of articles (keyness reads every article of
-the index). Below :data:`FROM` items, without ``os.fork`` or with one core, the work runs
-here alone. The child's answer comes back pickled; an error in it is raised here.
+the index). Below :data:`FROM` items, without ``os.fork``, with one core, or with
+``CORPUS_SEARCH_NO_FORK=1`` (a program of many threads using the library may want no fork),
+the work runs here alone. The child's answer comes back pickled; an error in it is raised here.
 """
 
 from __future__ import annotations
@@ -34,7 +35,12 @@ def split_work(
     """``merge(work(first half), work(second half))``, the second half worked on by a forked
     child (after ``in_child()``, which opens its own files) while this process works on the
     first."""
-    if len(items) < FROM or not hasattr(os, "fork") or (os.cpu_count() or 1) < 2:
+    if (
+        len(items) < FROM
+        or not hasattr(os, "fork")
+        or (os.cpu_count() or 1) < 2
+        or os.environ.get("CORPUS_SEARCH_NO_FORK")  # a program whose threads a fork could hurt
+    ):
         return work(items)
     half = len(items) // 2
     read_end, write_end = os.pipe()

@@ -331,3 +331,17 @@ def test_a_helpers_error_is_raised_here_and_its_process_ends():
         parallel.split_work(list(range(10000)), work, lambda a, b: a + b)
     assert parallel.split_work(list(range(10000)), sum, lambda a, b: a + b) == sum(range(10000))
     assert children() == before  # no helper left, not even a zombie
+
+
+def test_no_helper_when_asked_for_none(monkeypatch):
+    """CORPUS_SEARCH_NO_FORK=1: the whole work here, no process forked (its pid is ours)."""
+    import os
+
+    from corpus_search import parallel
+
+    monkeypatch.setattr(parallel, "FROM", 1)
+    monkeypatch.setenv("CORPUS_SEARCH_NO_FORK", "1")
+    pids = parallel.split_work(list(range(10)), lambda part: {os.getpid()}, set.union)
+    assert pids == {os.getpid()}
+    monkeypatch.delenv("CORPUS_SEARCH_NO_FORK")
+    assert len(parallel.split_work(list(range(10)), lambda part: {os.getpid()}, set.union)) == 2

@@ -23,13 +23,6 @@ from .errors import CorpusSearchError
 PROG = commands.PROG
 
 
-def open_corpus_index(path):
-    """The index a command reads, opened here (and closed by the command)."""
-    from .search import CorpusIndex
-
-    return CorpusIndex(path)
-
-
 class _State:
     def __init__(
         self,
@@ -94,19 +87,16 @@ class _State:
     def context(self) -> commands.Context:
         """Where a reading command reads and writes: this process's streams, or a served
         client's."""
-        cluster = bool(self.cluster_url())
-        if self.client is None:
-            return commands.Context(self.config, self.open_index, self.index_path, cluster=cluster)
         c = self.client
         return commands.Context(
             self.config,
             self.open_index,
             self.index_path,
-            cluster=cluster,
-            out=c.out,
-            err=c.err,
-            environ=c.environ,
-            cwd=c.cwd,
+            cluster=bool(self.cluster_url()),
+            out=c.out if c else None,
+            err=c.err if c else None,
+            environ=c.environ if c else None,
+            cwd=c.cwd if c else None,
         )
 
     def open_index(self, index_dir):
@@ -117,9 +107,11 @@ class _State:
             from .opensearch import ClusterIndex
 
             return ClusterIndex(url, self.config.opensearch_index)
-        if self.client is not None and self.client.indexes is not None:
+        if self.client is not None:  # the server's open one, kept warm
             return self.client.indexes.get(self.index_location(index_dir))
-        return open_corpus_index(self.index_location(index_dir))
+        from .search import CorpusIndex
+
+        return CorpusIndex(self.index_location(index_dir))
 
     def profiles(self):
         from .profiles import load_profiles

@@ -149,9 +149,9 @@ class Client:
 class Context:
     """Where a command reads and writes, whichever door its request came through: the
     config, how to open the index a request names (``index_dir``: None for the default),
-    the streams it writes its results and messages to, and the width of the layout for
-    people (None: COLUMNS, else the terminal's). The CLI's context is this process's
-    streams; a server's is its client's."""
+    the streams it writes its results and messages to, and the environment and folder they
+    follow (None: this process's). The CLI's context is this process's; a served command
+    line's is its client's."""
 
     def __init__(
         self,
@@ -162,7 +162,6 @@ class Context:
         cluster: bool = False,
         out: Any = None,
         err: Any = None,
-        width: int | None = None,
         environ: dict[str, str] | None = None,
         cwd: str | None = None,
     ):
@@ -172,14 +171,13 @@ class Context:
         self.cluster = cluster
         self.out = out if out is not None else sys.stdout
         self.err = err if err is not None else sys.stderr
-        self.width = width
         self.environ = environ  # None: this process's
         self.cwd = cwd  # None: this process's
 
     def console(self) -> Any:
         from .render import make_console
 
-        return make_console(file=self.out, width=self.width, environ=self.environ)
+        return make_console(file=self.out, environ=self.environ)
 
     def path(self, given: str) -> str:
         """A path the request names, from the requester's folder."""
@@ -223,16 +221,19 @@ def execute(request: Any, ctx: Context) -> Exit:
     return RUN[request.command](request, ctx)
 
 
-def field_list(fields: str | None) -> list[str] | None:
+def field_list(fields: str | None, allowed: tuple[str, ...] | None = None) -> list[str] | None:
+    """The keys ``--fields A,B`` asks for (None: all), each one of ``allowed`` (default: the
+    keys of a hit)."""
     from .vocab import HIT_KEYS
 
     if not fields:
         return None
+    allowed = allowed or HIT_KEYS
     names = [f.strip() for f in fields.split(",") if f.strip()]
-    bad = [f for f in names if f not in HIT_KEYS]
+    bad = [f for f in names if f not in allowed]
     if bad:
         raise CorpusSearchError(
-            f"--fields: unknown key {bad[0]!r} (choose from {', '.join(HIT_KEYS)})"
+            f"--fields: unknown key {bad[0]!r} (choose from {', '.join(allowed)})"
         )
     return names
 
@@ -663,14 +664,7 @@ def export_lines(req: Any, ctx: Context, *, tty: bool) -> Iterator[str]:
     record in the search order, memory flat in their number."""
     from .articles import RECORD_FIELDS
 
-    keys = list(RECORD_FIELDS)
-    if req.fields:
-        keys = [f.strip() for f in req.fields.split(",") if f.strip()]
-        bad = [k for k in keys if k not in RECORD_FIELDS]
-        if bad:
-            raise CorpusSearchError(
-                f"--fields: unknown key {bad[0]!r} (choose from {', '.join(RECORD_FIELDS)})"
-            )
+    keys = field_list(req.fields, tuple(RECORD_FIELDS)) or list(RECORD_FIELDS)
     with ctx.open_index(req.index_dir) as ix:
         records = ix.records(
             req.query, req.filters(), sort=req.sort, timeout=ctx.timeout(req.timeout)

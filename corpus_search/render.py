@@ -171,13 +171,12 @@ def make_console(
     stderr: bool = False,
     *,
     file: TextIO | None = None,
-    width: int | None = None,
     environ: Mapping[str, str] | None = None,
 ):
     """A rich console: colour only on a terminal and without NO_COLOR; soft wrap when piped.
-    ``file``: where it writes (default stdout, or stderr); ``width``: the layout's width
-    (default: COLUMNS, else the terminal's); ``environ``: the environment it follows (NO_COLOR,
-    TERM, FORCE_COLOR, COLUMNS: a served client's; default this process's)."""
+    ``file``: where it writes (default stdout, or stderr); ``environ``: the environment it
+    follows (NO_COLOR, TERM, FORCE_COLOR, COLUMNS for the width: a served client's; default
+    this process's)."""
     from rich.console import Console
 
     class _Console(Console):
@@ -191,9 +190,8 @@ def make_console(
     tty = stream.isatty()
     env = dict(os.environ if environ is None else environ)
     columns = env.get("COLUMNS", "")
-    if width is not None:
-        width = min(max(width, 20), 10000)
-    elif columns and not (columns.isascii() and columns.isdigit() and 20 <= int(columns) <= 10000):
+    width = None
+    if columns and not (columns.isascii() and columns.isdigit() and 20 <= int(columns) <= 10000):
         # COLUMNS=0 made rich print nothing at all (exit 0, no output); a width it cannot
         # use is ignored: the terminal's own, else 80
         width = 80 if not tty else None

@@ -743,12 +743,6 @@ class Request:
     def __repr__(self) -> str:
         return f"Request({self.command!r}, {self.values!r})"
 
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, Request) and (self.command, self.values) == (
-            other.command,
-            other.values,
-        )
-
     def __getattr__(self, name: str) -> Any:
         try:
             return self.__dict__["values"][name]

@@ -12,7 +12,7 @@ import heapq
 import os
 import time
 from collections import Counter
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from operator import countOf, itemgetter
 from pathlib import Path
 
@@ -98,6 +98,14 @@ class CorpusIndex:
         except SnapshotStale:
             self._open()
             return fn()
+
+    def _stored_records(self, docs: Iterable[int], deadline: Deadline) -> Iterator[dict[str, Any]]:
+        """The stored records of ``docs``, in their order, read one at a time; the query's
+        deadline checked every 200."""
+        for n, d in enumerate(docs):
+            if n % 200 == 0:
+                deadline.check()
+            yield stored_to_record(self._snapshot.stored(d))
 
     def __enter__(self) -> CorpusIndex:
         return self
@@ -511,10 +519,8 @@ class CorpusIndex:
         def run() -> Concordance:
             matcher, docs, _ = self._query(text, filters, timeout)
             lines: list[KwicLine] = []
-            for d in sorted(docs):
-                record = stored_to_record(self._snapshot.stored(d))
+            for record in self._stored_records(sorted(docs), matcher.deadline):
                 lines.extend(kwic_lines(record, matcher.title, matcher.body, width))
-                matcher.deadline.check()
             ordered = sort_lines(lines, sort)
             if lemma:
                 finder = matcher._finder()
@@ -605,8 +611,7 @@ class CorpusIndex:
                 by_lemma: dict[str, Counter] = {}
                 languages: dict[str, str | None] = {}
                 seen = 0
-                for d in part_docs:
-                    record = stored_to_record(self._snapshot.stored(d))
+                for record in self._stored_records(part_docs, matcher.deadline):
                     for part, spec in (
                         (record["title"] or "", matcher.title),
                         (record["body"], matcher.body),
@@ -621,7 +626,6 @@ class CorpusIndex:
                             counts[key] += k
                             by_lemma.setdefault(key, Counter())[w] += k
                             languages.setdefault(key, record["language"])
-                    matcher.deadline.check()
                 return counts, by_lemma, languages, seen
 
             def merge(a: tuple, b: tuple) -> tuple[Counter, dict, dict, int]:
@@ -708,10 +712,7 @@ class CorpusIndex:
             deadline = matcher.deadline
 
             def articles():
-                for n, d in enumerate(sorted(docs)):
-                    if n % 200 == 0:
-                        deadline.check()
-                    record = stored_to_record(self._snapshot.stored(d))
+                for record in self._stored_records(sorted(docs), deadline):
                     yield record, group_of(record)
 
             skip = frozenset() if stopwords else stopwords_for(self._languages())
@@ -756,10 +757,7 @@ class CorpusIndex:
             days = self._cache.values("ts")
             order = sorted(docs, key=lambda d: (days[d] or 0, d))
             rows = []
-            for n, d in enumerate(order):
-                if n % 200 == 0:
-                    matcher.deadline.check()
-                record = stored_to_record(self._snapshot.stored(d))
+            for record in self._stored_records(order, matcher.deadline):
                 group = record["language"] if record["language"] in forms else ""
                 mine = set(forms.get(group, [target]))
                 ws = [
@@ -819,11 +817,8 @@ class CorpusIndex:
         def run() -> dict[str, Any]:
             matcher, docs, _ = self._query(text, filters, timeout)
             deadline = matcher.deadline
-            records = {}
-            for n, d in enumerate(sorted(docs)):
-                if n % 200 == 0:
-                    deadline.check()
-                records[d] = stored_to_record(self._snapshot.stored(d))
+            ordered = sorted(docs)
+            records = dict(zip(ordered, self._stored_records(ordered, deadline), strict=True))
             found = find_reuse(records, deadline.check)
             return {"query": text, "articles": len(docs), "passages": found}
 
@@ -875,12 +870,6 @@ class CorpusIndex:
         if reference is not None:
             q.parse_query(reference)
 
-        def records_of(index: CorpusIndex, docs, deadline):
-            for n, d in enumerate(sorted(docs)):
-                if n % 200 == 0:
-                    deadline.check()
-                yield stored_to_record(index._snapshot.stored(d))
-
         def run() -> dict[str, Any]:
             matcher, docs, _ = self._query(target, filters, timeout)
             deadline = matcher.deadline
@@ -897,7 +886,7 @@ class CorpusIndex:
             def counts(index: CorpusIndex, of: set[int]) -> tuple[Counter, Counter, int, int]:
                 return split_work(
                     sorted(of),
-                    lambda part: word_counts(records_of(index, part, deadline)),
+                    lambda part: word_counts(index._stored_records(part, deadline)),
                     merge_word_counts,
                     in_child=index.reopen_files,
                 )

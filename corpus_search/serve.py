@@ -806,11 +806,9 @@ def _watch_client(conn: socket.socket) -> Callable[[], None]:
     return stop
 
 
-def _first_piece_read(body: bytes | str | Iterable[bytes]) -> bytes | Iterator[bytes]:
+def _first_piece_read(body: bytes | Iterable[bytes]) -> bytes | Iterator[bytes]:
     """The body as bytes, or as an iterator of pieces whose first piece has been made
     already: a failure before any byte is sent still gets its own status."""
-    if isinstance(body, str):
-        return body.encode("utf-8")
     if isinstance(body, bytes):
         return body
     pieces = iter(body)

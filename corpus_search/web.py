@@ -16,19 +16,14 @@ from typing import Any
 from urllib.parse import quote, urlencode
 
 from .errors import CorpusSearchError, QueryError
+from .request import FILTERS as DECLARED_FILTERS
+from .request import SPECS
 from .vocab import SORTS, counted
 
 CSP = (
     "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
     "form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
 )
-
-
-def _filter_options() -> tuple[Any, ...]:
-    """The filters' declarations (request.py): the form's fields and the chips in force."""
-    from .request import FILTERS as DECLARED
-
-    return DECLARED
 
 
 PAGE_FACETS = ("category", "author", "source", "site", "place", "lang", "year")
@@ -80,8 +75,6 @@ def _layout(title: str, body: str) -> str:
 def _form(params: dict[str, list[str]]) -> str:
     """The search form, its fields from the search command's declaration (request.py): the
     sort order's choices, and each filter under its HTTP name with its kind and help."""
-    from .request import SPECS
-
     sort_opt = next(o for o in SPECS["search"].options if o.key == "sort")
     q = params.get("q", [""])[0]
     sort = params.get("sort", [sort_opt.default])[0]
@@ -90,7 +83,7 @@ def _form(params: dict[str, list[str]]) -> str:
         for s in sort_opt.choices
     )
     fields = []
-    for opt in _filter_options():
+    for opt in DECLARED_FILTERS:
         name = opt.names[0]
         if opt.metavar == "DATE":
             kind = ' type="date"'
@@ -232,7 +225,7 @@ def _timelines(timeline: Any, params: dict[str, list[str]]) -> str:
 def _in_force(params: dict[str, list[str]]) -> str:
     """The filters in force above the hits, each a link that removes it."""
     chips = []
-    for name in (opt.names[0] for opt in _filter_options()):
+    for name in (opt.names[0] for opt in DECLARED_FILTERS):
         for value in params.get(name, []):
             if not value:
                 continue
